@@ -1,0 +1,77 @@
+/*
+ * node.h - the YAML document tree every manifest is read into.
+ *
+ * Each node remembers where it was written (file, line, column) so that any
+ * later stage - schema decoding, graph validation, a provider's config
+ * validator - can point the operator at the exact spot. Nodes live in the
+ * configuration's arena. Aliases are resolved by sharing: an alias node is
+ * the anchored node itself, so a shared subtree is never copied.
+ */
+#ifndef ASTER_NODE_H
+#define ASTER_NODE_H
+
+#include <stddef.h>
+
+/* One file that was read. display is the path as shown in diagnostics
+ * (the config dir as given, joined with the path below it); dir is the
+ * absolute directory relative paths in the file are resolved against. */
+struct source {
+	const char *display;
+	const char *dir;
+};
+
+/* A position: line and column are 1-based; line 0 means "no position"
+ * (the whole file or config dir). */
+struct mark {
+	const struct source *src;
+	unsigned line;
+	unsigned col;
+};
+
+enum node_kind {
+	NODE_SCALAR,
+	NODE_MAP,
+	NODE_SEQ,
+};
+
+struct node_pair;
+
+/* The public header calls this type aster_node (opaque to providers). */
+struct aster_node {
+	enum node_kind kind;
+	struct mark mark;
+	const char *tag;        /* explicit YAML tag, or NULL */
+
+	/* NODE_SCALAR: the value after ${VAR} interpolation. */
+	const char *value;
+	size_t len;
+	unsigned char plain;    /* written unquoted (may be null/empty) */
+
+	/* NODE_MAP: pairs in document order (merged keys after explicit
+	 * ones); NODE_SEQ: items. */
+	size_t n;
+	struct node_pair *pairs;
+	struct aster_node **items;
+};
+
+struct node_pair {
+	struct aster_node *key;     /* always a scalar */
+	struct aster_node *value;
+	unsigned char merged;       /* came from a << merge key */
+};
+
+typedef struct aster_node node_t;
+
+/* Value of key in map, or NULL (also NULL when map is not a mapping). */
+const node_t *node_get(const node_t *map, const char *key);
+
+/* The key node of key in map, or NULL. */
+const node_t *node_key(const node_t *map, const char *key);
+
+/* True when n is a plain null scalar: empty, "~", "null", "Null", "NULL". */
+int node_is_null(const node_t *n);
+
+/* "a string", "a mapping", "a list", "null": for wrong-type messages. */
+const char *node_kind_name(const node_t *n);
+
+#endif
