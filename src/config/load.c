@@ -222,7 +222,7 @@ config_load(const char *dir, struct diag_list *dl, int verbose)
 	cfg->by_id = strmap_new(a);
 	if (stat(cfg->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		struct mark m = {&cfg->dir_source, 0, 0};
-		int missing = errno == ENOENT;
+		int missing = stat(cfg->dir, &st) < 0;
 
 		diag_error(dl, &m, "no-product", "config dir '%s' %s",
 		           cfg->dir, missing ? "does not exist" :

@@ -234,8 +234,17 @@ struct analytics {
 	struct strlist events;
 };
 
-enum module_state {
-	MODULE_STATE_DEFINED,
+enum edge_kind {
+	EDGE_REQUIRES,
+	EDGE_AFTER,
+	EDGE_NEEDS,
+};
+
+/* "from must start after to", and the entry that says so. */
+struct edge {
+	struct module *to;
+	enum edge_kind kind;
+	const node_t *at;
 };
 
 struct module {
@@ -262,9 +271,10 @@ struct module {
 	int version_ok;
 	size_t index;               /* position in config.modules */
 	int in_product;
+	int unique;                 /* first definition of its id */
 	int wave;                   /* 1-based; 0: not planned */
-	struct module **deps;       /* modules it starts after */
-	size_t ndeps;
+	struct edge *edges;         /* modules it starts after (members) */
+	size_t nedges, edges_cap;
 };
 
 struct config {

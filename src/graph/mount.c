@@ -1,0 +1,133 @@
+/*
+ * mount.c - mount path syntax and shapes.
+ */
+#include "graph/mount.h"
+
+#include <string.h>
+
+#include "util/arena.h"
+
+#define MOUNT_MAX_PARAMS 32
+
+static int
+is_param_char(char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* RFC 3986 pchar, less '%' sequences that we check separately. */
+static int
+is_literal_char(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return strchr("-._~!$&'()*+,;=:@%", c) != NULL && c != '\0';
+}
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+/* Checks one segment [s, s+len); returns a reason or NULL. */
+static const char *
+check_segment(struct arena *a, const char *s, size_t len,
+              const char **params, size_t *nparams)
+{
+	size_t i;
+
+	if (s[0] == '{') {
+		if (len < 3 || s[len - 1] != '}')
+			return "a parameter must be a whole segment: {name}";
+		for (i = 1; i + 1 < len; i++)
+			if (!is_param_char(s[i], i == 1))
+				return arena_printf(a, "parameter '%.*s' is "
+				       "not a valid name", (int)len, s);
+		for (i = 0; i < *nparams; i++)
+			if (strlen(params[i]) == len - 2 &&
+			    strncmp(params[i], s + 1, len - 2) == 0)
+				return arena_printf(a, "parameter '%.*s' "
+				       "appears twice", (int)len, s);
+		if (*nparams == MOUNT_MAX_PARAMS)
+			return "too many parameters";
+		params[(*nparams)++] = arena_strndup(a, s + 1, len - 2);
+		return NULL;
+	}
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' &&
+	    s[1] == '.'))
+		return "'.' and '..' segments are not allowed";
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '{' || c == '}')
+			return "a parameter must be a whole segment: "
+			       "{name}";
+		if (c == '%' && !(i + 2 < len &&
+		    is_hex(s[i + 1]) && is_hex(s[i + 2])))
+			return "'%' must start a percent-encoded byte";
+		if (c <= 0x20 || c >= 0x7f)
+			return "spaces, control and non-ASCII bytes must be "
+			       "percent-encoded";
+		if (!is_literal_char(c))
+			return arena_printf(a, "character '%c' is not allowed "
+			       "in a path", c);
+	}
+	return NULL;
+}
+
+const char *
+mount_check(struct arena *a, const char *path, const char **shape)
+{
+	const char *params[MOUNT_MAX_PARAMS];
+	size_t nparams = 0, len = strlen(path);
+	const char *p, *why;
+	char *out, *o;
+
+	if (path[0] != '/')
+		return "it must start with '/'";
+	if (len > 1 && path[len - 1] == '/')
+		return "it must not end with '/'";
+	if (strchr(path, '?') != NULL || strchr(path, '#') != NULL)
+		return "it must not contain '?' or '#'";
+	if (strstr(path, "//") != NULL)
+		return "it must not contain '//'";
+	out = arena_alloc(a, len + 1);
+	o = out;
+	for (p = path + 1; len > 1 && *p != '\0';) {
+		const char *end = strchr(p, '/');
+		size_t seg = end ? (size_t)(end - p) : strlen(p);
+
+		why = check_segment(a, p, seg, params, &nparams);
+		if (why != NULL)
+			return why;
+		*o++ = '/';
+		if (*p == '{') {
+			memcpy(o, "{}", 2);
+			o += 2;
+		} else {
+			memcpy(o, p, seg);
+			o += seg;
+		}
+		p += seg;
+		if (*p == '/')
+			p++;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = '\0';
+	*shape = out;
+	return NULL;
+}
+
+int
+mount_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(path, prefix, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '/');
+}

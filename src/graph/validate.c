@@ -1,0 +1,106 @@
+/*
+ * validate.c - the order of the checks, and the rules on module parts that
+ * have no file of their own (migrations, marketplace sources, events).
+ */
+#include "graph/graph.h"
+
+#include <string.h>
+
+#include "util/arena.h"
+#include "util/strmap.h"
+
+/* Reports a repeated `id` among items (struct with node and id first). */
+static void
+check_unique_ids(struct graph *g, const struct objlist *items,
+                 size_t id_offset, const char *what)
+{
+	struct strmap *seen;
+	size_t i;
+
+	if (items->n < 2)
+		return;
+	seen = strmap_new(g->arena);
+	for (i = 0; i < items->n; i++) {
+		const node_t *node = *(const node_t **)items->v[i];
+		const char *id = *(const char **)((char *)items->v[i] +
+		                                  id_offset);
+		const node_t *first;
+		struct diag *d;
+
+		if (id == NULL)
+			continue;
+		first = strmap_put(seen, id, (void *)node);
+		if (first == NULL)
+			continue;
+		d = diag_error(g->dl, &node_get(node, "id")->mark,
+		               "invalid-value", "%s id '%s' is used twice",
+		               what, id);
+		diag_note(g->dl, d, &node_get(first, "id")->mark,
+		          "'%s' is first used here", id);
+	}
+}
+
+static void
+check_events(struct graph *g, const struct strlist *events)
+{
+	struct strmap *seen = strmap_new(g->arena);
+	size_t i;
+
+	for (i = 0; i < events->n; i++) {
+		const node_t *first = strmap_put(seen, events->v[i],
+		                                 (void *)events->at[i]);
+		struct diag *d;
+
+		if (first == NULL)
+			continue;
+		d = diag_error(g->dl, &events->at[i]->mark, "invalid-value",
+		               "analytics event '%s' is declared twice",
+		               events->v[i]);
+		diag_note(g->dl, d, &first->mark, "'%s' is first declared "
+		          "here", events->v[i]);
+	}
+}
+
+static void
+check_parts(struct graph *g, struct module *m)
+{
+	if (m->database != NULL)
+		check_unique_ids(g, &m->database->migrations,
+		                 offsetof(struct migration, id), "migration");
+	if (m->marketplace != NULL)
+		check_unique_ids(g, &m->marketplace->sources,
+		                 offsetof(struct market_source, id),
+		                 "marketplace source");
+	if (m->analytics != NULL)
+		check_events(g, &m->analytics->events);
+}
+
+size_t
+graph_validate(struct config *cfg, struct provider_registry *reg,
+               struct diag_list *dl)
+{
+	struct graph g = {0};
+	size_t i, cycles;
+
+	g.cfg = cfg;
+	g.reg = reg;
+	g.dl = dl;
+	g.arena = cfg->arena;
+	graph_members(&g);
+	graph_listeners(&g);
+	for (i = 0; i < cfg->nmodules; i++) {
+		if (!cfg->modules[i]->unique)
+			continue;
+		graph_services(&g, cfg->modules[i]);
+		check_parts(&g, cfg->modules[i]);
+	}
+	graph_dependencies(&g);
+	cycles = graph_cycles(&g);
+	graph_routes(&g);
+	for (i = 0; i < cfg->nmodules; i++)
+		if (cfg->modules[i]->unique)
+			graph_schemas(&g, cfg->modules[i]);
+	if (cycles == 0 && dl->errors == 0)
+		graph_plan(&g);
+	return dl->errors;
+}

@@ -1,0 +1,13 @@
+/*
+ * builtin.h - providers compiled into asterd.
+ */
+#ifndef ASTER_BUILTIN_H
+#define ASTER_BUILTIN_H
+
+#include "aster/provider.h"
+
+/* The core endpoints of SPEC §9: health, ready, product, modules, routes,
+ * openapi. */
+extern const struct aster_provider gateway_provider;
+
+#endif

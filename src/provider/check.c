@@ -1,0 +1,257 @@
+/*
+ * check.c - generic provider config checks and the host function table.
+ *
+ * The key table catches what every provider would otherwise check by hand
+ * (unknown keys with hints, required keys, types); the provider's own
+ * validate hook then sees a config whose shape is already right.
+ */
+#include "provider/check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/decode.h"
+#include "util/arena.h"
+
+#define MAX_CONFIG_KEYS 64
+
+/* What a validate hook reports into, behind the opaque aster_check. */
+struct aster_check {
+	struct diag_list *dl;
+	struct arena *arena;
+	const struct aster_provider *provider;
+	const node_t *config;
+	size_t errors;
+};
+
+static enum aster_node_kind
+host_node_kind(const aster_node *n)
+{
+	return n->kind == NODE_MAP ? ASTER_NODE_MAP :
+	       n->kind == NODE_SEQ ? ASTER_NODE_SEQ : ASTER_NODE_SCALAR;
+}
+
+static const char *
+host_scalar(const aster_node *n)
+{
+	return n != NULL && n->kind == NODE_SCALAR ? n->value : NULL;
+}
+
+static const aster_node *
+host_map_get(const aster_node *map, const char *key)
+{
+	return node_get(map, key);
+}
+
+static size_t
+host_size(const aster_node *n)
+{
+	return n != NULL && n->kind != NODE_SCALAR ? n->n : 0;
+}
+
+static const char *
+host_map_key_at(const aster_node *map, size_t i)
+{
+	if (map == NULL || map->kind != NODE_MAP || i >= map->n)
+		return NULL;
+	return map->pairs[i].key->value;
+}
+
+static const aster_node *
+host_map_value_at(const aster_node *map, size_t i)
+{
+	if (map == NULL || map->kind != NODE_MAP || i >= map->n)
+		return NULL;
+	return map->pairs[i].value;
+}
+
+static const aster_node *
+host_seq_at(const aster_node *seq, size_t i)
+{
+	if (seq == NULL || seq->kind != NODE_SEQ || i >= seq->n)
+		return NULL;
+	return seq->items[i];
+}
+
+/* Paths resolved for providers at start time live in a process-wide
+ * arena: providers keep them for as long as they run. */
+static struct arena *path_arena;
+
+static const char *
+host_resolve_path(const aster_node *n, const char *path)
+{
+	if (path_arena == NULL)
+		path_arena = arena_new();
+	return decode_resolve_path(path_arena, n, path);
+}
+
+static void
+host_report(struct aster_check *chk, const aster_node *n, const char *fmt,
+            ...)
+{
+	const node_t *at = n != NULL ? n : chk->config;
+	struct diag *d;
+	va_list ap;
+
+	va_start(ap, fmt);
+	d = diag_report(chk->dl, SEV_ERROR, at != NULL ? &at->mark : NULL,
+	                "provider-config", fmt, ap);
+	va_end(ap);
+	(void)d;
+	chk->errors++;
+}
+
+static void
+host_started(struct aster_service *svc, int ok, const char *cause)
+{
+	/* Asynchronous starts are driven by the runtime; at check time no
+	 * service is ever started, so there is nothing to signal. */
+	(void)svc;
+	(void)ok;
+	(void)cause;
+}
+
+static const struct aster_host host = {
+	.abi = ASTER_PROVIDER_ABI,
+	.node_kind = host_node_kind,
+	.scalar = host_scalar,
+	.map_get = host_map_get,
+	.size = host_size,
+	.map_key_at = host_map_key_at,
+	.map_value_at = host_map_value_at,
+	.seq_at = host_seq_at,
+	.resolve_path = host_resolve_path,
+	.report = host_report,
+	.started = host_started,
+};
+
+const struct aster_host *
+provider_host(void)
+{
+	return &host;
+}
+
+static const struct aster_config_key *
+find_key(const struct aster_provider *p, const char *name)
+{
+	const struct aster_config_key *k;
+
+	for (k = p->config_keys; k != NULL && k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static const char *
+type_name(enum aster_value_type t)
+{
+	switch (t) {
+	case ASTER_VALUE_STRING:
+	case ASTER_VALUE_PATH:
+		return "a string";
+	case ASTER_VALUE_INT:
+		return "an integer";
+	case ASTER_VALUE_BOOL:
+		return "true or false";
+	case ASTER_VALUE_MAP:
+		return "a mapping";
+	case ASTER_VALUE_LIST:
+		return "a list";
+	}
+	return "a value";
+}
+
+/* 1 when v has the type k asks for (and its range, for integers). */
+static int
+value_fits(const struct aster_config_key *k, const node_t *v)
+{
+	char *end;
+	long long n;
+
+	switch (k->type) {
+	case ASTER_VALUE_STRING:
+	case ASTER_VALUE_PATH:
+		return v->kind == NODE_SCALAR;
+	case ASTER_VALUE_MAP:
+		return v->kind == NODE_MAP;
+	case ASTER_VALUE_LIST:
+		return v->kind == NODE_SEQ;
+	case ASTER_VALUE_BOOL:
+		return v->kind == NODE_SCALAR &&
+		       (strcmp(v->value, "true") == 0 ||
+		        strcmp(v->value, "false") == 0);
+	case ASTER_VALUE_INT:
+		if (v->kind != NODE_SCALAR || v->len == 0)
+			return 0;
+		errno = 0;
+		n = strtoll(v->value, &end, 10);
+		if (*end != '\0' || errno == ERANGE)
+			return 0;
+		return k->min == k->max || (n >= k->min && n <= k->max);
+	}
+	return 0;
+}
+
+static void
+check_value(struct aster_check *chk, const struct aster_config_key *k,
+            const node_t *v)
+{
+	if (value_fits(k, v))
+		return;
+	if (k->type == ASTER_VALUE_INT && k->min != k->max &&
+	    v->kind == NODE_SCALAR)
+		host_report(chk, v, "config key '%s' of provider '%s' must "
+		            "be an integer from %lld to %lld, got '%s'",
+		            k->name, chk->provider->name, k->min, k->max,
+		            v->value);
+	else
+		host_report(chk, v, "config key '%s' of provider '%s' must "
+		            "be %s, got %s", k->name, chk->provider->name,
+		            type_name(k->type), v->kind == NODE_SCALAR ?
+		            "a string" : node_kind_name(v));
+}
+
+static void
+check_unknown(struct aster_check *chk, const node_t *key)
+{
+	const char *names[MAX_CONFIG_KEYS];
+	const struct aster_config_key *k;
+	size_t n = 0;
+	struct diag *d;
+
+	for (k = chk->provider->config_keys; k != NULL && k->name != NULL &&
+	     n < MAX_CONFIG_KEYS; k++)
+		names[n++] = k->name;
+	d = diag_error(chk->dl, &key->mark, "provider-config",
+	               "unknown config key '%s' for provider '%s'",
+	               key->value, chk->provider->name);
+	diag_suggest(chk->dl, d, key->value, names, n);
+	chk->errors++;
+}
+
+size_t
+provider_check_config(struct diag_list *dl, struct arena *a,
+                      const struct aster_provider *p, const node_t *config,
+                      const node_t *at)
+{
+	struct aster_check chk = {dl, a, p, config != NULL ? config : at, 0};
+	const struct aster_config_key *k;
+	size_t i;
+
+	for (i = 0; config != NULL && i < config->n; i++) {
+		k = find_key(p, config->pairs[i].key->value);
+		if (k == NULL)
+			check_unknown(&chk, config->pairs[i].key);
+		else
+			check_value(&chk, k, config->pairs[i].value);
+	}
+	for (k = p->config_keys; k != NULL && k->name != NULL; k++)
+		if (k->required && node_key(config, k->name) == NULL)
+			host_report(&chk, NULL, "provider '%s' needs config "
+			            "key '%s'", p->name, k->name);
+	if (chk.errors == 0 && p->validate != NULL)
+		p->validate(&host, &chk, config);
+	return chk.errors;
+}

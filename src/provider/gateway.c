@@ -1,0 +1,42 @@
+/*
+ * gateway.c - the built-in provider behind the core endpoints (SPEC §9).
+ *
+ * It takes no configuration. Its operations describe the routes of the
+ * `core` module; they are served by the HTTP layer of the runtime.
+ */
+#include "provider/builtin.h"
+
+static const struct aster_operation gateway_operations[] = {
+	{"health", "GET", "Liveness of the asterd process",
+	 "{\"type\":\"object\",\"required\":[\"status\"],"
+	 "\"properties\":{\"status\":{\"const\":\"ok\"}}}", NULL},
+	{"ready", "GET", "Readiness of every module of the product",
+	 "{\"type\":\"object\",\"required\":[\"status\",\"modules\"],"
+	 "\"properties\":{\"status\":{\"type\":\"string\"},"
+	 "\"modules\":{\"type\":\"object\"}}}", NULL},
+	{"product", "GET", "Identity of the product",
+	 "{\"type\":\"object\",\"required\":[\"id\",\"name\",\"version\","
+	 "\"modules\"],\"properties\":{\"id\":{\"type\":\"string\"},"
+	 "\"name\":{\"type\":\"string\"},\"description\":{\"type\":"
+	 "\"string\"},\"version\":{\"type\":\"string\"},\"modules\":"
+	 "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}", NULL},
+	{"modules", "GET", "Every module with its state and wave",
+	 "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}", NULL},
+	{"routes", "GET", "The live route table",
+	 "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}", NULL},
+	{"openapi", "GET", "OpenAPI 3.1 document of the product",
+	 "{\"type\":\"object\"}", NULL},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct aster_provider gateway_provider = {
+	.abi = ASTER_PROVIDER_ABI,
+	.name = "gateway",
+	.description = "Core endpoints: health, readiness, identity, "
+	               "modules, routes and the OpenAPI document",
+	.config_keys = NULL,
+	.validate = NULL,
+	.operations = gateway_operations,
+	.start = NULL,
+	.stop = NULL,
+};
