@@ -1,0 +1,272 @@
+/*
+ * main.c - asterd's command line (SPEC §2).
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/plan_out.h"
+#include "diag.h"
+#include "product.h"
+#include "provider/registry.h"
+
+#ifndef ASTER_VERSION
+#define ASTER_VERSION "0.0.0"
+#endif
+#ifndef ASTER_SYSCONFDIR
+#define ASTER_SYSCONFDIR "/etc"
+#endif
+#ifndef ASTER_MODULEDIR
+#define ASTER_MODULEDIR "/usr/lib/aster/modules"
+#endif
+
+/* sysexits(3) */
+#define EXIT_USAGE 64
+#define EXIT_UNAVAILABLE 69
+#define EXIT_SOFTWARE 70
+#define EXIT_CONFIG 78
+
+enum command {
+	CMD_RUN,
+	CMD_CHECK,
+	CMD_PLAN,
+};
+
+struct options {
+	enum command command;
+	const char *config_dir;
+	const char *module_path;
+	const char *format;
+	int verbose;
+};
+
+static void
+usage(FILE *out)
+{
+	fputs("usage: asterd [-c DIR] [--module-path DIR[:DIR...]]\n"
+	      "       asterd --check-config|-t [-c DIR] [--format text|json] "
+	      "[--verbose]\n"
+	      "       asterd --plan [-c DIR] [--format text|json|dot]\n"
+	      "       asterd --version | --help\n"
+	      "\n"
+	      "  -c, --config DIR     config dir (default " ASTER_SYSCONFDIR
+	      "/aster/conf.d)\n"
+	      "      --module-path P  provider directories, ':' separated\n"
+	      "                       (default: $ASTER_MODULE_PATH, else "
+	      ASTER_MODULEDIR ")\n"
+	      "  -t, --check-config   validate the configuration and exit\n"
+	      "      --plan           print the start-up plan and exit\n"
+	      "      --format FMT     output format of --check-config or "
+	      "--plan\n"
+	      "  -v, --verbose        list every file read\n"
+	      "  -V, --version        print the version and exit\n"
+	      "  -h, --help           print this help and exit\n"
+	      "\n"
+	      "Exit status: 0 ok, 64 usage, 69 could not start, "
+	      "70 internal error, 78 invalid configuration.\n", out);
+}
+
+static int
+bad_usage(const char *fmt, const char *arg)
+{
+	fputs("asterd: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'asterd --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* A build run from its source tree finds its providers beside it. */
+static const char *
+default_module_path(void)
+{
+	static char path[PATH_MAX];
+	const char *env = getenv("ASTER_MODULE_PATH");
+	struct stat st;
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	if (n > 0) {
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		if (slash != NULL) {
+			strcpy(slash + 1, "modules");
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				return path;
+		}
+	}
+	return ASTER_MODULEDIR;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_MODULE_PATH = 256, OPT_PLAN, OPT_FORMAT };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"module-path", required_argument, NULL, OPT_MODULE_PATH},
+		{"check-config", no_argument, NULL, 't'},
+		{"plan", no_argument, NULL, OPT_PLAN},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:tvVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_dir = optarg;
+			break;
+		case OPT_MODULE_PATH:
+			o->module_path = optarg;
+			break;
+		case 't':
+		case OPT_PLAN:
+			if (o->command != CMD_RUN)
+				return bad_usage("%s", "--check-config and "
+				                 "--plan exclude each other");
+			o->command = c == 't' ? CMD_CHECK : CMD_PLAN;
+			break;
+		case OPT_FORMAT:
+			o->format = optarg;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'V':
+			printf("asterd %s\n", ASTER_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			return bad_usage("option '%s' needs an argument",
+			                 argv[optind - 1]);
+		default:
+			return bad_usage("unknown option '%s'",
+			                 argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static int
+check_format(const struct options *o)
+{
+	const char *f = o->format;
+
+	if (f == NULL)
+		return 0;
+	if (o->command == CMD_RUN)
+		return bad_usage("%s", "--format goes with --check-config or "
+		                 "--plan");
+	if (strcmp(f, "text") == 0 || strcmp(f, "json") == 0 ||
+	    (o->command == CMD_PLAN && strcmp(f, "dot") == 0))
+		return 0;
+	return bad_usage("unknown format '%s' (text, json, or dot for "
+	                 "--plan)", f);
+}
+
+static int
+report_check(const struct options *o, const struct config *cfg,
+             const struct diag_list *dl)
+{
+	const char *summary = dl->errors == 0 && cfg != NULL ?
+	                      product_summary(cfg) : NULL;
+
+	if (o->format != NULL && strcmp(o->format, "json") == 0) {
+		diag_render_json(dl, summary, stdout);
+	} else {
+		diag_render_text(dl, stderr);
+		if (summary != NULL)
+			fprintf(stderr, "%s\n", summary);
+		else
+			diag_render_summary(dl, stderr);
+	}
+	return dl->errors == 0 ? 0 : EXIT_CONFIG;
+}
+
+static int
+report_plan(const struct options *o, const struct config *cfg,
+            const struct diag_list *dl)
+{
+	if (dl->errors > 0 || cfg == NULL || !cfg->planned) {
+		diag_render_text(dl, stderr);
+		diag_render_summary(dl, stderr);
+		return EXIT_CONFIG;
+	}
+	diag_render_text(dl, stderr);   /* warnings, if any */
+	if (o->format == NULL || strcmp(o->format, "text") == 0)
+		plan_print_text(cfg, stdout);
+	else if (strcmp(o->format, "json") == 0)
+		plan_print_json(cfg, stdout);
+	else
+		plan_print_dot(cfg, stdout);
+	return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
+}
+
+static int
+run(const struct options *o, const struct config *cfg,
+    const struct diag_list *dl)
+{
+	diag_render_text(dl, stderr);
+	if (dl->errors > 0 || cfg == NULL) {
+		diag_render_summary(dl, stderr);
+		return EXIT_CONFIG;
+	}
+	(void)o;
+	fprintf(stderr, "asterd: %s\n", product_summary(cfg));
+	fputs("asterd: this build validates and plans products; serving "
+	      "them arrives with the runtime\n", stderr);
+	return EXIT_UNAVAILABLE;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {CMD_RUN, ASTER_SYSCONFDIR "/aster/conf.d", NULL,
+	                    NULL, 0};
+	struct provider_registry *reg;
+	struct diag_list dl;
+	struct config *cfg;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o)) != 0 ||
+	    (rc = check_format(&o)) != 0)
+		return rc;
+	if (o.module_path == NULL)
+		o.module_path = default_module_path();
+	reg = registry_new(o.module_path);
+	if (reg == NULL || diag_list_init(&dl) < 0) {
+		fputs("asterd: out of memory\n", stderr);
+		return EXIT_SOFTWARE;
+	}
+	cfg = product_load(o.config_dir, reg, &dl, o.verbose);
+	switch (o.command) {
+	case CMD_CHECK:
+		rc = report_check(&o, cfg, &dl);
+		break;
+	case CMD_PLAN:
+		rc = report_plan(&o, cfg, &dl);
+		break;
+	case CMD_RUN:
+		rc = run(&o, cfg, &dl);
+		break;
+	}
+	config_free(cfg);
+	diag_list_release(&dl);
+	registry_free(reg);
+	return rc;
+}
