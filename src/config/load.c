@@ -148,22 +148,48 @@ parent_dir(struct arena *a, const char *absdir, const char *rel)
 	return arena_printf(a, "%s/%.*s", absdir, (int)(slash - rel), rel);
 }
 
-static void
-load_file(struct config *cfg, struct diag_list *dl, const char *rel,
-          int verbose)
+static struct source *
+add_source(struct config *cfg, const char *rel)
 {
 	struct source *src = arena_alloc(cfg->arena, sizeof(*src));
-	struct decoder d = {cfg->arena, dl};
-	const char *err = NULL;
-	node_t **docs = NULL;
-	size_t len = 0, ndocs = 0, i;
-	char *text;
 
 	src->display = arena_printf(cfg->arena, "%s/%s", cfg->dir, rel);
 	src->dir = parent_dir(cfg->arena, cfg->absdir, rel);
 	cfg->files = arena_grow(cfg->arena, cfg->files, sizeof(*cfg->files),
 	                        cfg->nfiles, &cfg->files_cap, cfg->nfiles + 1);
 	cfg->files[cfg->nfiles++] = src;
+	return src;
+}
+
+static void
+decode_text(struct config *cfg, struct diag_list *dl,
+            const struct source *src, const char *text, size_t len)
+{
+	struct decoder d = {cfg->arena, dl};
+	node_t **docs = NULL;
+	size_t ndocs = 0, i;
+
+	yaml_parse(cfg->arena, src, text, len, dl, &docs, &ndocs);
+	for (i = 0; i < ndocs; i++)
+		manifest_decode_document(cfg, &d, docs[i]);
+}
+
+void
+config_add_text(struct config *cfg, struct diag_list *dl, const char *rel,
+                const char *text, size_t len)
+{
+	decode_text(cfg, dl, add_source(cfg, rel), text, len);
+}
+
+static void
+load_file(struct config *cfg, struct diag_list *dl, const char *rel,
+          int verbose)
+{
+	struct source *src = add_source(cfg, rel);
+	const char *err = NULL;
+	size_t len = 0;
+	char *text;
+
 	if (verbose)
 		fprintf(stderr, "reading %s\n", src->display);
 	text = read_file(arena_printf(cfg->arena, "%s/%s", cfg->absdir, rel),
@@ -176,10 +202,8 @@ load_file(struct config *cfg, struct diag_list *dl, const char *rel,
 		           err);
 		return;
 	}
-	yaml_parse(cfg->arena, src, text, len, dl, &docs, &ndocs);
+	decode_text(cfg, dl, src, text, len);
 	free(text);
-	for (i = 0; i < ndocs; i++)
-		manifest_decode_document(cfg, &d, docs[i]);
 }
 
 static const char *
@@ -203,13 +227,10 @@ trim_dir(struct arena *a, const char *dir)
 }
 
 struct config *
-config_load(const char *dir, struct diag_list *dl, int verbose)
+config_new(const char *dir)
 {
 	struct arena *a = arena_new();
-	struct pathlist paths = {0};
 	struct config *cfg;
-	struct stat st;
-	size_t i;
 
 	if (a == NULL)
 		return NULL;
@@ -220,6 +241,30 @@ config_load(const char *dir, struct diag_list *dl, int verbose)
 	cfg->dir_source.display = cfg->dir;
 	cfg->dir_source.dir = cfg->absdir;
 	cfg->by_id = strmap_new(a);
+	return cfg;
+}
+
+void
+config_index_modules(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nmodules; i++)
+		if (cfg->modules[i]->id != NULL)
+			strmap_put(cfg->by_id, cfg->modules[i]->id,
+			           cfg->modules[i]);
+}
+
+struct config *
+config_load(const char *dir, struct diag_list *dl, int verbose)
+{
+	struct pathlist paths = {0};
+	struct config *cfg = config_new(dir);
+	struct stat st;
+	size_t i;
+
+	if (cfg == NULL)
+		return NULL;
 	if (stat(cfg->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		struct mark m = {&cfg->dir_source, 0, 0};
 		int missing = stat(cfg->dir, &st) < 0;
@@ -235,10 +280,7 @@ config_load(const char *dir, struct diag_list *dl, int verbose)
 		qsort(paths.v, paths.n, sizeof(*paths.v), compare_paths);
 	for (i = 0; i < paths.n; i++)
 		load_file(cfg, dl, paths.v[i], verbose);
-	for (i = 0; i < cfg->nmodules; i++)
-		if (cfg->modules[i]->id != NULL)
-			strmap_put(cfg->by_id, cfg->modules[i]->id,
-			           cfg->modules[i]);
+	config_index_modules(cfg);
 	return cfg;
 }
 

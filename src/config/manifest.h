@@ -311,6 +311,17 @@ struct config {
 struct config *config_load(const char *dir, struct diag_list *dl,
                            int verbose);
 
+/*
+ * Building a configuration from memory (tests, fuzzing): config_new()
+ * makes an empty one for dir (nothing is read); config_add_text() decodes
+ * one file's text as if read from dir/rel; config_index_modules() must
+ * follow the last file, before validation.
+ */
+struct config *config_new(const char *dir);
+void config_add_text(struct config *cfg, struct diag_list *dl,
+                     const char *rel, const char *text, size_t len);
+void config_index_modules(struct config *cfg);
+
 /* Frees a configuration and everything it owns. */
 void config_free(struct config *cfg);
 

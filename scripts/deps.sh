@@ -1,0 +1,56 @@
+#!/bin/sh
+# scripts/deps.sh [fuzz] - installs the Debian packages asterd needs to
+# build and test, if any are missing.
+#
+# Silent and fast when everything is installed. Otherwise, as root, runs
+# apt-get update once and installs only the missing packages; as another
+# user tries `sudo -n`, else prints the exact command to run and exits 1.
+# With `fuzz`, also installs libFuzzer's runtime (for `make fuzz`).
+# On a system without dpkg it says so and exits 0: install the equivalents
+# of the packages below by hand.
+set -eu
+
+pkgs="gcc make autoconf automake pkg-config
+      libevent-dev libyaml-dev libjson-c-dev libpq-dev libssl-dev libsqlite3-dev
+      check clang mandoc postgresql valgrind"
+
+case "${1:-}" in
+"") ;;
+fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
+*) echo "usage: $0 [fuzz]" >&2; exit 64 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps.sh: no dpkg here; make sure these (or your system's" \
+	     "equivalents) are installed:" $pkgs >&2
+	exit 0
+fi
+
+missing=
+for p in $pkgs; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+
+install_cmd="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	run() { sh -c "$install_cmd"; }
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	run() { sudo -n sh -c "$install_cmd"; }
+else
+	echo "deps.sh: missing packages:$missing; as root, run:" >&2
+	echo "  $install_cmd" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing:$missing" >&2
+# apt and dpkg are chatty even with -qq: keep their output for a failure.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! run >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "deps.sh: installing the packages failed; the command was:" >&2
+	echo "  $install_cmd" >&2
+	exit 1
+fi
