@@ -634,7 +634,7 @@ static const char *const unsupported[] = {
 	"uniqueItems", "patternProperties", "propertyNames",
 	"minProperties", "maxProperties", "dependentRequired",
 	"dependentSchemas", "unevaluatedProperties", "unevaluatedItems",
-	"multipleOf", "contentEncoding", "contentMediaType", "nullable",
+	"multipleOf", "contentEncoding", "contentMediaType",
 };
 
 static const struct keyword *
@@ -665,7 +665,7 @@ report_unknown_keyword(struct check *c, const node_t *key)
 	}
 	if (name_index(unsupported, ARRAY_LEN(unsupported), key->value) >= 0) {
 		schema_error(c, key, "schema keyword '%s' is not supported "
-		             "(outside the JSON Schema subset of SPEC §14)",
+		             "(asterd supports a subset of JSON Schema 2020-12)",
 		             key->value);
 		return;
 	}
