@@ -11,6 +11,10 @@
  * node-semver bounds ranges above with "<X.Y.Z-0" rather than "<X.Y.Z" so
  * that prereleases of the next version are excluded; the "-0" prerelease
  * is the lowest version with that X.Y.Z.
+ *
+ * Range errors that quote the input ("invalid version '1.2.3.4' in
+ * range") are formatted into the caller's arena, so they live exactly as
+ * long as a range parsed from it would have; the rest are literals.
  */
 #include "config/semver.h"
 
