@@ -134,7 +134,9 @@ struct aster_provider {
 	const struct aster_config_key *config_keys;   /* may be NULL */
 
 	/* Checks what the key table cannot (cross-field rules, formats).
-	 * Reports through host->report(); returns the number of errors. */
+	 * Runs only when the key table found nothing wrong; config is NULL
+	 * when the service wrote no `config:`. Reports through
+	 * host->report(); returns the number of errors. */
 	int (*validate)(const struct aster_host *host, struct aster_check *chk,
 	                const aster_node *config);
 
@@ -142,7 +144,8 @@ struct aster_provider {
 
 	/*
 	 * Starts one service instance. *state receives the provider's
-	 * per-instance data, passed to operations and stop. Returns
+	 * per-instance data, passed to operations and stop; config may be
+	 * NULL as for validate. Returns
 	 * ASTER_STARTED, ASTER_PENDING (then host->started() is called,
 	 * within the start timeout) or ASTER_FAILED with *cause set.
 	 */

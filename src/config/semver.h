@@ -30,8 +30,8 @@ struct semver_range;
  * Parses an npm range: comparators (<, <=, >, >=, =, bare version), x-ranges
  * (1.x, 1.2.*, *, ""), partial versions, tilde (~), caret (^), hyphen ranges
  * (1.2.3 - 2.3.4), whitespace = AND, || = OR; a leading "v" or "=" on a
- * version is accepted as npm does. Returns NULL with *err (a static
- * message) on a malformed range.
+ * version is accepted as npm does. Returns NULL with *err on a malformed
+ * range (a static message, or one allocated in a that quotes the input).
  */
 struct semver_range *semver_range_parse(struct arena *a, const char *s,
                                         const char **err);
