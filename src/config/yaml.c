@@ -264,8 +264,11 @@ static const struct node_pair *
 map_find(struct builder *b, struct frame *f, const node_t *key)
 {
 	size_t n = b->nstack - f->base, i, mask;
-	struct node_pair *pairs = b->stack + f->base;
+	struct node_pair *pairs;
 
+	if (n == 0)
+		return NULL;
+	pairs = b->stack + f->base;
 	if (n <= SMALL_MAP) {
 		for (i = 0; i < n; i++)
 			if (key_equal(pairs[i].key, key))
@@ -563,14 +566,18 @@ on_close(struct builder *b)
 	if (n->kind == NODE_MAP) {
 		map_merge(b, f);
 		cnt = b->nstack - f->base;
-		n->pairs = arena_alloc(b->a, cnt * sizeof(*n->pairs));
-		memcpy(n->pairs, b->stack + f->base, cnt * sizeof(*n->pairs));
+		if (cnt > 0) {
+			n->pairs = arena_alloc(b->a, cnt * sizeof(*n->pairs));
+			memcpy(n->pairs, b->stack + f->base,
+			       cnt * sizeof(*n->pairs));
+		}
 		/* SPEC §5: a mapping is located at its first key. */
 		if (f->have_first)
 			n->mark = f->first;
 	} else {
 		cnt = b->nstack - f->base;
-		n->items = arena_alloc(b->a, cnt * sizeof(*n->items));
+		if (cnt > 0)
+			n->items = arena_alloc(b->a, cnt * sizeof(*n->items));
 		for (i = 0; i < cnt; i++)
 			n->items[i] = b->stack[f->base + i].value;
 	}
