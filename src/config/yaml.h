@@ -31,6 +31,7 @@ struct arena;
  *                  expansion, at the node or alias crossing the bound; the
  *                  document is dropped
  *   unset-variable an unset ${VAR} without default, at the scalar
+ *   invalid-value  a malformed ${...} reference, at the scalar
  *
  * On return *docs (arena array) holds *ndocs document roots. Returns the
  * number of errors reported.
