@@ -64,13 +64,27 @@ is_schema_name(const char *s)
 	return 1;
 }
 
+/*
+ * Messages name the value ("route 'scope'"). Decoding a field leaves what
+ * NULL and the field in the decoder, so the name is only formatted when
+ * there is something to report: a 10,000-module product decodes some
+ * 600,000 values and reports none.
+ */
+static const char *
+describe(struct decoder *d, const char *what)
+{
+	if (what != NULL)
+		return what;
+	return arena_printf(d->arena, "%s '%s'", d->shape_what, d->field_key);
+}
+
 int
 decode_scalar(struct decoder *d, const node_t *n, const char *what,
               const char **out)
 {
 	if (n->kind != NODE_SCALAR) {
 		diag_error(d->dl, &n->mark, "wrong-type",
-		           "%s must be a string, got %s", what,
+		           "%s must be a string, got %s", describe(d, what),
 		           node_kind_name(n));
 		return -1;
 	}
@@ -93,12 +107,12 @@ decode_int(struct decoder *d, const node_t *n, const char *what,
 	if (*s == '\0' || *end != '\0' || errno == ERANGE ||
 	    !((s[0] >= '0' && s[0] <= '9') || s[0] == '-')) {
 		diag_error(d->dl, &n->mark, "wrong-type",
-		           "%s must be an integer, got '%s'", what, s);
+		           "%s must be an integer, got '%s'", describe(d, what), s);
 		return -1;
 	}
 	if (min != max && (v < min || v > max)) {
 		diag_error(d->dl, &n->mark, "invalid-value",
-		           "%s must be between %lld and %lld, got %lld", what,
+		           "%s must be between %lld and %lld, got %lld", describe(d, what),
 		           min, max, v);
 		return -1;
 	}
@@ -123,7 +137,7 @@ decode_bool(struct decoder *d, const node_t *n, const char *what, int *out)
 			return *out = 0, 0;
 	}
 	diag_error(d->dl, &n->mark, "wrong-type",
-	           "%s must be true or false, got '%s'", what, s);
+	           "%s must be true or false, got '%s'", describe(d, what), s);
 	return -1;
 }
 
@@ -137,7 +151,7 @@ decode_id(struct decoder *d, const node_t *n, const char *what,
 		diag_error(d->dl, &n->mark, "invalid-id",
 		           "%s '%s' is not a valid identifier (lower-case "
 		           "letters, digits, '-', dot-separated, at most 64 "
-		           "bytes, starting with a letter)", what, *out);
+		           "bytes, starting with a letter)", describe(d, what), *out);
 		return -1;
 	}
 	return 0;
@@ -190,7 +204,7 @@ decode_enum(struct decoder *d, const node_t *n, const char *what,
 		return 0;
 	render_choices(d->arena, values, &choices);
 	dg = diag_error(d->dl, &n->mark, "invalid-value",
-	                "%s must be %s, got '%s'", what, choices, *out);
+	                "%s must be %s, got '%s'", describe(d, what), choices, *out);
 	diag_suggest(d->dl, dg, *out, values, count_values(values));
 	return -1;
 }
@@ -205,13 +219,6 @@ decode_resolve_path(struct arena *a, const node_t *n, const char *path)
 	return arena_printf(a, "%s/%s", dir, path);
 }
 
-static const char *
-field_what(struct decoder *d, const struct shape *shape,
-           const struct field *f)
-{
-	return arena_printf(d->arena, "%s '%s'", shape->what, f->key);
-}
-
 static int
 decode_version(struct decoder *d, const node_t *n, const char *what,
                const char **out)
@@ -223,7 +230,7 @@ decode_version(struct decoder *d, const node_t *n, const char *what,
 	if (semver_parse(d->arena, *out, &v) < 0) {
 		diag_error(d->dl, &n->mark, "invalid-value",
 		           "%s '%s' is not a semantic version (MAJOR.MINOR."
-		           "PATCH, SemVer 2.0)", what, *out);
+		           "PATCH, SemVer 2.0)", describe(d, what), *out);
 		return -1;
 	}
 	return 0;
@@ -239,12 +246,12 @@ decode_strlist(struct decoder *d, const node_t *n, const char *what,
 
 	if (n->kind != NODE_SEQ) {
 		diag_error(d->dl, &n->mark, "wrong-type",
-		           "%s must be a list, got %s", what, node_kind_name(n));
+		           "%s must be a list, got %s", describe(d, what), node_kind_name(n));
 		return -1;
 	}
 	if ((f->flags & F_NONEMPTY) && n->n == 0) {
 		diag_error(d->dl, &n->mark, "invalid-value",
-		           "%s must not be empty", what);
+		           "%s must not be empty", describe(d, what));
 		return -1;
 	}
 	out->v = arena_alloc(d->arena, (n->n + 1) * sizeof(*out->v));
@@ -272,7 +279,7 @@ decode_strlist(struct decoder *d, const node_t *n, const char *what,
 			if (j < out->n) {
 				struct diag *dg = diag_error(d->dl,
 				    &item->mark, "invalid-value",
-				    "%s lists '%s' twice", what, s);
+				    "%s lists '%s' twice", describe(d, what), s);
 				diag_note(d->dl, dg, &out->at[j]->mark,
 				          "'%s' is first listed here", s);
 				rc = -1;
@@ -293,12 +300,12 @@ decode_objlist(struct decoder *d, const node_t *n, const char *what,
 
 	if (n->kind != NODE_SEQ) {
 		diag_error(d->dl, &n->mark, "wrong-type",
-		           "%s must be a list, got %s", what, node_kind_name(n));
+		           "%s must be a list, got %s", describe(d, what), node_kind_name(n));
 		return -1;
 	}
 	if ((f->flags & F_NONEMPTY) && n->n == 0) {
 		diag_error(d->dl, &n->mark, "invalid-value",
-		           "%s must not be empty", what);
+		           "%s must not be empty", describe(d, what));
 		return -1;
 	}
 	out->v = arena_alloc(d->arena, (n->n + 1) * sizeof(*out->v));
@@ -319,7 +326,10 @@ decode_field(struct decoder *d, const struct shape *shape,
              const struct field *f, const node_t *v, void *obj)
 {
 	void *dst = (char *)obj + f->offset;
-	const char *what = field_what(d, shape, f);
+	const char *what = NULL;
+
+	d->shape_what = shape->what;
+	d->field_key = f->key;
 
 	switch (f->kind) {
 	case FK_STRING:
@@ -347,7 +357,7 @@ decode_field(struct decoder *d, const struct shape *shape,
 	case FK_MAP:
 		if (v->kind != NODE_MAP) {
 			diag_error(d->dl, &v->mark, "wrong-type",
-			           "%s must be a mapping, got %s", what,
+			           "%s must be a mapping, got %s", describe(d, what),
 			           node_kind_name(v));
 			return -1;
 		}

@@ -22,6 +22,9 @@ struct arena;
 struct decoder {
 	struct arena *arena;
 	struct diag_list *dl;
+	/* The field being decoded, for messages (see describe()). */
+	const char *shape_what;
+	const char *field_key;
 };
 
 /* A list of strings with the node each came from. */
@@ -92,7 +95,8 @@ void *decode_new(struct decoder *d, const node_t *map,
                  const struct shape *shape, size_t *errors);
 
 /* Single-value helpers, shared with custom decoders. Each reports its own
- * error and returns -1 on a bad value. */
+ * error and returns -1 on a bad value; what names the value in messages
+ * (NULL: the field the generic decoder is decoding). */
 int decode_scalar(struct decoder *d, const node_t *n, const char *what,
                   const char **out);
 int decode_int(struct decoder *d, const node_t *n, const char *what,

@@ -165,7 +165,7 @@ static void
 decode_text(struct config *cfg, struct diag_list *dl,
             const struct source *src, const char *text, size_t len)
 {
-	struct decoder d = {cfg->arena, dl};
+	struct decoder d = {cfg->arena, dl, NULL, NULL};
 	node_t **docs = NULL;
 	size_t ndocs = 0, i;
 
