@@ -254,6 +254,12 @@ main(int argc, char **argv)
 		return EXIT_SOFTWARE;
 	}
 	cfg = product_load(o.config_dir, reg, &dl, o.verbose);
+	if (cfg == NULL && dl.errors == 0) {
+		fputs("asterd: out of memory\n", stderr);
+		diag_list_release(&dl);
+		registry_free(reg);
+		return EXIT_SOFTWARE;
+	}
 	switch (o.command) {
 	case CMD_CHECK:
 		rc = report_check(&o, cfg, &dl);

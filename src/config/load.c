@@ -266,11 +266,15 @@ config_load(const char *dir, struct diag_list *dl, int verbose)
 	if (cfg == NULL)
 		return NULL;
 	if (stat(cfg->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		struct mark m = {&cfg->dir_source, 0, 0};
+		/* The diagnostic outlives cfg: its source lives in dl. */
+		struct source *src = arena_alloc(dl->arena, sizeof(*src));
+		struct mark m = {src, 0, 0};
 		int missing = stat(cfg->dir, &st) < 0;
 
+		src->display = arena_strdup(dl->arena, cfg->dir);
+		src->dir = src->display;
 		diag_error(dl, &m, "no-product", "config dir '%s' %s",
-		           cfg->dir, missing ? "does not exist" :
+		           src->display, missing ? "does not exist" :
 		           "cannot be read as a directory");
 		config_free(cfg);
 		return NULL;

@@ -112,7 +112,7 @@ check_after(struct graph *g, struct module *m)
 		struct diag *d;
 
 		if (t != NULL) {
-			if (t->in_product)
+			if (t->in_product && m->in_product)
 				add_edge(g, m, t, EDGE_AFTER, m->after.at[i]);
 			continue;
 		}
@@ -216,10 +216,13 @@ graph_dependencies(struct graph *g)
 	for (i = 0; i < cfg->nmodules; i++) {
 		struct module *m = cfg->modules[i];
 
-		if (!m->in_product || !m->unique)
+		if (!m->unique)
+			continue;
+		/* An `after` naming nothing is a typo wherever it is. */
+		check_after(g, m);
+		if (!m->in_product)
 			continue;
 		check_requires(g, m);
-		check_after(g, m);
 		check_needs(g, m);
 	}
 }

@@ -181,6 +181,7 @@ static void
 check_handler(struct graph *g, struct module *m, struct route *r)
 {
 	struct handler *h = r->handler;
+	const node_t *at;
 
 	switch (h->kind) {
 	case HANDLER_OPERATION:
@@ -195,13 +196,18 @@ check_handler(struct graph *g, struct module *m, struct route *r)
 			           "runtime", r->id, m->id);
 		break;
 	case HANDLER_PROXY:
-		if (h->proxy->upstream != NULL &&
-		    !is_upstream(h->proxy->upstream))
-			diag_error(g->dl, &node_get(h->proxy->node,
-			           "upstream")->mark, "invalid-value",
+		if (h->proxy->upstream == NULL)
+			break;
+		at = node_get(h->proxy->node, "upstream");
+		if (!is_upstream(h->proxy->upstream))
+			diag_error(g->dl, &at->mark, "invalid-value",
 			           "proxy upstream '%s' is not http://host"
 			           "[:port][/base], https://... or unix:PATH",
 			           h->proxy->upstream);
+		else if (strncmp(h->proxy->upstream, "unix:", 5) == 0)
+			h->proxy->upstream = arena_printf(g->arena, "unix:%s",
+			    decode_resolve_path(g->arena, at,
+			                        h->proxy->upstream + 5));
 		break;
 	case HANDLER_RESPOND:
 	case HANDLER_STATIC:

@@ -61,9 +61,35 @@ check_events(struct graph *g, const struct strlist *events)
 	}
 }
 
+/*
+ * Paths whose meaning depends on another value: a directory source's
+ * location, and a runtime command written as a path ("./bin/x") rather
+ * than a name looked up in PATH.
+ */
+static void
+resolve_paths(struct graph *g, struct module *m)
+{
+	size_t i;
+
+	for (i = 0; m->marketplace != NULL &&
+	     i < m->marketplace->sources.n; i++) {
+		struct market_source *s = m->marketplace->sources.v[i];
+
+		if (s->type != NULL && s->location != NULL &&
+		    strcmp(s->type, "directory") == 0)
+			s->location = decode_resolve_path(g->arena,
+			    node_get(s->node, "location"), s->location);
+	}
+	if (m->runtime != NULL && m->runtime->command.n > 0 &&
+	    strchr(m->runtime->command.v[0], '/') != NULL)
+		m->runtime->command.v[0] = decode_resolve_path(g->arena,
+		    m->runtime->command.at[0], m->runtime->command.v[0]);
+}
+
 static void
 check_parts(struct graph *g, struct module *m)
 {
+	resolve_paths(g, m);
 	if (m->database != NULL)
 		check_unique_ids(g, &m->database->migrations,
 		                 offsetof(struct migration, id), "migration");

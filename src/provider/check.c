@@ -163,6 +163,19 @@ type_name(enum aster_value_type t)
 	return "a value";
 }
 
+static int
+is_bool_text(const char *s)
+{
+	static const char *const words[] = {
+		"true", "True", "TRUE", "false", "False", "FALSE"};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(s, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* 1 when v has the type k asks for (and its range, for integers). */
 static int
 value_fits(const struct aster_config_key *k, const node_t *v)
@@ -179,9 +192,7 @@ value_fits(const struct aster_config_key *k, const node_t *v)
 	case ASTER_VALUE_LIST:
 		return v->kind == NODE_SEQ;
 	case ASTER_VALUE_BOOL:
-		return v->kind == NODE_SCALAR &&
-		       (strcmp(v->value, "true") == 0 ||
-		        strcmp(v->value, "false") == 0);
+		return v->kind == NODE_SCALAR && is_bool_text(v->value);
 	case ASTER_VALUE_INT:
 		if (v->kind != NODE_SCALAR || v->len == 0)
 			return 0;
