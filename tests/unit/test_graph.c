@@ -17,6 +17,7 @@
 #include "config/manifest.h"
 #include "diag.h"
 #include "graph/graph.h"
+#include "product.h"
 #include "provider/registry.h"
 #include "util/arena.h"
 
@@ -197,6 +198,8 @@ START_TEST(test_minimal)
 	ck_assert_uint_eq(cfg->wave_sizes[0], 1);
 	ck_assert_str_eq(cfg->waves[0][0]->id, "a");
 	ck_assert_int_eq(cfg->waves[0][0]->wave, 1);
+	ck_assert_str_eq(product_summary(cfg), "configuration ok: product "
+	                 "'corpus' 1.0.0, 1 module, 1 route");
 }
 END_TEST
 
@@ -584,6 +587,8 @@ START_TEST(test_membership)
 	ck_assert_uint_eq(cfg->nroutes, 1);
 	/* after on a module outside the product orders nothing. */
 	ck_assert_str_eq(waves(cfg), "base,tools|svc|app");
+	ck_assert_str_eq(product_summary(cfg), "configuration ok: product "
+	                 "'corpus' 1.0.0, 4 modules, 1 route");
 }
 END_TEST
 
@@ -597,6 +602,8 @@ START_TEST(test_membership_default)
 	ck_assert_str_eq(diags(), "");
 	ck_assert_str_eq(members(cfg), "a,b");
 	ck_assert_str_eq(waves(cfg), "a,b");
+	ck_assert_str_eq(product_summary(cfg), "configuration ok: product "
+	                 "'corpus' 1.0.0, 2 modules, 0 routes");
 }
 END_TEST
 
@@ -953,6 +960,19 @@ START_TEST(test_unknown_key_hint)
 }
 END_TEST
 
+/* Columns count characters, not bytes: two three-byte characters
+ * precede the unknown key. */
+START_TEST(test_columns_are_characters)
+{
+	add("product.yaml", PRODUCT);
+	add("modules/app.yaml", mod("app",
+	    "routes: [{ summary: \"\xe2\x82\xac\xe2\x82\xac\", bogus: 1 }]\n"));
+	validate();
+	ck_assert_str_eq(mark_text(&only("unknown-key")->mark),
+	                 "conf.d/modules/app.yaml:5:27");
+}
+END_TEST
+
 /* $ref: module.Name needs the module in the product. */
 START_TEST(test_schema_other_module)
 {
@@ -1036,6 +1056,7 @@ graph_suite(void)
 	tcase_add_test(th, test_qualified_hints);
 	tcase_add_test(th, test_qualified_hints_module_typo);
 	tcase_add_test(th, test_unknown_key_hint);
+	tcase_add_test(th, test_columns_are_characters);
 	suite_add_tcase(s, th);
 	return s;
 }

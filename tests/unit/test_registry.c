@@ -320,6 +320,10 @@ START_TEST(test_config_ok)
 	                        "  tags: [a, b]\n"), 0);
 	ck_assert_uint_eq(check("config: {greeting: x, port: 65535, "
 	                        "verbose: false, tags: []}\n"), 0);
+	/* booleans are spelt as in manifests (YAML 1.2 core) */
+	ck_assert_uint_eq(check("config: {greeting: x, verbose: True}\n"), 0);
+	ck_assert_uint_eq(check("config: {greeting: x, verbose: FALSE}\n"),
+	                  0);
 	/* quoting does not change a scalar's type */
 	ck_assert_uint_eq(check("config: {greeting: x, port: \"8080\"}\n"),
 	                  0);
