@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config/manifest.h"
 #include "diag.h"
@@ -476,75 +477,145 @@ END_TEST
 /* --- scale -------------------------------------------------------------- */
 
 #define LONG 2000
+#define VERY_LONG 20000     /* a chain; the plan is linear */
+#define LONG_CYCLE 5000     /* a cycle; printing it is not */
 
-/* LONG modules m0000..m1999 in one text, written last to first; each
- * requires the one before it, and m0000 requires m1999 when closed. */
+/* n modules m00000.. in one text, written last to first; each requires
+ * the one before it, and m00000 requires the last when closed. */
 static char *
-long_chain(int closed)
+long_chain(int n, int closed)
 {
-	size_t cap = (size_t)LONG * 128, len = 0;
+	size_t cap = (size_t)n * 128, len = 0;
 	char *text = malloc(cap);
-	int i;
+	int i, w;
 
 	ck_assert_ptr_nonnull(text);
-	for (i = LONG - 1; i >= 0; i--) {
-		int n;
-
-		if (i > 0)
-			n = snprintf(text + len, cap - len,
-			             "kind: module\nid: m%04d\ndisplayName: M\n"
-			             "version: 1.0.0\nrequires: [m%04d]\n---\n",
-			             i, i - 1);
-		else
-			n = snprintf(text + len, cap - len,
-			             "kind: module\nid: m0000\ndisplayName: M\n"
-			             "version: 1.0.0\n%s", closed ?
-			             "requires: [m1999]\n" : "");
-		ck_assert(n > 0 && (size_t)n < cap - len);
-		len += (size_t)n;
+	for (i = n - 1; i >= 0; i--) {
+		w = snprintf(text + len, cap - len,
+		             "kind: module\nid: m%05d\ndisplayName: M\n"
+		             "version: 1.0.0\n", i);
+		ck_assert(w > 0 && (size_t)w < cap - len);
+		len += (size_t)w;
+		if (i > 0 || closed) {
+			w = snprintf(text + len, cap - len,
+			             "requires: [m%05d]\n",
+			             i > 0 ? i - 1 : n - 1);
+			ck_assert(w > 0 && (size_t)w < cap - len);
+			len += (size_t)w;
+		}
+		if (i > 0) {
+			ck_assert(cap - len > 4);
+			memcpy(text + len, "---\n", 5);
+			len += 4;
+		}
 	}
 	return text;
 }
 
-START_TEST(test_long_chain)
+static void
+check_chain(int n)
 {
-	char *text = long_chain(0);
 	size_t i;
+
+	ck_assert_uint_eq(validate(), 0);
+	ck_assert_str_eq(diags(), "");
+	ck_assert_uint_eq(cfg->nmembers, (size_t)n);
+	ck_assert_uint_eq(cfg->nwaves, (size_t)n);
+	for (i = 0; i < (size_t)n; i++) {
+		ck_assert_uint_eq(cfg->wave_sizes[i], 1);
+		ck_assert_int_eq(cfg->waves[i][0]->wave, (int)i + 1);
+		ck_assert_str_eq(cfg->waves[i][0]->id,
+		                 arena_printf(ta, "m%05zu", i));
+	}
+}
+
+static void
+check_cycle(int n)
+{
+	const struct diag *d;
+	size_t cap = (size_t)n * 16 + 64, len;
+	char *want = malloc(cap);
+	int i;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_uint_eq(validate(), 1);
+	d = only("dependency-cycle");
+	/* m00000 starts after the last, which starts after the one before
+	 * it, ... */
+	len = (size_t)snprintf(want, cap, "dependency cycle: m00000");
+	for (i = n - 1; i >= 0; i--)
+		len += (size_t)snprintf(want + len, cap - len, " -> m%05d", i);
+	ck_assert_uint_lt(len, cap);
+	ck_assert_msg(strcmp(d->message, want) == 0, "cycle of %d: %.80s...",
+	              n, d->message);
+	free(want);
+	ck_assert_uint_eq(d->nnotes, (size_t)n - 1);
+	ck_assert_int_eq(cfg->planned, 0);
+}
+
+static void
+add_chain(int n, int closed)
+{
+	char *text = long_chain(n, closed);
 
 	add("product.yaml", PRODUCT);
 	add("modules/chain.yaml", text);
 	free(text);
-	ck_assert_uint_eq(validate(), 0);
-	ck_assert_str_eq(diags(), "");
-	ck_assert_uint_eq(cfg->nmembers, LONG);
-	ck_assert_uint_eq(cfg->nwaves, LONG);
-	for (i = 0; i < LONG; i++) {
-		ck_assert_uint_eq(cfg->wave_sizes[i], 1);
-		ck_assert_int_eq(cfg->waves[i][0]->wave, (int)i + 1);
-		ck_assert_str_eq(cfg->waves[i][0]->id,
-		                 arena_printf(ta, "m%04zu", i));
-	}
+}
+
+START_TEST(test_long_chain)
+{
+	add_chain(LONG, 0);
+	check_chain(LONG);
 }
 END_TEST
 
 START_TEST(test_long_cycle)
 {
-	char *text = long_chain(1);
-	const struct diag *d;
-	const char *want = "dependency cycle: m0000";
-	int i;
+	add_chain(LONG, 1);
+	check_cycle(LONG);
+}
+END_TEST
 
-	add("product.yaml", PRODUCT);
-	add("modules/chain.yaml", text);
-	free(text);
-	ck_assert_uint_eq(validate(), 1);
-	d = only("dependency-cycle");
-	/* m0000 starts after m1999, which starts after m1998, ... */
-	for (i = LONG - 1; i >= 0; i--)
-		want = arena_printf(ta, "%s -> m%04d", want, i);
-	ck_assert_str_eq(d->message, want);
-	ck_assert_uint_eq(d->nnotes, LONG - 1);
-	ck_assert_int_eq(cfg->planned, 0);
+/*
+ * On a 256 KiB stack: an implementation recursing once per module would
+ * need megabytes for these and crash here.
+ */
+static struct rlimit saved_stack;
+
+static void
+small_stack(void)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_STACK, &saved_stack), 0);
+	rl = saved_stack;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 256 * 1024)
+		rl.rlim_cur = 256 * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_STACK, &rl), 0);
+}
+
+static void
+restore_stack(void)
+{
+	ck_assert_int_eq(setrlimit(RLIMIT_STACK, &saved_stack), 0);
+}
+
+START_TEST(test_very_long_chain_small_stack)
+{
+	add_chain(VERY_LONG, 0);
+	small_stack();
+	check_chain(VERY_LONG);
+	restore_stack();
+}
+END_TEST
+
+START_TEST(test_long_cycle_small_stack)
+{
+	add_chain(LONG_CYCLE, 1);
+	small_stack();
+	check_cycle(LONG_CYCLE);
+	restore_stack();
 }
 END_TEST
 
@@ -1021,6 +1092,7 @@ graph_suite(void)
 	tcase_add_test(tc, test_cycle_self);
 	tcase_add_test(tc, test_cycle_outside_product);
 	tcase_add_test(tc, test_long_cycle);
+	tcase_add_test(tc, test_long_cycle_small_stack);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tp, setup, teardown);
@@ -1028,6 +1100,7 @@ graph_suite(void)
 	tcase_add_test(tp, test_waves);
 	tcase_add_test(tp, test_plan_independent_of_files);
 	tcase_add_test(tp, test_long_chain);
+	tcase_add_test(tp, test_very_long_chain_small_stack);
 	tcase_add_test(tp, test_not_planned_on_error);
 	suite_add_tcase(s, tp);
 
