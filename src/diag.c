@@ -134,11 +134,40 @@ diag_order(const void *pa, const void *pb)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+static int
+same_report(const struct diag *a, const struct diag *b)
+{
+	return a->severity == b->severity && a->mark.line == b->mark.line &&
+	       a->mark.col == b->mark.col && strcmp(a->code, b->code) == 0 &&
+	       strcmp(mark_file(&a->mark), mark_file(&b->mark)) == 0 &&
+	       strcmp(a->message, b->message) == 0;
+}
+
+/*
+ * A subtree shared through YAML aliases is checked once per use, and
+ * would say the same thing at the same place each time: such repeats are
+ * dropped here, so every line an operator reads is news.
+ */
 void
 diag_sort(struct diag_list *dl)
 {
-	if (dl->n > 1)
-		qsort(dl->items, dl->n, sizeof(*dl->items), diag_order);
+	size_t i, kept = 0;
+
+	if (dl->n < 2)
+		return;
+	qsort(dl->items, dl->n, sizeof(*dl->items), diag_order);
+	for (i = 0; i < dl->n; i++) {
+		if (kept > 0 && same_report(dl->items[kept - 1],
+		                            dl->items[i])) {
+			if (dl->items[i]->severity == SEV_ERROR)
+				dl->errors--;
+			else
+				dl->warnings--;
+			continue;
+		}
+		dl->items[kept++] = dl->items[i];
+	}
+	dl->n = kept;
 }
 
 static void

@@ -68,7 +68,8 @@ void diag_note(struct diag_list *dl, struct diag *d, const struct mark *at,
 void diag_suggest(struct diag_list *dl, struct diag *d, const char *given,
                   const char *const *candidates, size_t n);
 
-/* Orders diagnostics by file read order, line, column, then report order. */
+/* Orders diagnostics by file path, line, column, then report order, and
+ * drops exact repeats (same severity, code, place and message). */
 void diag_sort(struct diag_list *dl);
 
 /* Compiler-style text, one diagnostic per line with indented hint/notes. */

@@ -204,9 +204,12 @@ print_edges_dot(const struct module *m, FILE *out)
 {
 	static const char *const style[] = {
 		"", " [style=dashed, label=\"after\"]", " [style=dotted"};
-	struct edge *edges = malloc((m->nedges + 1) * sizeof(*edges));
+	struct edge *edges;
 	size_t i;
 
+	if (m->nedges == 0)
+		return;
+	edges = malloc(m->nedges * sizeof(*edges));
 	if (edges == NULL)
 		return;
 	memcpy(edges, m->edges, m->nedges * sizeof(*edges));

@@ -31,6 +31,18 @@ node_get(const node_t *map, const char *key)
 	return NULL;
 }
 
+const struct mark *
+node_mark_of(const node_t *map, const char *key)
+{
+	size_t i;
+
+	for (i = 0; map->kind == NODE_MAP && i < map->n; i++)
+		if (strcmp(map->pairs[i].key->value, key) == 0)
+			return map->pairs[i].merged ? &map->mark :
+			       &map->pairs[i].value->mark;
+	return &map->mark;
+}
+
 int
 node_is_null(const node_t *n)
 {

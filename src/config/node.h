@@ -68,6 +68,13 @@ const node_t *node_get(const node_t *map, const char *key);
 /* The key node of key in map, or NULL. */
 const node_t *node_key(const node_t *map, const char *key);
 
+/*
+ * Where map says key: the value's mark when written in map, else (the key
+ * came from a << merge, or is absent) the mark of map itself, which is
+ * where the merge happens.
+ */
+const struct mark *node_mark_of(const node_t *map, const char *key);
+
 /* True when n is a plain null scalar: empty, "~", "null", "Null", "NULL". */
 int node_is_null(const node_t *n);
 

@@ -9,7 +9,8 @@
  *  - each open collection is a frame; its finished children wait on one
  *    shared value stack and are copied to the arena at their exact size
  *    when the collection ends, so the arena keeps no growth leftovers;
- *  - an alias is the anchored node itself, never a copy. Every node
+ *  - an alias is a one-node copy of the anchored node, with the alias's
+ *    mark, sharing its children: subtrees are never copied. Every node
  *    counts 1 toward the per-document bound and an alias counts the
  *    expanded size of its target. That size is the document count taken
  *    across the target, known once the target is complete, so a "billion
@@ -510,15 +511,15 @@ on_alias(struct builder *b, const yaml_event_t *ev)
 	}
 	if (doc_count(b, an->size, &at) == -1)
 		return;
-	n = an->node;
-	if (n->kind == NODE_SCALAR && in_key(b)) {
-		/* A key is reported by its mark (unknown-key, duplicate-key):
-		 * give it the alias's place rather than the anchor's. The
-		 * copy is one small node, so sharing buys nothing here. */
-		n = arena_alloc(b->a, sizeof(*n));
-		*n = *an->node;
-		n->mark = at;
-	}
+	/*
+	 * The alias gets a node of its own, sharing the anchored node's
+	 * children: what is said about the value as a whole (a duplicate
+	 * listener, a bad mountPath, an unknown key) points where the alias
+	 * is written, while the shared subtree is still never copied.
+	 */
+	n = arena_alloc(b->a, sizeof(*n));
+	*n = *an->node;
+	n->mark = at;
 	attach(b, n, &at);
 }
 

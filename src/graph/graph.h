@@ -71,6 +71,14 @@ void graph_schemas(struct graph *g, struct module *m);
 /* listeners.c: the product's server section. */
 void graph_listeners(struct graph *g);
 
+/* A growing list of names, for "did you mean" candidates. */
+struct names {
+	const char **v;
+	size_t n, cap;
+};
+
+void names_add(struct arena *a, struct names *l, const char *name);
+
 /* Scope name -> enum scope bit (0 when unknown). */
 unsigned graph_scope_bit(const char *name);
 

@@ -145,7 +145,7 @@ graph_members(struct graph *g)
 		struct module *m = cfg->modules[i];
 
 		if (m->unique && !m->in_product)
-			diag_warning(g->dl, &node_get(m->node, "id")->mark,
+			diag_warning(g->dl, node_mark_of(m->node, "id"),
 			             "unused-module", "module '%s' is defined "
 			             "but not part of product '%s'", m->id,
 			             p->id != NULL ? p->id : "?");

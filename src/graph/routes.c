@@ -17,8 +17,6 @@
 #include "util/strmap.h"
 #include "util/suggest.h"
 
-#define MAX_NAMES 256
-
 static void
 check_mount(struct graph *g, struct route *r)
 {
@@ -82,31 +80,68 @@ find_service(const struct module *m, const char *id)
 	return NULL;
 }
 
-static void
-report_unknown_service(struct graph *g, const node_t *at,
-                       const struct module *owner, const char *name,
-                       const char *sid)
+void
+names_add(struct arena *a, struct names *l, const char *name)
 {
-	const char *names[MAX_NAMES];
-	size_t n = 0, i;
-	struct diag *d = diag_error(g->dl, &at->mark, "unknown-service",
-	                            "handler names service '%s', but module "
-	                            "'%s' defines no service '%s'", name,
-	                            owner->id, sid);
+	l->v = arena_grow(a, l->v, sizeof(*l->v), l->n, &l->cap, l->n + 1);
+	l->v[l->n++] = name;
+}
 
-	for (i = 0; i < owner->services.n && n < MAX_NAMES; i++)
-		if (((struct service *)owner->services.v[i])->id != NULL)
-			names[n++] = ((struct service *)
-			              owner->services.v[i])->id;
-	diag_suggest(g->dl, d, sid, names, n);
+/* Every service name m's handlers may use: its own services bare, those
+ * of the modules it requires directly as module.service. */
+static struct names
+service_names(struct graph *g, const struct module *m)
+{
+	struct names l = {0};
+	size_t i, j;
+
+	for (i = 0; i < m->services.n; i++) {
+		const struct service *s = m->services.v[i];
+
+		if (s->id != NULL)
+			names_add(g->arena, &l, s->id);
+	}
+	for (i = 0; i < m->requires.n; i++) {
+		const struct module *r = config_find_module(g->cfg,
+		                                            m->requires.v[i].id);
+
+		for (j = 0; r != NULL && j < r->services.n; j++) {
+			const struct service *s = r->services.v[j];
+
+			if (s->id != NULL)
+				names_add(g->arena, &l, arena_printf(g->arena,
+				          "%s.%s", r->id, s->id));
+		}
+	}
+	return l;
+}
+
+static void
+report_unknown_service(struct graph *g, const node_t *at, struct module *m,
+                       const struct module *owner, const char *sid)
+{
+	struct names l = service_names(g, m);
+	struct diag *d;
+
+	if (owner == NULL)
+		d = diag_error(g->dl, &at->mark, "unknown-service",
+		               "handler names service '%s', but module '%s' "
+		               "does not require module '%.*s'", at->value,
+		               m->id, (int)(strrchr(at->value, '.') -
+		               at->value), at->value);
+	else
+		d = diag_error(g->dl, &at->mark, "unknown-service",
+		               "handler names service '%s', but module '%s' "
+		               "defines no service '%s'", at->value, owner->id,
+		               sid);
+	diag_suggest(g->dl, d, at->value, l.v, l.n);
 }
 
 static void
 check_operation(struct graph *g, struct route *r, struct service *s)
 {
 	const struct aster_operation *op;
-	const char *names[MAX_NAMES];
-	size_t n = 0;
+	struct names l = {0};
 	struct diag *d;
 
 	if (s->impl == NULL)
@@ -114,14 +149,13 @@ check_operation(struct graph *g, struct route *r, struct service *s)
 	for (op = s->impl->operations; op != NULL && op->name != NULL; op++) {
 		if (strcmp(op->name, r->handler->operation) == 0)
 			return;
-		if (n < MAX_NAMES)
-			names[n++] = op->name;
+		names_add(g->arena, &l, op->name);
 	}
 	d = diag_error(g->dl, &node_get(r->handler->node, "operation")->mark,
 	               "unknown-operation", "provider '%s' (service '%s') "
 	               "has no operation '%s'", s->impl->name, s->id,
 	               r->handler->operation);
-	diag_suggest(g->dl, d, r->handler->operation, names, n);
+	diag_suggest(g->dl, d, r->handler->operation, l.v, l.n);
 }
 
 /* handler: {service, operation} names a service of the module or of a
@@ -142,17 +176,10 @@ check_operation_handler(struct graph *g, struct module *m, struct route *r)
 
 		sid = dot + 1;
 		owner = reachable_module(g, m, mid);
-		if (owner == NULL) {
-			diag_error(g->dl, &at->mark, "unknown-service",
-			           "handler names service '%s', but module "
-			           "'%s' does not require module '%s'",
-			           h->service, m->id, mid);
-			return;
-		}
 	}
-	s = find_service(owner, sid);
+	s = owner != NULL ? find_service(owner, sid) : NULL;
 	if (s == NULL) {
-		report_unknown_service(g, at, owner, h->service, sid);
+		report_unknown_service(g, at, m, owner, sid);
 		return;
 	}
 	h->target = s;
@@ -243,10 +270,10 @@ check_unique_id(struct graph *g, struct strmap *ids, struct route *r)
 
 	if (first == NULL)
 		return;
-	d = diag_error(g->dl, &node_get(r->node, "id")->mark,
+	d = diag_error(g->dl, node_mark_of(r->node, "id"),
 	               "duplicate-route", "route id '%s' is used twice",
 	               r->id);
-	diag_note(g->dl, d, &node_get(first->node, "id")->mark,
+	diag_note(g->dl, d, node_mark_of(first->node, "id"),
 	          "'%s' is first used here", r->id);
 }
 

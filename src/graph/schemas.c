@@ -11,34 +11,48 @@
 #include "config/jsonschema.h"
 #include "util/arena.h"
 
-#define MAX_NAMES 256
-
 struct ref_context {
 	struct graph *g;
 	struct module *m;
 };
 
-static void
-report_unknown(struct graph *g, const node_t *ref, const struct module *in,
-               const char *name)
+/* Names a $ref in m may use: m's schemas bare, every other member's as
+ * module.Name. Built only when a reference is wrong. */
+static struct names
+schema_names(struct graph *g, const struct module *m)
 {
-	const char *names[MAX_NAMES];
-	size_t n = 0, i;
+	struct names l = {0};
+	size_t i, j;
+
+	for (i = 0; m->schemas != NULL && i < m->schemas->n; i++)
+		names_add(g->arena, &l, m->schemas->pairs[i].key->value);
+	for (i = 0; i < g->cfg->nmembers; i++) {
+		const struct module *o = g->cfg->members[i];
+
+		for (j = 0; o != m && o->schemas != NULL &&
+		     j < o->schemas->n; j++)
+			names_add(g->arena, &l, arena_printf(g->arena,
+			          "%s.%s", o->id, o->schemas->pairs[j].key->value));
+	}
+	return l;
+}
+
+static void
+report_unknown(struct graph *g, const node_t *ref, const struct module *m,
+               const struct module *in, const char *name)
+{
+	struct names l = schema_names(g, m);
 	struct diag *d;
 
-	if (in == NULL) {
-		diag_error(g->dl, &ref->mark, "unknown-schema", "$ref '%s' "
-		           "names a module that is not part of the product",
-		           ref->value);
-		return;
-	}
-	d = diag_error(g->dl, &ref->mark, "unknown-schema", "$ref '%s': "
-	               "module '%s' defines no schema '%s'", ref->value,
-	               in->id, name);
-	for (i = 0; in->schemas != NULL && i < in->schemas->n &&
-	     n < MAX_NAMES; i++)
-		names[n++] = in->schemas->pairs[i].key->value;
-	diag_suggest(g->dl, d, name, names, n);
+	if (in == NULL)
+		d = diag_error(g->dl, &ref->mark, "unknown-schema", "$ref "
+		               "'%s' names a module that is not part of the "
+		               "product", ref->value);
+	else
+		d = diag_error(g->dl, &ref->mark, "unknown-schema", "$ref "
+		               "'%s': module '%s' defines no schema '%s'",
+		               ref->value, in->id, name);
+	diag_suggest(g->dl, d, ref->value, l.v, l.n);
 }
 
 static int
@@ -60,7 +74,7 @@ resolve_ref(void *ctx, const node_t *ref)
 	}
 	if (in != NULL && node_get(in->schemas, name) != NULL)
 		return 1;
-	report_unknown(rc->g, ref, in, name);
+	report_unknown(rc->g, ref, rc->m, in, name);
 	return 0;
 }
 

@@ -51,13 +51,13 @@ graph_services(struct graph *g, struct module *m)
 			first = strmap_put(seen, s->id, s);
 			if (first != NULL) {
 				struct diag *d = diag_error(g->dl,
-				    &node_get(s->node, "id")->mark,
+				    node_mark_of(s->node, "id"),
 				    "duplicate-service",
 				    "module '%s' defines service '%s' twice",
 				    m->id, s->id);
 
 				diag_note(g->dl, d,
-				          &node_get(first->node, "id")->mark,
+				          node_mark_of(first->node, "id"),
 				          "'%s' is first defined here", s->id);
 				continue;
 			}

@@ -32,10 +32,10 @@ check_unique_ids(struct graph *g, const struct objlist *items,
 		first = strmap_put(seen, id, (void *)node);
 		if (first == NULL)
 			continue;
-		d = diag_error(g->dl, &node_get(node, "id")->mark,
+		d = diag_error(g->dl, node_mark_of(node, "id"),
 		               "invalid-value", "%s id '%s' is used twice",
 		               what, id);
-		diag_note(g->dl, d, &node_get(first, "id")->mark,
+		diag_note(g->dl, d, node_mark_of(first, "id"),
 		          "'%s' is first used here", id);
 	}
 }

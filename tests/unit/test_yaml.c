@@ -376,11 +376,16 @@ START_TEST(test_anchor_shared)
 	                 "c: [*x, *x]\n"
 	                 "s: &t text\n"
 	                 "u: *t\n");
-	ck_assert_ptr_eq(get(root, "a"), get(root, "b"));
-	ck_assert_ptr_eq(get(root, "a"), get(root, "c")->items[1]);
-	ck_assert_ptr_eq(get(root, "s"), get(root, "u"));
-	/* The shared node keeps its own mark (here its first key). */
-	assert_mark(&get(root, "b")->mark, 1, 8);
+	/* An alias is a node of its own that shares the anchored node's
+	 * children, and is marked where the alias is written. */
+	ck_assert_ptr_eq(get(root, "a")->pairs, get(root, "b")->pairs);
+	ck_assert_ptr_eq(get(root, "a")->pairs,
+	                 get(root, "c")->items[1]->pairs);
+	ck_assert_str_eq(get(root, "u")->value, "text");
+	ck_assert_ptr_eq(get(root, "s")->value, get(root, "u")->value);
+	assert_mark(&get(root, "a")->mark, 1, 8);
+	assert_mark(&get(root, "b")->mark, 2, 4);
+	assert_mark(&get(root, "c")->items[1]->mark, 3, 9);
 }
 END_TEST
 
