@@ -163,17 +163,39 @@ find_cycle(const struct tarjan *t, struct module *start, size_t group,
 	}
 }
 
+/* "a -> b -> c -> a", built in one pass: cycles can be 10,000 long. */
+static const char *
+cycle_text(struct graph *g, struct module **path, size_t len)
+{
+	size_t total = strlen(path[0]->id) + 1, i, at = 0;
+	char *text;
+
+	for (i = 1; i <= len; i++)
+		total += 4 + strlen(path[i % len]->id);
+	text = arena_alloc(g->arena, total);
+	for (i = 0; i <= len; i++) {
+		const char *id = path[i % len]->id;
+		size_t n = strlen(id);
+
+		if (i > 0) {
+			memcpy(text + at, " -> ", 4);
+			at += 4;
+		}
+		memcpy(text + at, id, n);
+		at += n;
+	}
+	text[at] = '\0';
+	return text;
+}
+
 static void
 report_cycle(struct graph *g, struct module **path, size_t len)
 {
-	const char *text = path[0]->id;
+	const char *text = cycle_text(g, path, len);
 	const struct edge *first;
 	struct diag *d;
 	size_t i;
 
-	for (i = 1; i <= len; i++)
-		text = arena_printf(g->arena, "%s -> %s", text,
-		                    path[i % len]->id);
 	first = edge_between(path[0], path[1 % len]);
 	d = diag_error(g->dl, &first->at->mark, "dependency-cycle",
 	               "dependency cycle: %s", text);

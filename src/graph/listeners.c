@@ -7,7 +7,9 @@
  */
 #include "graph/graph.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "graph/listen.h"
 #include "util/arena.h"
@@ -43,6 +45,20 @@ add_default_listener(struct graph *g, struct product *p)
 	p->server->listen.n = 1;
 }
 
+/* Start-up reads the certificate and key: so does the check, so that a
+ * configuration it passes cannot fail there for a missing file. */
+static void
+check_tls_file(struct graph *g, const struct tls_config *tls,
+               const char *key, const char *path)
+{
+	if (path == NULL || access(path, R_OK) == 0)
+		return;
+	diag_error(g->dl, &node_get(tls->node, key)->mark, "invalid-value",
+	           "cannot read TLS %s '%s': %s",
+	           strcmp(key, "cert") == 0 ? "certificate" : "key", path,
+	           strerror(errno));
+}
+
 static void
 check_listener(struct graph *g, struct listener *l, struct strmap *seen)
 {
@@ -55,6 +71,10 @@ check_listener(struct graph *g, struct listener *l, struct strmap *seen)
 		l->scopes |= graph_scope_bit(l->scope_names.v[i]);
 	if (l->scope_names.n == 0)
 		l->scopes = SCOPE_DEFAULT_LISTENER;
+	if (l->tls != NULL) {
+		check_tls_file(g, l->tls, "cert", l->tls->cert);
+		check_tls_file(g, l->tls, "key", l->tls->key);
+	}
 	if (l->address == NULL)
 		return;
 	why = listen_parse(g->arena, l);

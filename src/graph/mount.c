@@ -9,11 +9,12 @@
 
 #define MOUNT_MAX_PARAMS 32
 
+/* Parameter names as OpenAPI tools accept them: {spaceId}, {space-id}. */
 static int
 is_param_char(char c, int first)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	       (!first && c >= '0' && c <= '9');
+	       (!first && ((c >= '0' && c <= '9') || c == '-'));
 }
 
 /* RFC 3986 pchar, less '%' sequences that we check separately. */

@@ -4,7 +4,11 @@
  */
 #include "graph/graph.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/arena.h"
 #include "util/strmap.h"
@@ -86,10 +90,67 @@ resolve_paths(struct graph *g, struct module *m)
 		    m->runtime->command.at[0], m->runtime->command.v[0]);
 }
 
+static int
+is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+/* A command without a slash is found in PATH, as execvp() would. */
+static int
+found_in_path(struct graph *g, const char *name)
+{
+	const char *p = getenv("PATH");
+
+	if (p == NULL || *p == '\0')
+		p = "/usr/local/bin:/usr/bin:/bin";
+	while (*p != '\0') {
+		size_t len = strcspn(p, ":");
+
+		if (len > 0 && is_executable(arena_printf(g->arena, "%.*s/%s",
+		                                          (int)len, p, name)))
+			return 1;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return 0;
+}
+
+/* The supervisor execs the runtime command at start-up: the check makes
+ * sure there is something to exec. */
+static void
+check_runtime_command(struct graph *g, const struct runtime *rt)
+{
+	const char *cmd = rt->command.v[0];
+
+	struct stat st;
+
+	if (strchr(cmd, '/') != NULL) {
+		if (stat(cmd, &st) < 0)
+			diag_error(g->dl, &rt->command.at[0]->mark,
+			           "invalid-value", "runtime command '%s': %s",
+			           cmd, strerror(errno));
+		else if (!is_executable(cmd))
+			diag_error(g->dl, &rt->command.at[0]->mark,
+			           "invalid-value", "runtime command '%s' is "
+			           "not an executable file", cmd);
+		return;
+	}
+	if (!found_in_path(g, cmd))
+		diag_error(g->dl, &rt->command.at[0]->mark, "invalid-value",
+		           "runtime command '%s' is not found in PATH", cmd);
+}
+
 static void
 check_parts(struct graph *g, struct module *m)
 {
 	resolve_paths(g, m);
+	if (m->runtime != NULL && m->runtime->command.n > 0)
+		check_runtime_command(g, m->runtime);
 	if (m->database != NULL)
 		check_unique_ids(g, &m->database->migrations,
 		                 offsetof(struct migration, id), "migration");
