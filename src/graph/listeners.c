@@ -99,6 +99,49 @@ check_listener(struct graph *g, struct listener *l, struct strmap *seen)
 	}
 }
 
+static int
+is_wildcard(const struct listener *l)
+{
+	return strncmp(l->normal, "0.0.0.0:", 8) == 0 ||
+	       strncmp(l->normal, "[::]:", 5) == 0;
+}
+
+/*
+ * 0.0.0.0:8080 and 127.0.0.1:8080 are different texts but cannot both
+ * bind: a wildcard takes its port on every address of its family. (IPv6
+ * listeners are bound v6-only, so [::] leaves IPv4 alone.)
+ */
+static void
+check_wildcard_overlaps(struct graph *g, const struct objlist *listen)
+{
+	size_t i, j;
+
+	for (j = 0; j < listen->n; j++) {
+		const struct listener *b = listen->v[j];
+
+		if (b->normal == NULL || b->kind != LISTEN_TCP || b->port == 0)
+			continue;
+		for (i = 0; i < j; i++) {
+			const struct listener *a = listen->v[i];
+			struct diag *d;
+
+			if (a->normal == NULL || a->kind != LISTEN_TCP ||
+			    a->port != b->port ||
+			    (a->normal[0] == '[') != (b->normal[0] == '[') ||
+			    strcmp(a->normal, b->normal) == 0 ||
+			    !(is_wildcard(a) || is_wildcard(b)))
+				continue;
+			d = diag_error(g->dl, &b->node->mark,
+			    "duplicate-listener", "listener '%s' overlaps "
+			    "'%s': both bind port %d", b->address,
+			    a->address, b->port);
+			diag_note(g->dl, d, &a->node->mark, "'%s' is "
+			          "declared here", a->address);
+			break;
+		}
+	}
+}
+
 void
 graph_listeners(struct graph *g)
 {
@@ -118,4 +161,5 @@ graph_listeners(struct graph *g)
 	seen = strmap_new(g->arena);
 	for (i = 0; i < p->server->listen.n; i++)
 		check_listener(g, p->server->listen.v[i], seen);
+	check_wildcard_overlaps(g, &p->server->listen);
 }
