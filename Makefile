@@ -169,10 +169,16 @@ $(B)/obj/%.o: %.c $(B)/.flags
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(INCLUDES) $(EXTRA_CFLAGS) -c -o $@ $<
 
+# Providers can be unloaded again (a rejected one is dlclose'd): libFuzzer
+# would keep reading the coverage counters of an unmapped object, so in
+# the fuzzing build they carry no coverage instrumentation.
+SO_CFLAGS = -fvisibility=hidden \
+            $(if $(filter fuzzer,$(SAN)),-fno-sanitize=fuzzer-no-link)
+
 $(B)/obj/modules/%.o: INCLUDES = -Iinclude
-$(B)/obj/modules/%.o: EXTRA_CFLAGS = -fvisibility=hidden
+$(B)/obj/modules/%.o: EXTRA_CFLAGS = $(SO_CFLAGS)
 $(B)/obj/tests/providers/%.o: INCLUDES = -Iinclude
-$(B)/obj/tests/providers/%.o: EXTRA_CFLAGS = -fvisibility=hidden
+$(B)/obj/tests/providers/%.o: EXTRA_CFLAGS = $(SO_CFLAGS)
 $(B)/obj/tests/unit/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS)
 
 $(LIBASTERD): $(LIB_OBJS) $(B)/.sources
@@ -284,7 +290,7 @@ $(B)/fuzz_config: $(B)/obj/tests/fuzz/fuzz_config.o $(LIBASTERD)
 	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		$(LIBASTERD) $(DEP_LIBS)
 
-fuzz-run: $(B)/fuzz_config
+fuzz-run: $(B)/fuzz_config $(TEST_MODULE_SOS)
 	@mkdir -p $(B)/corpus
 	@for f in tests/fuzz/seeds/*; do [ ! -f "$$f" ] || cp "$$f" $(B)/corpus/; done
 	@find tests/configs conf.d -name '*.yaml' -type f 2>/dev/null | \
