@@ -1,0 +1,147 @@
+/*
+ * server.h - asterd's HTTP/1.1 server on libevent bufferevents.
+ *
+ * One http_server per listener. libevent's evhttp (2.1, as Debian ships
+ * it) answers its own limit errors with HTML 400/413 pages, closes timed
+ * out requests without a response and cannot cap connections, while the
+ * contract wants 431, 413 and 408 as problem+json and a connection cap;
+ * so the server is ours, on evconnlistener and bufferevents.
+ *
+ * Every complete request becomes an http_exchange handed to the server's
+ * handler. The handler answers at once or later (http_respond() may be
+ * called from any later callback on the same event base); the exchange
+ * lives until it has been answered and written.
+ */
+#ifndef ASTER_HTTP_SERVER_H
+#define ASTER_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <event2/buffer.h>
+
+struct http_server;
+struct http_exchange;
+
+struct http_limits {
+	size_t max_header_bytes;    /* request line + headers: else 431 */
+	size_t max_body_bytes;      /* else 413 */
+	unsigned request_timeout_ms;/* a request must arrive whole: else 408 */
+	unsigned idle_timeout_ms;   /* keep-alive idle: then close quietly */
+	size_t max_connections;     /* beyond it, accepting pauses */
+};
+
+/*
+ * Called for every complete request. arg is the server's. A request that
+ * fails to parse never reaches it: the server answers 400, 408, 413, 431,
+ * 501 or 505 itself through the error hook below.
+ */
+typedef void (*http_handler_fn)(struct http_exchange *ex, void *arg);
+
+/*
+ * Renders an error the server found itself (status, code of SPEC §7.2,
+ * detail) into ex's response; the server installs a default that writes
+ * problem+json. The runtime replaces it to add request ids and logging.
+ */
+typedef void (*http_error_fn)(struct http_exchange *ex, int status,
+                              const char *code, const char *detail,
+                              void *arg);
+
+/*
+ * Serves fd (bound and listening, non-blocking) on base. Returns NULL on
+ * failure. The server owns fd from then on.
+ */
+struct http_server *http_server_new(struct event_base *base, int fd,
+                                    const struct http_limits *limits,
+                                    http_handler_fn handler,
+                                    http_error_fn on_error, void *arg);
+
+/* New limits for requests that start from now on (reload). */
+void http_server_set_limits(struct http_server *s,
+                            const struct http_limits *limits);
+
+/* Stops accepting (drain); existing connections go on. Idle keep-alive
+ * connections are closed, busy ones close after their response. */
+void http_server_drain(struct http_server *s);
+
+/* Requests received and not yet fully written. */
+size_t http_server_in_flight(const struct http_server *s);
+
+/* Open connections. */
+size_t http_server_connections(const struct http_server *s);
+
+/* Closes every connection and the listening socket; frees s. */
+void http_server_free(struct http_server *s);
+
+/* --- the request ------------------------------------------------------ */
+
+/* "GET", "POST", ... as received (upper case). */
+const char *http_method(const struct http_exchange *ex);
+
+/* The request target as received ("/a%20b?x=1"). */
+const char *http_target(const struct http_exchange *ex);
+
+/* The path part of the target, percent-decoded once and normalised
+ * (no "." or ".." segments, no "//"); NULL if it could not be (the
+ * server then answered 400 itself, so handlers always see a path). */
+const char *http_path(const struct http_exchange *ex);
+
+/* The query string without '?', or NULL. */
+const char *http_query(const struct http_exchange *ex);
+
+/* First value of a header (case-insensitive name), or NULL. */
+const char *http_header(const struct http_exchange *ex, const char *name);
+
+/* Iterates over the request headers: 0 at the end. */
+int http_header_at(const struct http_exchange *ex, size_t i,
+                   const char **name, const char **value);
+
+/* The request body (may be empty). */
+const unsigned char *http_body(const struct http_exchange *ex, size_t *len);
+
+/* Peer address as text ("127.0.0.1", "[::1]", "unix"). */
+const char *http_peer(const struct http_exchange *ex);
+
+/* Per-exchange user data (the runtime's request context). */
+void http_set_data(struct http_exchange *ex, void *data,
+                   void (*release)(void *data));
+void *http_data(const struct http_exchange *ex);
+
+/* --- the response ----------------------------------------------------- */
+
+/* Adds a response header; call before http_respond(). */
+void http_add_header(struct http_exchange *ex, const char *name,
+                     const char *value);
+
+/*
+ * Sends the response: status, then body (len bytes copied; NULL/0 for
+ * none). Content-Length is set by the server; for HEAD requests the body
+ * is not sent but its length is announced. Connection handling (keep-alive
+ * or close) follows the request. Exactly once per exchange.
+ */
+void http_respond(struct http_exchange *ex, int status, const void *body,
+                  size_t len);
+
+/* The same, taking an evbuffer's contents (drained). */
+void http_respond_buffer(struct http_exchange *ex, int status,
+                         struct evbuffer *body);
+
+/* Status sent, or 0 before http_respond(). */
+int http_status(const struct http_exchange *ex);
+
+/* Bytes of response body sent (for the access log). */
+size_t http_bytes_sent(const struct http_exchange *ex);
+
+/* Monotonic microseconds when the request began arriving. */
+uint64_t http_started_us(const struct http_exchange *ex);
+
+/* Called once the response has been written (or the connection died):
+ * the access log and the generation release hang here. */
+void http_on_complete(struct http_exchange *ex,
+                      void (*done)(struct http_exchange *ex, void *arg),
+                      void *arg);
+
+/* Standard reason phrase for status ("Not Found"). */
+const char *http_reason(int status);
+
+#endif
