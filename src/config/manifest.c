@@ -586,18 +586,18 @@ decode_env(struct decoder *d, const node_t *v, void *dst)
 }
 
 static const struct field runtime_fields[] = {
-	FIELD("command", FK_STRLIST, F_REQUIRED | F_NONEMPTY, struct runtime,
+	FIELD("command", FK_STRLIST, F_REQUIRED | F_NONEMPTY, struct runtime_config,
 	      command),
-	FIELD_CUSTOM("env", 0, struct runtime, env, decode_env),
-	FIELD_ENUM("restart", FK_ENUM, 0, struct runtime, restart,
+	FIELD_CUSTOM("env", 0, struct runtime_config, env, decode_env),
+	FIELD_ENUM("restart", FK_ENUM, 0, struct runtime_config, restart,
 	           restart_values),
-	FIELD_INT("ready_timeout_ms", 0, struct runtime, ready_timeout_ms,
+	FIELD_INT("ready_timeout_ms", 0, struct runtime_config, ready_timeout_ms,
 	          INT_POSITIVE),
-	FIELD_INT("stop_timeout_ms", 0, struct runtime, stop_timeout_ms,
+	FIELD_INT("stop_timeout_ms", 0, struct runtime_config, stop_timeout_ms,
 	          INT_POSITIVE),
 	FIELD_END,
 };
-static const struct shape runtime_shape = SHAPE("runtime", struct runtime,
+static const struct shape runtime_shape = SHAPE("runtime", struct runtime_config,
                                                 runtime_fields);
 
 static const struct field migration_fields[] = {

@@ -196,7 +196,7 @@ struct route {
 	unsigned ok;                /* passed every local check */
 };
 
-struct runtime {
+struct runtime_config {
 	const node_t *node;
 	struct strlist command;
 	const node_t *env;
@@ -261,7 +261,7 @@ struct module {
 	struct objlist services;    /* struct service * */
 	struct objlist routes;      /* struct route * */
 	const node_t *schemas;
-	struct runtime *runtime;
+	struct runtime_config *runtime;
 	struct database *database;
 	struct marketplace *marketplace;
 	struct analytics *analytics;

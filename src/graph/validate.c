@@ -123,7 +123,7 @@ found_in_path(struct graph *g, const char *name)
 /* The supervisor execs the runtime command at start-up: the check makes
  * sure there is something to exec. */
 static void
-check_runtime_command(struct graph *g, const struct runtime *rt)
+check_runtime_command(struct graph *g, const struct runtime_config *rt)
 {
 	const char *cmd = rt->command.v[0];
 

@@ -106,6 +106,19 @@ struct runtime {
 	unsigned next_generation;
 };
 
+/*
+ * A generation for cfg (validated and planned; the generation owns it
+ * from now on), with its router and one pending run per member in plan
+ * order. NULL when out of memory.
+ */
+struct generation *generation_new(struct config *cfg, unsigned number);
+
+/* The run of module id in g, or NULL. */
+struct module_run *generation_find_run(struct generation *g, const char *id);
+
+/* Follows `shared` to the run that actually holds the module's state. */
+struct module_run *module_run_live(struct module_run *run);
+
 /* Takes and drops a reference to g (the last drop frees it). */
 struct generation *generation_ref(struct generation *g);
 void generation_unref(struct generation *g);
