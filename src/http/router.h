@@ -16,7 +16,8 @@ struct arena;
 struct config;
 struct route;
 
-#define ROUTER_MAX_PARAMS 16
+/* As many as a mount path may hold (graph/mount.c). */
+#define ROUTER_MAX_PARAMS 32
 
 /* Method bits (Allow headers are built from them). */
 enum http_method_bit {
