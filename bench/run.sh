@@ -10,9 +10,11 @@
 #     10,000 modules checked in under 1 s (median)
 #     time(10,000) / time(1,000) <= 12, i.e. close to linear
 #
-# then times `--plan --format json` on the 10,000-module product once.
-# Exits 0 when every target passes, 1 when one fails or a check does not
-# accept a generated product, 64 on bad usage.
+# then times `--plan --format json` on the 10,000-module product once, and
+# runs the HTTP benchmark against nginx, bench/http.sh (its targets: asterd
+# requests/s >= nginx's, idle RSS < 10 MiB).
+# Exits 0 when every target passes, 1 when one fails, a check does not
+# accept a generated product or http.sh cannot run, 64 on bad usage.
 #
 # Wall time and peak RSS come from bench/measure.c (wait4 and a monotonic
 # clock), built here with the system C compiler, so no GNU time is needed.
@@ -144,5 +146,9 @@ fi
 printf 'plan --format json, 10000 modules: %.3f s, %.1f MiB RSS, %d bytes%s\n' \
 	"$wall" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" "$bytes" \
 	"${waves:+, $waves waves}"
+
+# Then the HTTP benchmark against nginx (bench/http.sh, bench/README.md).
+echo
+bash "$benchdir/http.sh" "$asterd" || fail=1
 
 exit $fail
