@@ -211,6 +211,37 @@ $(UNIT_BINS): $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(LIBASTERD)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERD) $(CHECK_LIBS) $(DEP_LIBS)
 
+# --- test helper library and integration tests -----------------------------
+# $(B)/libastertest.a is the library of include/aster/testing.h (SPEC 15),
+# built from tests/harness/*.c with the public headers only. Every
+# tests/integration/test_*.c is a program linked with it, check and the
+# dependency libraries (json-c); `make tests` builds them all and
+# tests/integration/run.sh runs them against $(B)/asterd.
+
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+HARNESS_OBJS := $(HARNESS_SRCS:%.c=$(B)/obj/%.o)
+LIBASTERTEST := $(B)/libastertest.a
+INTEG_SRCS   := $(sort $(wildcard tests/integration/test_*.c))
+INTEG_BINS   := $(INTEG_SRCS:%.c=$(B)/%)
+
+$(B)/obj/tests/harness/%.o: INCLUDES = -Iinclude
+$(B)/obj/tests/integration/%.o: INCLUDES = -Iinclude -Itests/unit
+$(B)/obj/tests/integration/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS)
+
+tests: $(LIBASTERTEST) $(INTEG_BINS)
+
+$(LIBASTERTEST): $(HARNESS_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $(HARNESS_OBJS)
+
+$(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
+		$(LIBASTERTEST)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERTEST) $(CHECK_LIBS) $(DEP_LIBS)
+
+# --- end of test helper block -----------------------------------------------
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------

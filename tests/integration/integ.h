@@ -1,0 +1,323 @@
+/*
+ * integ.h - what the integration tests share.
+ *
+ * An integration test is tests/integration/test_NAME.c, built into
+ * build/tests/integration/test_NAME, linked with libastertest.a, check and
+ * json-c, and run by tests/integration/run.sh from the top of the source
+ * tree with ASTERD and ASTER_MODULE_PATH exported. Each test starts the
+ * real asterd on a config dir of tests/integration/confs/ (or on a copy it
+ * edits) through aster/testing.h, and talks HTTP to it.
+ *
+ * Helpers here assert with check, so they only run inside tests.
+ */
+#ifndef ASTER_TESTS_INTEG_H
+#define ASTER_TESTS_INTEG_H
+
+#include <aster/testing.h>
+#include <check.h>
+#include <json-c/json.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+/* Seconds a test case may take before check kills it (scaled by
+ * CK_TIMEOUT_MULTIPLIER by check itself). */
+#define INTEG_TCASE_TIMEOUT 60
+
+/* tests/integration/confs/NAME, in a static buffer of the caller's. */
+static inline const char *
+integ_conf(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/tests/integration/confs/%s", unit_srcdir(),
+	         name);
+	return buf;
+}
+
+/* The module path: $ASTER_MODULE_PATH, else the build's modules and test
+ * modules beside $ASTERD (or build/asterd). */
+static inline const char *
+integ_module_path(void)
+{
+	static char buf[PATH_MAX * 2 + 2];
+	const char *mp = getenv("ASTER_MODULE_PATH");
+	const char *asterd = getenv("ASTERD");
+	const char *slash;
+	int dirlen;
+
+	if (mp != NULL && *mp != '\0')
+		return mp;
+	if (asterd == NULL || *asterd == '\0')
+		asterd = "build/asterd";
+	slash = strrchr(asterd, '/');
+	dirlen = slash != NULL ? (int)(slash - asterd) : 1;
+	if (slash == NULL)
+		asterd = ".";
+	snprintf(buf, sizeof(buf), "%.*s/modules:%.*s/tests/modules", dirlen,
+	         asterd, dirlen, asterd);
+	return buf;
+}
+
+/* Options with the module path set and env (NULL-terminated, may be
+ * NULL) as the extra environment. */
+static inline struct aster_test_options
+integ_options(const char *const *env)
+{
+	struct aster_test_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.module_path = integ_module_path();
+	o.env = env;
+	return o;
+}
+
+/* Starts asterd on dir or fails the test with asterd's stderr. */
+static inline struct aster_test *
+integ_start_dir(const char *dir, const char *const *env)
+{
+	struct aster_test_options o = integ_options(env);
+	struct aster_test *t = aster_test_spawn(dir, &o);
+
+	ck_assert_msg(t != NULL, "cannot run asterd: %s", strerror(errno));
+	if (aster_test_wait_ready(t) != 0) {
+		const char *why = aster_test_error(t);
+		char *copy = strdup(why);
+
+		aster_test_stop(t);
+		ck_abort_msg("%s: %s\n--- asterd stderr ---\n%s", dir,
+		             copy != NULL ? copy : why, aster_test_stderr(t));
+	}
+	return t;
+}
+
+/* The same for tests/integration/confs/NAME. */
+static inline struct aster_test *
+integ_start(const char *name, const char *const *env)
+{
+	char dir[PATH_MAX];
+
+	return integ_start_dir(integ_conf(dir, sizeof(dir), name), env);
+}
+
+/* Fails the test when asterd's log holds a sanitizer report. */
+static inline void
+integ_assert_clean_log(struct aster_test *t)
+{
+	const char *log = aster_test_stderr(t);
+
+	ck_assert_msg(strstr(log, "AddressSanitizer") == NULL &&
+	              strstr(log, "LeakSanitizer") == NULL &&
+	              strstr(log, "runtime error:") == NULL,
+	              "sanitizer report in asterd's log:\n%s", log);
+}
+
+/* SIGTERM, expects exit 0 and a clean log, frees t. */
+static inline void
+integ_stop(struct aster_test *t)
+{
+	int rc = aster_test_stop(t);
+
+	ck_assert_msg(rc == 0, "asterd exited with %d after SIGTERM, not 0; "
+	              "stderr:\n%s", rc, aster_test_stderr(t));
+	integ_assert_clean_log(t);
+	aster_test_free(t);
+}
+
+/* One request; fails the test when no response came. */
+static inline void
+integ_request(struct aster_test *t, const char *scope, const char *method,
+              const char *path, const char *const *headers, const char *body,
+              struct aster_test_response *r)
+{
+	int rc = aster_test_request(t, scope, method, path, headers, body,
+	                            body != NULL ? strlen(body) : 0, r);
+
+	ck_assert_msg(rc == 0, "%s %s on the %s listener: %s", method, path,
+	              scope, r->error);
+}
+
+/* GET path and expect status; returns with r filled. */
+static inline void
+integ_get_expect(struct aster_test *t, const char *scope, const char *path,
+                 int status, struct aster_test_response *r)
+{
+	integ_request(t, scope, "GET", path, NULL, NULL, r);
+	ck_assert_msg(r->status == status, "GET %s on the %s listener: %d, "
+	              "expected %d; body: %s", path, scope, r->status, status,
+	              r->body);
+}
+
+/* Parses r's body as a JSON object (the caller puts it). */
+static inline json_object *
+integ_json(const struct aster_test_response *r)
+{
+	json_object *o = json_tokener_parse(r->body != NULL ? r->body : "");
+
+	ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
+	              "response body is not a JSON object: %s", r->body);
+	return o;
+}
+
+/* o[key] as a string, or NULL when absent or not a string. */
+static inline const char *
+integ_json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* 1-128 visible ASCII characters (SPEC 7.3). */
+static inline int
+integ_valid_request_id(const char *id)
+{
+	size_t n = 0;
+
+	if (id == NULL)
+		return 0;
+	for (; id[n] != '\0'; n++)
+		if ((unsigned char)id[n] < 0x21 || (unsigned char)id[n] > 0x7e)
+			return 0;
+	return n >= 1 && n <= 128;
+}
+
+/*
+ * Checks the SPEC 7.2 shape of an error response: the status, the
+ * application/problem+json type, a JSON body with type, title, status
+ * (equal to the HTTP status), code, and requestId equal to the
+ * X-Request-Id header.
+ */
+static inline void
+integ_assert_problem(const struct aster_test_response *r, int status,
+                     const char *code)
+{
+	const char *ct = aster_test_header(r, "Content-Type");
+	const char *rid = aster_test_header(r, "X-Request-Id");
+	json_object *o, *v;
+
+	ck_assert_msg(r->status == status, "status %d, expected %d; body: %s",
+	              r->status, status, r->body);
+	ck_assert_msg(ct != NULL &&
+	              strncmp(ct, "application/problem+json", 24) == 0,
+	              "%d: Content-Type '%s', expected "
+	              "application/problem+json", status, ct ? ct : "(none)");
+	o = integ_json(r);
+	ck_assert_msg(integ_json_str(o, "type") != NULL,
+	              "problem without a string 'type': %s", r->body);
+	ck_assert_msg(integ_json_str(o, "title") != NULL,
+	              "problem without a string 'title': %s", r->body);
+	ck_assert_msg(json_object_object_get_ex(o, "status", &v) &&
+	              json_object_is_type(v, json_type_int) &&
+	              json_object_get_int(v) == status,
+	              "problem 'status' is not %d: %s", status, r->body);
+	ck_assert_msg(integ_json_str(o, "code") != NULL &&
+	              strcmp(integ_json_str(o, "code"), code) == 0,
+	              "problem 'code' is not '%s': %s", code, r->body);
+	ck_assert_msg(rid != NULL && integ_valid_request_id(rid),
+	              "%d without a valid X-Request-Id", status);
+	ck_assert_msg(integ_json_str(o, "requestId") != NULL &&
+	              strcmp(integ_json_str(o, "requestId"), rid) == 0,
+	              "problem 'requestId' is not the X-Request-Id '%s': %s",
+	              rid, r->body);
+	if (json_object_object_get_ex(o, "detail", &v))
+		ck_assert_msg(json_object_is_type(v, json_type_string),
+		              "problem 'detail' is not a string: %s", r->body);
+	json_object_put(o);
+}
+
+/* A fresh directory under $TMPDIR (malloc'ed path). */
+static inline char *
+integ_tempdir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = malloc(PATH_MAX);
+
+	ck_assert(dir != NULL);
+	snprintf(dir, PATH_MAX, "%s/aster-integ-XXXXXX",
+	         tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	return dir;
+}
+
+/* The contents of a file (malloc'ed, NUL-terminated; "" when missing). */
+static inline char *
+integ_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return strdup("");
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			ck_assert(buf != NULL);
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * Sends one control-socket request line ({"command": ...}) to the unix
+ * socket at path and returns the parsed answer, or NULL when the socket
+ * could not be reached or the answer is not JSON.
+ */
+static inline json_object *
+integ_control(const char *path, const char *request)
+{
+	char address[PATH_MAX + 8], line[65536];
+	struct aster_test_conn *c;
+	size_t len = 0;
+	json_object *o = NULL;
+
+	snprintf(address, sizeof(address), "unix:%s", path);
+	c = aster_test_connect_address(address, 0);
+	if (c == NULL)
+		return NULL;
+	if (aster_test_conn_send(c, request, strlen(request)) == 0 &&
+	    aster_test_conn_send(c, "\n", 1) == 0) {
+		while (len < sizeof(line) - 1) {
+			long n = aster_test_conn_read(c, line + len,
+			                              sizeof(line) - 1 - len, -1);
+
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			if (memchr(line, '\n', len) != NULL)
+				break;
+		}
+		line[len] = '\0';
+		o = json_tokener_parse(line);
+	}
+	aster_test_conn_close(c);
+	return o;
+}
+
+/* Sleeps ms milliseconds. */
+static inline void
+integ_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+#endif

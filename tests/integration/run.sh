@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# tests/integration/run.sh ASTERD - the integration tests.
+#
+# Runs every test program built from tests/integration/test_*.c (by `make
+# tests`, which `make check` does first) against the real binary ASTERD.
+# The programs are looked up beside ASTERD: ASTERD=build/asterd runs
+# build/tests/integration/test_*. This script builds nothing.
+#
+# Exported to the tests (absolute paths):
+#   ASTERD              the binary under test
+#   ASTER_MODULE_PATH   DIR/modules:DIR/tests/modules beside ASTERD, unless
+#                       already set
+#   ASTER_SRCDIR        the source tree (the tests read confs/ from it)
+#   ASTER_TEST_MODULES  DIR/tests/modules, unless already set
+# Environment: INTEG_FILTER (run programs whose name contains it),
+# INTEG_TIMEOUT (seconds per program, default 600), CK_RUN_SUITE,
+# CK_RUN_CASE and CK_VERBOSITY as check reads them.
+#
+# Prints `ok NAME` or `FAIL NAME` (with the program's output) per program,
+# then `integration: N passed, M failed`; exits 1 when a program failed or
+# none was found.
+set -u
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 ASTERD" >&2
+	exit 64
+fi
+asterd=$1
+case $asterd in /*) ;; *) asterd=$PWD/$asterd ;; esac
+bindir=$(dirname "$asterd")
+filter=${INTEG_FILTER:-}
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
+root=$PWD
+
+if [ ! -x "$asterd" ]; then
+	echo "integration: $asterd is not an executable" >&2
+	echo "integration: 0 passed, 1 failed"
+	exit 1
+fi
+
+export ASTERD=$asterd
+export ASTER_SRCDIR=${ASTER_SRCDIR:-$root}
+export ASTER_TEST_MODULES=${ASTER_TEST_MODULES:-$bindir/tests/modules}
+export ASTER_MODULE_PATH=${ASTER_MODULE_PATH:-$bindir/modules:$ASTER_TEST_MODULES}
+
+timeout_cmd=()
+if command -v timeout >/dev/null 2>&1; then
+	timeout_cmd=(timeout -k 10 "${INTEG_TIMEOUT:-600}")
+fi
+
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+# The tests make their temp dirs under TMPDIR: keep them in ours.
+export TMPDIR=$tmp
+
+passed=0
+failed=0
+found=0
+for src in "$root"/tests/integration/test_*.c; do
+	[ -e "$src" ] || continue
+	name=$(basename "$src" .c)
+	case $name in *"$filter"*) ;; *) continue ;; esac
+	found=$((found + 1))
+	prog=$bindir/tests/integration/$name
+	if [ ! -x "$prog" ]; then
+		echo "FAIL $name: $prog is not built (make tests)"
+		failed=$((failed + 1))
+		continue
+	fi
+	log=$tmp/$name.log
+	start=$(date +%s)
+	"${timeout_cmd[@]}" "$prog" >"$log" 2>&1
+	rc=$?
+	took=$(( $(date +%s) - start ))
+	if [ $rc -eq 0 ]; then
+		echo "ok $name (${took}s): $(grep -E '^[0-9]+%: ' "$log" | tail -n 1)"
+		passed=$((passed + 1))
+	else
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			echo "FAIL $name: timed out after ${took}s"
+		else
+			echo "FAIL $name (exit $rc, ${took}s)"
+		fi
+		sed 's/^/    /' "$log"
+		failed=$((failed + 1))
+	fi
+done
+
+if [ $found -eq 0 ]; then
+	echo "integration: no test matched '${filter}'" >&2
+	failed=$((failed + 1))
+fi
+echo "integration: $passed passed, $failed failed"
+[ $failed -eq 0 ]

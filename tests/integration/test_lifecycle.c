@@ -1,0 +1,488 @@
+/*
+ * test_lifecycle.c - start-up, readiness, stop and failure (SPEC 2, 6, 9).
+ *
+ * The products here give each module a testlife service (from
+ * tests/providers/testlife) that appends "start LABEL" and "stop LABEL"
+ * to $ASTER_TEST_LIFE_LOG, so the order asterd starts and stops modules
+ * in can be read back.
+ */
+#include "integ.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* The life log of one test: a temp dir holding life.log. */
+struct life {
+	char *dir;
+	char path[PATH_MAX];
+	char env[PATH_MAX + 32];
+	const char *envv[2];
+};
+
+static void
+life_init(struct life *l)
+{
+	int fd;
+
+	l->dir = integ_tempdir();
+	snprintf(l->path, sizeof(l->path), "%s/life.log", l->dir);
+	snprintf(l->env, sizeof(l->env), "ASTER_TEST_LIFE_LOG=%s", l->path);
+	l->envv[0] = l->env;
+	l->envv[1] = NULL;
+	fd = open(l->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert(fd != -1);
+	close(fd);
+}
+
+static void
+life_done(struct life *l)
+{
+	aster_test_remove_tree(l->dir);
+	free(l->dir);
+}
+
+/* Line number (0-based) of the line equal to text in log, or -1. */
+static int
+line_of(const char *log, const char *text)
+{
+	size_t n = strlen(text);
+	const char *p = log;
+	int i = 0;
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+		if (len == n && strncmp(p, text, n) == 0)
+			return i;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		i++;
+	}
+	return -1;
+}
+
+/* The lines of log starting with prefix, joined by ',' (without it). */
+static void
+lines_with(const char *log, const char *prefix, char *out, size_t size)
+{
+	size_t plen = strlen(prefix), used = 0;
+	const char *p = log;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+		if (len > plen && strncmp(p, prefix, plen) == 0) {
+			int w = snprintf(out + used, size - used, "%s%.*s",
+			                 used > 0 ? "," : "", (int)(len - plen),
+			                 p + plen);
+
+			if (w < 0 || (size_t)w >= size - used)
+				break;
+			used += (size_t)w;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+static void
+assert_before(const char *log, const char *first, const char *second)
+{
+	int a = line_of(log, first), b = line_of(log, second);
+
+	ck_assert_msg(a >= 0, "'%s' is not in the life log:\n%s", first, log);
+	ck_assert_msg(b >= 0, "'%s' is not in the life log:\n%s", second, log);
+	ck_assert_msg(a < b, "'%s' came after '%s':\n%s", first, second, log);
+}
+
+/* --- start, ready, stop ---------------------------------------------------- */
+
+START_TEST(test_start_order_by_waves)
+{
+	static const char *const ids[] = {"alpha", "bravo", "charlie", "delta",
+	                                  "echo", "core"};
+	struct life l;
+	struct aster_test *t;
+	struct aster_test_response r;
+	json_object *o, *mods, *st;
+	char *log, starts[256], stops[256];
+	size_t i;
+
+	life_init(&l);
+	t = integ_start("order", l.envv);
+
+	/* `ready` means every module runs. */
+	log = integ_read_file(l.path);
+	lines_with(log, "start ", starts, sizeof(starts));
+	ck_assert_msg(strcmp(starts, "alpha,bravo,charlie,delta,echo") == 0 ||
+	              strcmp(starts, "alpha,charlie,bravo,delta,echo") == 0,
+	              "start order '%s' does not follow the waves "
+	              "alpha | bravo, charlie | delta | echo", starts);
+	assert_before(log, "start alpha", "start bravo");
+	assert_before(log, "start alpha", "start charlie");
+	assert_before(log, "start bravo", "start delta");
+	assert_before(log, "start charlie", "start delta");
+	assert_before(log, "start delta", "start echo");
+	ck_assert_msg(line_of(log, "stop alpha") == -1, "a module stopped "
+	              "during start-up:\n%s", log);
+	free(log);
+
+	integ_get_expect(t, "public", "/gateway/v1/ready", 200, &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "status"), "ready");
+	ck_assert(json_object_object_get_ex(o, "modules", &mods));
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		ck_assert_msg(json_object_object_get_ex(mods, ids[i], &st) &&
+		              strcmp(json_object_get_string(st), "running") == 0,
+		              "module %s is not running in /ready: %s", ids[i],
+		              r.body);
+	}
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	/* Every module's routes are live. */
+	for (i = 0; i < 5; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/t/%s", ids[i]);
+		integ_get_expect(t, "public", path, 200, &r);
+		ck_assert_str_eq(r.body, ids[i]);
+		aster_test_response_free(&r);
+	}
+
+	/* SIGTERM: exit 0, modules stopped in the reverse start order. */
+	integ_stop(t);
+	log = integ_read_file(l.path);
+	lines_with(log, "start ", starts, sizeof(starts));
+	lines_with(log, "stop ", stops, sizeof(stops));
+	{
+		char reversed[256] = "";
+		const char *names[8];
+		char copy[256];
+		size_t n = 0;
+		char *save = NULL, *tok;
+
+		snprintf(copy, sizeof(copy), "%s", starts);
+		for (tok = strtok_r(copy, ",", &save); tok != NULL && n < 8;
+		     tok = strtok_r(NULL, ",", &save))
+			names[n++] = tok;
+		while (n > 0) {
+			size_t used = strlen(reversed);
+
+			snprintf(reversed + used, sizeof(reversed) - used, "%s%s",
+			         used > 0 ? "," : "", names[--n]);
+		}
+		ck_assert_msg(strcmp(stops, reversed) == 0,
+		              "stop order '%s' is not the reverse of the start "
+		              "order '%s'", stops, starts);
+	}
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
+START_TEST(test_sigint_stops_too)
+{
+	struct life l;
+	struct aster_test *t;
+	char *log;
+	int rc;
+
+	life_init(&l);
+	t = integ_start("order", l.envv);
+	ck_assert(aster_test_signal(t, SIGINT) == 0);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	ck_assert_msg(rc == 0, "asterd exited with %d after SIGINT; stderr:\n%s",
+	              rc, aster_test_stderr(t));
+	integ_assert_clean_log(t);
+	aster_test_free(t);
+	log = integ_read_file(l.path);
+	ck_assert_msg(line_of(log, "stop alpha") >= 0 &&
+	              line_of(log, "stop echo") >= 0,
+	              "SIGINT did not stop the modules:\n%s", log);
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
+START_TEST(test_listening_lines)
+{
+	struct life l;
+	struct aster_test *t;
+	const char *scopes, *addr;
+
+	life_init(&l);
+	t = integ_start("order", l.envv);
+	ck_assert_uint_eq(aster_test_listener_count(t), 1);
+	addr = aster_test_listener(t, 0, &scopes);
+	ck_assert_msg(strncmp(addr, "127.0.0.1:", 10) == 0 &&
+	              strcmp(addr, "127.0.0.1:18201") != 0 &&
+	              strcmp(addr, "127.0.0.1:0") != 0,
+	              "--ephemeral-ports listener printed as '%s'", addr);
+	ck_assert_str_eq(scopes, "public");
+	ck_assert_ptr_null(aster_test_address(t, "internal"));
+	integ_stop(t);
+	life_done(&l);
+}
+END_TEST
+
+/* --- the default product ---------------------------------------------------- */
+
+START_TEST(test_default_product)
+{
+	char confd[PATH_MAX], env[PATH_MAX + 32];
+	const char *envv[2] = {env, NULL};
+	char *run = integ_tempdir();
+	struct aster_test *t;
+	struct aster_test_response r;
+	json_object *o, *mods, *st;
+
+	/* conf.d keeps its control socket under $RUNTIME_DIRECTORY. */
+	snprintf(confd, sizeof(confd), "%s/conf.d", unit_srcdir());
+	snprintf(env, sizeof(env), "RUNTIME_DIRECTORY=%s", run);
+	t = integ_start_dir(confd, envv);
+	ck_assert_msg(aster_test_address(t, "public") != NULL &&
+	              aster_test_address(t, "internal") != NULL,
+	              "conf.d: expected a public and an internal listener");
+	ck_assert_msg(strcmp(aster_test_address(t, "public"),
+	                     aster_test_address(t, "internal")) != 0,
+	              "conf.d: public and internal on one listener");
+
+	integ_get_expect(t, "public", "/gateway/v1/health", 200, &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "status"), "ok");
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	integ_get_expect(t, "public", "/gateway/v1/ready", 200, &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "status"), "ready");
+	ck_assert_msg(json_object_object_get_ex(o, "modules", &mods) &&
+	              json_object_object_get_ex(mods, "core", &st) &&
+	              strcmp(json_object_get_string(st), "running") == 0,
+	              "ready: %s", r.body);
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	integ_get_expect(t, "public", "/gateway/v1/product", 200, &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "id"), "aster");
+	ck_assert_str_eq(integ_json_str(o, "name"), "Aster");
+	ck_assert_str_eq(integ_json_str(o, "version"), "0.1.0");
+	ck_assert_msg(integ_json_str(o, "description") != NULL,
+	              "product without description: %s", r.body);
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	integ_get_expect(t, "public", "/gateway/v1/openapi.json", 200, &r);
+	o = integ_json(&r);
+	ck_assert_msg(integ_json_str(o, "openapi") != NULL,
+	              "openapi.json: %s", r.body);
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	/* The public routes do not exist on the internal listener. */
+	integ_request(t, "internal", "GET", "/gateway/v1/health", NULL, NULL,
+	              &r);
+	integ_assert_problem(&r, 404, "route-not-found");
+	aster_test_response_free(&r);
+
+	integ_stop(t);
+	aster_test_remove_tree(run);
+	free(run);
+}
+END_TEST
+
+/* --- failures --------------------------------------------------------------- */
+
+START_TEST(test_module_failure_rolls_back)
+{
+	struct life l;
+	struct aster_test_options o;
+	struct aster_test *t;
+	char dir[PATH_MAX], *log, starts[256], stops[256];
+	const char *err;
+	int rc;
+
+	life_init(&l);
+	o = integ_options(l.envv);
+	t = aster_test_spawn(integ_conf(dir, sizeof(dir), "rollback"), &o);
+	ck_assert(t != NULL);
+	ck_assert_msg(aster_test_wait_ready(t) == -1,
+	              "a product with a failing module became ready");
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	err = aster_test_stderr(t);
+	ck_assert_msg(rc == 69, "exit %d, expected 69; stderr:\n%s", rc, err);
+	ck_assert_msg(strstr(err, "crasher") != NULL,
+	              "stderr does not name the module 'crasher':\n%s", err);
+	ck_assert_msg(strstr(err, "the disk is on fire") != NULL,
+	              "stderr does not give the cause:\n%s", err);
+	integ_assert_clean_log(t);
+	ck_assert_msg(strstr(aster_test_stdout(t), "\nready") == NULL &&
+	              strncmp(aster_test_stdout(t), "ready", 5) != 0,
+	              "asterd printed ready:\n%s", aster_test_stdout(t));
+	aster_test_free(t);
+
+	log = integ_read_file(l.path);
+	lines_with(log, "start ", starts, sizeof(starts));
+	lines_with(log, "stop ", stops, sizeof(stops));
+	ck_assert_msg(line_of(log, "fail crasher.second") >= 0,
+	              "crasher's failing service was not started:\n%s", log);
+	ck_assert_msg(line_of(log, "start delta") == -1,
+	              "delta (after the failed module) was started:\n%s", log);
+	/* Waves 1 and 2 ran; crasher.first started before its sibling
+	 * failed. Everything started is stopped, newest first. */
+	ck_assert_msg(strcmp(starts, "alpha,xray,bravo,crasher.first") == 0,
+	              "start order '%s'", starts);
+	ck_assert_msg(strcmp(stops, "crasher.first,bravo,xray,alpha") == 0,
+	              "rollback stop order '%s', expected "
+	              "crasher.first,bravo,xray,alpha", stops);
+	assert_before(log, "fail crasher.second", "stop crasher.first");
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
+START_TEST(test_invalid_config_exits_78)
+{
+	struct life l;
+	struct aster_test_options o;
+	struct aster_test *t;
+	char dir[PATH_MAX], *log;
+	const char *err;
+	int rc;
+
+	life_init(&l);
+	o = integ_options(l.envv);
+	t = aster_test_spawn(integ_conf(dir, sizeof(dir), "invalid"), &o);
+	ck_assert(t != NULL);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	err = aster_test_stderr(t);
+	ck_assert_msg(rc == 78, "exit %d, expected 78; stderr:\n%s", rc, err);
+	ck_assert_msg(strstr(err, "broken.yaml:5:1") != NULL &&
+	              strstr(err, "[unknown-key]") != NULL,
+	              "stderr lacks the diagnostic:\n%s", err);
+	ck_assert_msg(strstr(aster_test_stdout(t), "listening") == NULL,
+	              "an invalid config bound listeners:\n%s",
+	              aster_test_stdout(t));
+	integ_assert_clean_log(t);
+	aster_test_free(t);
+	log = integ_read_file(l.path);
+	ck_assert_msg(log[0] == '\0', "an invalid config started modules:\n%s",
+	              log);
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
+START_TEST(test_busy_port_exits_69)
+{
+	struct life l;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	struct aster_test_options o;
+	struct aster_test *t;
+	char product[1024], address[64], *log;
+	const char *err;
+	int fd, one = 1, rc;
+
+	life_init(&l);
+	/* Take a port, then ask asterd for exactly that one. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert(fd != -1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	ck_assert(listen(fd, 4) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	snprintf(address, sizeof(address), "127.0.0.1:%u",
+	         (unsigned)ntohs(sin.sin_port));
+	snprintf(product, sizeof(product),
+	         "kind: product\nid: busytest\nname: Busy port\n"
+	         "version: 0.1.0\nserver:\n  listen:\n"
+	         "    - address: %s\n      scopes: [public]\n", address);
+	ck_assert(aster_test_write_file(l.dir, "conf/product.yaml", product,
+	                                -1) == 0);
+	ck_assert(aster_test_write_file(l.dir, "conf/modules/alpha.yaml",
+	          "kind: module\nid: alpha\ndisplayName: Alpha\n"
+	          "version: 1.0.0\nservices:\n  - id: life\n"
+	          "    provider: testlife\n"
+	          "    config: { log: \"${ASTER_TEST_LIFE_LOG}\", "
+	          "label: alpha }\n", -1) == 0);
+
+	o = integ_options(l.envv);
+	o.fixed_ports = 1;
+	{
+		char confdir[PATH_MAX];
+
+		snprintf(confdir, sizeof(confdir), "%s/conf", l.dir);
+		t = aster_test_spawn(confdir, &o);
+	}
+	ck_assert(t != NULL);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	if (rc == -1)
+		aster_test_stop(t);
+	err = aster_test_stderr(t);
+	ck_assert_msg(rc == 69, "exit %d on a busy port, expected 69; "
+	              "stderr:\n%s", rc, err);
+	ck_assert_msg(strstr(err, address) != NULL,
+	              "stderr does not name %s:\n%s", address, err);
+	integ_assert_clean_log(t);
+	aster_test_free(t);
+	close(fd);
+	log = integ_read_file(l.path);
+	ck_assert_msg(line_of(log, "start alpha") == -1,
+	              "modules started although a listener failed:\n%s", log);
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
+START_TEST(test_bad_command_line_exits_64)
+{
+	struct aster_test_options o = integ_options(NULL);
+	const char *args[] = {"--no-such-option", NULL};
+	struct aster_test *t;
+	char dir[PATH_MAX];
+	int rc;
+
+	o.args = args;
+	t = aster_test_spawn(integ_conf(dir, sizeof(dir), "order"), &o);
+	ck_assert(t != NULL);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	ck_assert_msg(rc == 64, "exit %d on a bad option, expected 64", rc);
+	aster_test_free(t);
+}
+END_TEST
+
+static Suite *
+lifecycle_suite(void)
+{
+	Suite *s = suite_create("lifecycle");
+	TCase *run = tcase_create("run");
+	TCase *fail = tcase_create("failures");
+
+	tcase_set_timeout(run, INTEG_TCASE_TIMEOUT);
+	tcase_set_timeout(fail, INTEG_TCASE_TIMEOUT);
+	tcase_add_test(run, test_start_order_by_waves);
+	tcase_add_test(run, test_sigint_stops_too);
+	tcase_add_test(run, test_listening_lines);
+	tcase_add_test(run, test_default_product);
+	tcase_add_test(fail, test_module_failure_rolls_back);
+	tcase_add_test(fail, test_invalid_config_exits_78);
+	tcase_add_test(fail, test_busy_port_exits_69);
+	tcase_add_test(fail, test_bad_command_line_exits_64);
+	suite_add_tcase(s, run);
+	suite_add_tcase(s, fail);
+	return s;
+}
+
+UNIT_MAIN(lifecycle_suite)
