@@ -13,6 +13,9 @@
 #include "diag.h"
 #include "product.h"
 #include "provider/registry.h"
+#include "runtime/runtime.h"
+
+#include <event2/event.h>
 
 #ifndef ASTER_VERSION
 #define ASTER_VERSION "0.0.0"
@@ -42,6 +45,7 @@ struct options {
 	const char *module_path;
 	const char *format;
 	int verbose;
+	int ephemeral_ports;
 };
 
 static void
@@ -63,6 +67,9 @@ usage(FILE *out)
 	      "      --format FMT     output format of --check-config or "
 	      "--plan\n"
 	      "  -v, --verbose        list every file read\n"
+	      "      --ephemeral-ports  bind TCP listeners on port 0 and "
+	      "print the\n"
+	      "                       bound addresses on stdout (tests)\n"
 	      "  -V, --version        print the version and exit\n"
 	      "  -h, --help           print this help and exit\n"
 	      "\n"
@@ -107,7 +114,7 @@ default_module_path(void)
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MODULE_PATH = 256, OPT_PLAN, OPT_FORMAT };
+	enum { OPT_MODULE_PATH = 256, OPT_PLAN, OPT_FORMAT, OPT_EPHEMERAL };
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"module-path", required_argument, NULL, OPT_MODULE_PATH},
@@ -115,6 +122,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"plan", no_argument, NULL, OPT_PLAN},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"verbose", no_argument, NULL, 'v'},
+		{"ephemeral-ports", no_argument, NULL, OPT_EPHEMERAL},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -143,6 +151,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			o->verbose = 1;
 			break;
+		case OPT_EPHEMERAL:
+			o->ephemeral_ports = 1;
+			break;
 		case 'V':
 			printf("asterd %s\n", ASTER_VERSION);
 			exit(0);
@@ -167,11 +178,15 @@ check_format(const struct options *o)
 {
 	const char *f = o->format;
 
+	if (o->ephemeral_ports && o->command != CMD_RUN)
+		return bad_usage("%s", "--ephemeral-ports goes with running "
+		                 "the product");
 	if (f == NULL)
 		return 0;
 	if (o->command == CMD_RUN)
 		return bad_usage("%s", "--format goes with --check-config or "
 		                 "--plan");
+
 	if (strcmp(f, "text") == 0 || strcmp(f, "json") == 0 ||
 	    (o->command == CMD_PLAN && strcmp(f, "dot") == 0))
 		return 0;
@@ -217,27 +232,39 @@ report_plan(const struct options *o, const struct config *cfg,
 	return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
 }
 
+/* Runs the product; the runtime takes cfg over. */
 static int
-run(const struct options *o, const struct config *cfg,
-    const struct diag_list *dl)
+run(const struct options *o, struct config *cfg, struct diag_list *dl,
+    struct provider_registry *reg)
 {
+	struct runtime rt;
+	int rc;
+
 	diag_render_text(dl, stderr);
 	if (dl->errors > 0 || cfg == NULL) {
 		diag_render_summary(dl, stderr);
+		config_free(cfg);
 		return EXIT_CONFIG;
 	}
-	(void)o;
-	fprintf(stderr, "asterd: %s\n", product_summary(cfg));
-	fputs("asterd: this build validates and plans products; serving "
-	      "them arrives with the runtime\n", stderr);
-	return EXIT_UNAVAILABLE;
+	memset(&rt, 0, sizeof(rt));
+	rt.base = event_base_new();
+	if (rt.base == NULL) {
+		config_free(cfg);
+		return EXIT_SOFTWARE;
+	}
+	rt.reg = reg;
+	rt.config_dir = o->config_dir;
+	rt.ephemeral_ports = o->ephemeral_ports;
+	rc = runtime_run(&rt, cfg);
+	event_base_free(rt.base);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct options o = {CMD_RUN, ASTER_SYSCONFDIR "/aster/conf.d", NULL,
-	                    NULL, 0};
+	                    NULL, 0, 0};
 	struct provider_registry *reg;
 	struct diag_list dl;
 	struct config *cfg;
@@ -268,7 +295,8 @@ main(int argc, char **argv)
 		rc = report_plan(&o, cfg, &dl);
 		break;
 	case CMD_RUN:
-		rc = run(&o, cfg, &dl);
+		rc = run(&o, cfg, &dl, reg);
+		cfg = NULL;
 		break;
 	}
 	config_free(cfg);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/decode.h"
+#include "runtime/runtime.h"
 #include "util/arena.h"
 
 #define MAX_CONFIG_KEYS 64
@@ -106,11 +107,7 @@ host_report(struct aster_check *chk, const aster_node *n, const char *fmt,
 static void
 host_started(struct aster_service *svc, int ok, const char *cause)
 {
-	/* Asynchronous starts are driven by the runtime; at check time no
-	 * service is ever started, so there is nothing to signal. */
-	(void)svc;
-	(void)ok;
-	(void)cause;
+	runtime_service_started(svc, ok, cause);
 }
 
 static const struct aster_host host = {

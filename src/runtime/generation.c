@@ -116,12 +116,9 @@ generation_find_run(struct generation *g, const char *id)
 	return NULL;
 }
 
-/* The state a request sees: a carried-over module runs in its old run. */
 struct module_run *
 module_run_live(struct module_run *run)
 {
-	while (run->shared != NULL)
-		run = run->shared;
 	return run;
 }
 

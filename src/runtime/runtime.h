@@ -34,11 +34,14 @@ enum module_run_state {
 /* "pending", "starting", "running", "stopping", "stopped", "failed". */
 const char *module_state_name(enum module_run_state s);
 
-/* One started service: its provider's state. */
+struct aster_service;
+
+/* One service of a module run: its provider's state. */
 struct service_run {
 	struct service *service;
 	void *state;
 	int started;
+	struct aster_service *handle;   /* while an async start is pending */
 };
 
 /* A module of a generation, as it runs. */
@@ -49,9 +52,10 @@ struct module_run {
 	struct service_run *services;
 	size_t nservices;
 	size_t pending;             /* services still starting */
-	/* A module unchanged by a reload is carried over: the new
-	 * generation points at the run of the old one. */
-	struct module_run *shared;
+	/* A module unchanged by a reload is carried over: its services
+	 * move to the new generation's run, and this one stops owning
+	 * them (it still reads as running for requests in flight). */
+	int carried;
 	const char *digest;         /* content digest, for reload diffs */
 };
 
@@ -75,7 +79,13 @@ enum runtime_state {
 /* "starting", "running", "reloading", "stopping", "failed". */
 const char *runtime_state_name(enum runtime_state s);
 
+/* Listener slots never move (their address is the servers' callback
+ * argument), so the array has a fixed capacity; a closed slot has
+ * decl == NULL and is skipped. */
+#define RUNTIME_MAX_LISTENERS 64
+
 struct listener_run {
+	struct runtime *rt;
 	struct listener *decl;      /* in the generation that bound it */
 	char *normal;               /* its normalised address (owned) */
 	char *bound;                /* the address actually bound (owned) */
@@ -91,12 +101,21 @@ struct reload_result {
 	char *diagnostics_json;     /* owned; diagnostics of a failed one */
 };
 
+struct control;
+
 struct runtime {
 	struct event_base *base;
 	struct provider_registry *reg;
-	struct log *log;
 	const char *config_dir;
+	int ephemeral_ports;        /* --ephemeral-ports: bind TCP on :0 and
+	                               report addresses on stdout */
+	int exit_code;
 	enum runtime_state state;
+	struct generation *starting;/* the generation whose modules start */
+	struct control *control;
+	struct event *signals[3];
+	struct event *drain_timer;
+	uint64_t drain_deadline_us;
 	struct generation *current;
 	struct listener_run *listeners;
 	size_t nlisteners;
@@ -116,7 +135,7 @@ struct generation *generation_new(struct config *cfg, unsigned number);
 /* The run of module id in g, or NULL. */
 struct module_run *generation_find_run(struct generation *g, const char *id);
 
-/* Follows `shared` to the run that actually holds the module's state. */
+/* The run that answers for the module's state (run itself). */
 struct module_run *module_run_live(struct module_run *run);
 
 /* Takes and drops a reference to g (the last drop frees it). */
@@ -147,6 +166,48 @@ int runtime_reload(struct runtime *rt, int dry_run, char **report);
 
 /* Starts an orderly shutdown (as SIGTERM does). */
 void runtime_shutdown(struct runtime *rt);
+
+/*
+ * Runs the product of cfg (validated and planned; the runtime owns it):
+ * binds every listener, starts modules wave by wave, serves until a
+ * signal stops it. Returns the process exit status: 0 after an orderly
+ * stop, 69 when a listener or module could not start.
+ */
+int runtime_run(struct runtime *rt, struct config *cfg);
+
+/* Monotonic microseconds. */
+uint64_t runtime_now_us(void);
+
+/* lifecycle.c, for reload.c: start the pending modules of g (wave by
+ * wave) and stop the runs of g that are running, in reverse plan order. */
+void runtime_advance(struct runtime *rt);
+void runtime_stop_runs(struct runtime *rt, struct generation *g,
+                       int (*selected)(const struct module_run *run,
+                                       void *arg), void *arg);
+
+/* lifecycle.c, for reload.c: serving and closing one listener, new
+ * limits for every server, and the end of an asynchronous reload
+ * (failure: NULL when every module started). */
+int runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
+                           const struct config *cfg);
+void runtime_close_listener(struct listener_run *lr);
+void runtime_apply_limits(struct runtime *rt, const struct config *cfg);
+void runtime_reload_finished(struct runtime *rt, const char *failure);
+
+/* host->started() lands here. */
+void runtime_service_started(struct aster_service *h, int ok,
+                             const char *cause);
+
+/* dispatch.c: the handler every HTTP server calls (arg: listener_run),
+ * and the error hook adding request ids to the server's own errors. */
+void runtime_on_request(struct http_exchange *ex, void *arg);
+void runtime_on_http_error(struct http_exchange *ex, int status,
+                           const char *code, const char *detail, void *arg);
+
+/* bind.c: binds l (TCP on port 0 when ephemeral); fills run->fd and
+ * run->bound. Returns 0, or -1 with *err (static or strerror text). */
+int runtime_bind(const struct listener *l, int ephemeral,
+                 struct listener_run *run, const char **err);
 
 /* What a handler is given for one request. */
 struct request_ctx {

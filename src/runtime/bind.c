@@ -1,0 +1,164 @@
+/*
+ * bind.c - opening the listening sockets of a product.
+ *
+ * Binding happens before the event loop runs and before any module
+ * starts, so a busy port fails start-up at once (exit 69) with nothing
+ * half started. Host names resolve here, synchronously, for the same
+ * reason: nothing else is running yet.
+ */
+#include "runtime/runtime.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 511
+
+static char *
+sockaddr_text(const struct sockaddr *sa)
+{
+	char host[INET6_ADDRSTRLEN], *out = NULL;
+	int len;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		len = asprintf(&out, "%s:%u", host, ntohs(in->sin_port));
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		len = asprintf(&out, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+	return len < 0 ? NULL : out;
+}
+
+static int
+listen_on(int fd, const char **err)
+{
+	if (listen(fd, LISTEN_BACKLOG) < 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		*err = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+bind_tcp(const struct listener *l, int ephemeral, struct listener_run *run,
+         const char **err)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char port[8];
+	int fd, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(port, sizeof(port), "%d", ephemeral ? 0 : l->port);
+	rc = getaddrinfo(l->host, port, &hints, &res);
+	if (rc != 0) {
+		*err = gai_strerror(rc);
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = strerror(errno);
+		freeaddrinfo(res);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::] must not take IPv4's port: the check treats the families as
+	 * separate, so the socket must too. */
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
+	    listen_on(fd, err) < 0) {
+		if (*err == NULL || errno != 0)
+			*err = strerror(errno);
+		close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	getsockname(fd, (struct sockaddr *)&ss, &sslen);
+	run->fd = fd;
+	run->bound = sockaddr_text((struct sockaddr *)&ss);
+	return 0;
+}
+
+/* A socket file left by a dead process is replaced; a live one is not. */
+static int
+clear_stale_socket(const struct sockaddr_un *sun, const char **err)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(sun->sun_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		*err = "a file that is not a socket is in the way";
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (const struct sockaddr *)sun,
+	                       sizeof(*sun)) == 0) {
+		close(fd);
+		*err = "another process is listening on it";
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(sun->sun_path);
+	return 0;
+}
+
+static int
+bind_unix(const struct listener *l, struct listener_run *run,
+          const char **err)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", l->path);
+	if (clear_stale_socket(&sun, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen_on(fd, err) < 0) {
+		*err = strerror(errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	run->fd = fd;
+	run->bound = NULL;
+	if (asprintf(&run->bound, "unix:%s", l->path) < 0)
+		run->bound = NULL;
+	return 0;
+}
+
+int
+runtime_bind(const struct listener *l, int ephemeral,
+             struct listener_run *run, const char **err)
+{
+	*err = NULL;
+	errno = 0;
+	if (l->kind == LISTEN_UNIX)
+		return bind_unix(l, run, err);
+	return bind_tcp(l, ephemeral, run, err);
+}

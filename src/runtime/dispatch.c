@@ -1,0 +1,243 @@
+/*
+ * dispatch.c - one request, from the server to a handler (SPEC §7).
+ *
+ * The request takes a reference to the current generation and keeps it
+ * until its response is written, so a reload never pulls a route table
+ * from under a request in flight.
+ */
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "handlers/handlers.h"
+#include "http/problem.h"
+#include "http/server.h"
+#include "log.h"
+
+#define REQUEST_ID_MAX 128
+
+/* xorshift128+: request and span ids need uniqueness, not secrecy, and
+ * must cost nothing per request; seeded once from the kernel. */
+static uint64_t rng_state[2];
+
+static uint64_t
+rng_next(void)
+{
+	uint64_t s1 = rng_state[0];
+	const uint64_t s0 = rng_state[1];
+
+	if ((rng_state[0] | rng_state[1]) == 0) {
+		if (getrandom(rng_state, sizeof(rng_state), 0) !=
+		    sizeof(rng_state))
+			rng_state[0] = (uint64_t)runtime_now_us() | 1;
+		s1 = rng_state[0];
+	}
+	rng_state[0] = s0;
+	s1 ^= s1 << 23;
+	rng_state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return rng_state[1] + s0;
+}
+
+static void
+hex64(char *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+}
+
+static int
+valid_request_id(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f ||
+		    n >= REQUEST_ID_MAX)
+			return 0;
+	return n > 0;
+}
+
+static void
+set_request_id(struct request_ctx *ctx, const char *given)
+{
+	if (valid_request_id(given)) {
+		strcpy(ctx->request_id, given);
+		return;
+	}
+	hex64(ctx->request_id, rng_next());
+	hex64(ctx->request_id + 16, rng_next());
+	ctx->request_id[32] = '\0';
+}
+
+static int
+is_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/*
+ * W3C trace context: keep the caller's trace id, give the hop a new
+ * parent id; start a trace when there is none (or it is malformed).
+ */
+static void
+set_traceparent(struct request_ctx *ctx, const char *given)
+{
+	char trace[33];
+
+	if (given != NULL && strlen(given) == 55 && given[2] == '-' &&
+	    given[35] == '-' && given[52] == '-' && is_hex(given, 2) &&
+	    strncmp(given, "ff", 2) != 0 && is_hex(given + 3, 32) &&
+	    is_hex(given + 36, 16) && is_hex(given + 53, 2) &&
+	    strspn(given + 3, "0") < 32) {
+		memcpy(trace, given + 3, 32);
+	} else {
+		hex64(trace, rng_next());
+		hex64(trace + 16, rng_next());
+	}
+	trace[32] = '\0';
+	memcpy(ctx->traceparent, "00-", 3);
+	memcpy(ctx->traceparent + 3, trace, 32);
+	ctx->traceparent[35] = '-';
+	hex64(ctx->traceparent + 36, rng_next() | 1);
+	memcpy(ctx->traceparent + 52, "-01", 4);
+}
+
+static void
+release_ctx(void *data)
+{
+	struct request_ctx *ctx = data;
+
+	generation_unref(ctx->gen);
+	free(ctx->path_copy);
+	free(ctx);
+}
+
+static void
+on_complete(struct http_exchange *ex, void *arg)
+{
+	struct request_ctx *ctx = arg;
+	struct access_entry e;
+
+	e.request_id = ctx->request_id;
+	e.route_id = ctx->route != NULL ? ctx->route->id : NULL;
+	e.module = ctx->route != NULL ? ctx->route->module->id : NULL;
+	e.method = http_method(ex);
+	e.path = http_path(ex) != NULL ? http_path(ex) : http_target(ex);
+	e.status = http_status(ex);
+	e.bytes = http_bytes_sent(ex);
+	e.duration_ms = (double)(runtime_now_us() - http_started_us(ex)) /
+	                1000.0;
+	log_access(&e);
+}
+
+static void
+answer_options_or_405(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	char allow[128];
+
+	router_allow_text(ctx->match.allowed, allow, sizeof(allow));
+	http_add_header(ex, "Allow", allow);
+	if (strcmp(http_method(ex), "OPTIONS") == 0) {
+		http_respond(ex, 204, NULL, 0);
+		return;
+	}
+	problem_send(ex, 405, "method-not-allowed", "the resource does not "
+	             "answer this method", ctx->request_id);
+}
+
+/* Scopes user and admin need a credential; no verifier exists yet, so
+ * every such request is refused as unauthenticated (SPEC §7.4). */
+static int
+refuse_without_credential(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	if (!(ctx->route->scope & (SCOPE_USER | SCOPE_ADMIN)))
+		return 0;
+	http_add_header(ex, "WWW-Authenticate", "Bearer");
+	problem_send(ex, 401, "unauthorized", http_header(ex,
+	             "Authorization") == NULL ? "a bearer credential is "
+	             "required" : "the credential cannot be verified",
+	             ctx->request_id);
+	return 1;
+}
+
+static int
+refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	struct module_run *run = generation_find_run(ctx->gen,
+	                                             ctx->route->module->id);
+
+	if (run != NULL && module_run_live(run)->state == MODULE_RUNNING)
+		return 0;
+	http_add_header(ex, "Retry-After", "1");
+	problem_send(ex, 503, "unavailable", "the module serving this route "
+	             "is not running", ctx->request_id);
+	return 1;
+}
+
+void
+runtime_on_request(struct http_exchange *ex, void *arg)
+{
+	struct listener_run *lr = arg;
+	struct request_ctx *ctx = calloc(1, sizeof(*ctx));
+	const char *path = http_path(ex);
+	int status;
+
+	if (ctx == NULL) {
+		problem_send(ex, 500, "internal", "out of memory", NULL);
+		return;
+	}
+	ctx->rt = lr->rt;
+	ctx->listener = lr;
+	ctx->gen = generation_ref(lr->rt->current);
+	set_request_id(ctx, http_header(ex, "X-Request-Id"));
+	set_traceparent(ctx, http_header(ex, "traceparent"));
+	http_set_data(ex, ctx, release_ctx);
+	http_on_complete(ex, on_complete, ctx);
+	http_add_header(ex, "X-Request-Id", ctx->request_id);
+	ctx->path_copy = malloc(strlen(path) + 1);
+	status = ctx->path_copy == NULL ? 500 :
+	         router_match(ctx->gen->router, lr->scopes, http_method(ex),
+	                      path, ctx->path_copy, &ctx->match);
+	ctx->route = ctx->match.route;
+	if (status == 404) {
+		problem_send(ex, 404, "route-not-found", "no route matches "
+		             "this path", ctx->request_id);
+	} else if (status == 405 || ctx->route == NULL) {
+		answer_options_or_405(ex, ctx);
+	} else if (status != 200) {
+		problem_send(ex, 500, "internal", NULL, ctx->request_id);
+	} else if (!refuse_without_credential(ex, ctx) &&
+	           !refuse_unless_running(ex, ctx)) {
+		handler_run(ex, ctx);
+	}
+}
+
+void
+runtime_on_http_error(struct http_exchange *ex, int status, const char *code,
+                      const char *detail, void *arg)
+{
+	char id[33];
+
+	(void)arg;
+	hex64(id, rng_next());
+	hex64(id + 16, rng_next());
+	id[32] = '\0';
+	http_add_header(ex, "X-Request-Id", id);
+	problem_send(ex, status, code, detail, id);
+	log_msg(LOG_INFO, "request %s refused: %d %s", id, status,
+	        detail != NULL ? detail : code);
+}
