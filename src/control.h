@@ -1,0 +1,50 @@
+/*
+ * control.h - the control socket asterctl talks to (SPEC §12).
+ *
+ * A Unix stream socket, mode 0600, served on the runtime's event base.
+ * Each connection sends one JSON request per line and gets one JSON line
+ * back per request:
+ *
+ *   {"command":"status"}                      {"ok":true,"state":...}
+ *   {"command":"modules"}                     {"ok":true,"modules":[...]}
+ *   {"command":"routes"}                      {"ok":true,"routes":[...]}
+ *   {"command":"plan"}                        {"ok":true,"waves":[[...]]}
+ *   {"command":"reload","dryRun":false}       runtime_reload()'s report
+ *
+ * and {"ok":false,"error":"..."} for anything refused. asterctl(1)
+ * documents every field.
+ */
+#ifndef ASTER_CONTROL_H
+#define ASTER_CONTROL_H
+
+struct control;
+struct runtime;
+
+/* A request line longer than this is answered with an error and the
+ * connection is closed. */
+#define CONTROL_MAX_LINE (64 * 1024)
+
+/* Connections past this many get one error line and are closed. */
+#define CONTROL_MAX_CONNS 64
+
+/*
+ * Creates the socket at path (and its parent directory, mode 0700, when
+ * missing) and serves it on rt->base. A socket file left by a dead
+ * process is replaced; one that a live process answers on is not.
+ * Returns the control, or NULL with *err set to a malloc'ed message for
+ * the operator (the caller frees it).
+ *
+ * rt is read on every request and must outlive the control. Never call
+ * control_close() from inside runtime_reload(): the request being
+ * answered runs on the control's memory. The process must ignore
+ * SIGPIPE: a client that leaves before its answer is written must not
+ * end the daemon.
+ */
+struct control *control_open(struct runtime *rt, const char *path,
+                             char **err);
+
+/* Closes every connection, stops listening and removes the socket file
+ * (unless another process has replaced it since). NULL is ignored. */
+void control_close(struct control *c);
+
+#endif
