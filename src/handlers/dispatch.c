@@ -1,0 +1,126 @@
+/*
+ * dispatch.c - from a matched route to the code that answers it.
+ *
+ * The runtime has already matched the route, checked the credential and
+ * seen the module running; what is left is the handler form. Operations
+ * of the built-in gateway provider are served here in the core, those of
+ * other providers by the provider's own handle(). Proxies and runtimes
+ * arrive with later work and answer 503 until then.
+ */
+#include "handlers/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http/problem.h"
+#include "http/server.h"
+#include "provider/builtin.h"
+#include "runtime/runtime.h"
+
+static void
+unavailable(struct http_exchange *ex, struct request_ctx *ctx,
+            const char *detail)
+{
+	http_add_header(ex, "Retry-After", "1");
+	problem_send(ex, 503, "unavailable", detail, ctx->request_id);
+}
+
+static const struct aster_operation *
+find_operation(const struct aster_provider *p, const char *name)
+{
+	const struct aster_operation *op;
+
+	for (op = p->operations; op != NULL && op->name != NULL; op++)
+		if (strcmp(op->name, name) == 0)
+			return op;
+	return NULL;
+}
+
+/* The started instance of service s in the request's generation. */
+static struct service_run *
+find_service_run(struct request_ctx *ctx, const struct service *s)
+{
+	struct module_run *run = generation_find_run(ctx->gen, s->module->id);
+	size_t i;
+
+	if (run == NULL)
+		return NULL;
+	run = module_run_live(run);
+	for (i = 0; i < run->nservices; i++)
+		if (run->services[i].service == s)
+			return &run->services[i];
+	return NULL;
+}
+
+static void
+run_operation(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const struct handler *h = ctx->route->handler;
+	const struct service *s = h->target;
+	const struct aster_provider *p = s != NULL ? s->impl : NULL;
+	const struct aster_operation *op;
+	struct service_run *sr;
+	char detail[256];
+
+	if (p == &gateway_provider) {
+		handler_gateway(ex, ctx);
+		return;
+	}
+	op = p != NULL ? find_operation(p, h->operation) : NULL;
+	if (op == NULL || op->handle == NULL) {
+		snprintf(detail, sizeof(detail), "provider '%s' does not serve "
+		         "operation '%s' over HTTP", p != NULL ? p->name :
+		         s != NULL ? s->provider : "?", h->operation);
+		problem_send(ex, 503, "unavailable", detail, ctx->request_id);
+		return;
+	}
+	sr = find_service_run(ctx, s);
+	if (sr == NULL || !sr->started) {
+		snprintf(detail, sizeof(detail), "service '%s.%s' (provider "
+		         "'%s') is not running", s->module->id, s->id, p->name);
+		unavailable(ex, ctx, detail);
+		return;
+	}
+	/*
+	 * The exchange is the request as providers see it: aster/http.h
+	 * wraps the http_* calls on it, and reaches this context through
+	 * http_data().
+	 */
+	if (op->handle(sr->state, (struct aster_request *)ex) != 0 &&
+	    http_status(ex) == 0) {
+		snprintf(detail, sizeof(detail), "provider '%s' failed to "
+		         "answer operation '%s'", p->name, op->name);
+		problem_send(ex, 500, "internal", detail, ctx->request_id);
+	}
+}
+
+void
+handler_run(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const struct handler *h = ctx->route->handler;
+	char detail[256];
+
+	switch (h->kind) {
+	case HANDLER_OPERATION:
+		run_operation(ex, ctx);
+		return;
+	case HANDLER_RESPOND:
+		handler_respond(ex, ctx);
+		return;
+	case HANDLER_STATIC:
+		handler_static(ex, ctx);
+		return;
+	case HANDLER_PROXY:
+		snprintf(detail, sizeof(detail), "the upstream %s is not "
+		         "connected", h->proxy->upstream);
+		unavailable(ex, ctx, detail);
+		return;
+	case HANDLER_RUNTIME:
+		snprintf(detail, sizeof(detail), "the runtime of module '%s' "
+		         "is not connected", ctx->route->module->id);
+		unavailable(ex, ctx, detail);
+		return;
+	}
+	problem_send(ex, 500, "internal", "unknown handler form",
+	             ctx->request_id);
+}

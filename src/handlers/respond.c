@@ -1,0 +1,53 @@
+/*
+ * respond.c - handler: {respond: {status, body, content_type}}.
+ *
+ * A scalar body goes out as written; a mapping or list as JSON, its
+ * scalars typed as handler_yaml_json() types them (`count: 3` a number,
+ * `count: "3"` a string).
+ */
+#include "handlers/handlers.h"
+
+#include <json-c/json.h>
+
+#include "config/node.h"
+#include "http/server.h"
+#include "runtime/runtime.h"
+
+/* 1xx, 204 and 304 answers carry no body (RFC 9110 §6.4.1). */
+static int
+bodiless(int status)
+{
+	return status < 200 || status == 204 || status == 304;
+}
+
+void
+handler_respond(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const struct respond_handler *h = ctx->route->handler->respond;
+	int status = h->has_status ? (int)h->status : 200;
+	const node_t *body = h->body;
+	json_object *json;
+	const char *text;
+	size_t len;
+
+	if (body == NULL || node_is_null(body) || bodiless(status)) {
+		if (h->content_type != NULL && !bodiless(status))
+			http_add_header(ex, "Content-Type", h->content_type);
+		http_respond(ex, status, NULL, 0);
+		return;
+	}
+	if (body->kind == NODE_SCALAR) {
+		http_add_header(ex, "Content-Type", h->content_type != NULL ?
+		                h->content_type : "text/plain; charset=utf-8");
+		http_respond(ex, status, body->value, body->len);
+		return;
+	}
+	json = handler_yaml_json(body, 0);
+	text = json_object_to_json_string_length(json, JSON_C_TO_STRING_PLAIN |
+	                                         JSON_C_TO_STRING_NOSLASHESCAPE,
+	                                         &len);
+	http_add_header(ex, "Content-Type", h->content_type != NULL ?
+	                h->content_type : "application/json");
+	http_respond(ex, status, text, len);
+	json_object_put(json);
+}
