@@ -187,7 +187,6 @@ scalar_json(const node_t *n, int as_plain)
 {
 	static const char *const yes[] = {"true", "True", "TRUE"};
 	static const char *const no[] = {"false", "False", "FALSE"};
-	static const char *const nil[] = {"", "~", "null", "Null", "NULL"};
 	json_object *num;
 
 	if ((!n->plain && !as_plain) ||
@@ -197,8 +196,8 @@ scalar_json(const node_t *n, int as_plain)
 		return json_object_new_boolean(1);
 	if (is_one_of(n->value, no, 3))
 		return json_object_new_boolean(0);
-	if (is_one_of(n->value, nil, 5))
-		return NULL;
+	if (node_is_null(n))
+		return NULL;    /* quoted "null" is a string even as_plain */
 	if ((num = number_json(n->value)) != NULL)
 		return num;
 	return json_object_new_string_len(n->value, (int)n->len);

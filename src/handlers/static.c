@@ -414,6 +414,11 @@ send_part(struct http_exchange *ex, struct request_ctx *ctx,
 		             "it in ranges", ctx->request_id);
 		return;
 	}
+	/* HEAD: the server announces len without a body to send. */
+	if (strcmp(http_method(ex), "HEAD") == 0) {
+		http_respond(ex, status, NULL, len);
+		return;
+	}
 	if ((b = evbuffer_new()) == NULL ||
 	    read_into(f->fd, first, len, b) < 0) {
 		problem_send(ex, 500, "internal", "the file could not be read",
