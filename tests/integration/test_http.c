@@ -799,6 +799,65 @@ START_TEST(test_static_no_escape)
 }
 END_TEST
 
+/* SPEC 7.5: over max_connections, new connections wait or are refused;
+ * existing ones are unaffected. */
+START_TEST(test_max_connections)
+{
+	struct aster_test *t = integ_start("maxconn", NULL);
+	struct aster_test_conn *c1, *c2, *c3;
+	struct aster_test_response r;
+	int waited = 0;
+
+	c1 = aster_test_connect(t, "public");
+	c2 = aster_test_connect(t, "public");
+	ck_assert(c1 != NULL && c2 != NULL);
+	ck_assert(aster_test_conn_request(c1, "GET", "/t/hello", NULL, NULL, 0,
+	                                  &r) == 0 && r.status == 200);
+	aster_test_response_free(&r);
+	ck_assert(aster_test_conn_request(c2, "GET", "/t/hello", NULL, NULL, 0,
+	                                  &r) == 0 && r.status == 200);
+	aster_test_response_free(&r);
+
+	/* The third is over the cap: not served while the two are open. */
+	c3 = aster_test_connect_address(aster_test_address(t, "public"), 1000);
+	if (c3 != NULL) {
+		if (aster_test_conn_request(c3, "GET", "/t/hello", NULL, NULL, 0,
+		                            &r) == 0) {
+			ck_assert_msg(r.status != 200, "a third connection was "
+			              "served with max_connections: 2");
+		} else {
+			waited = strstr(r.error, "timed out") != NULL;
+		}
+		aster_test_response_free(&r);
+	}
+
+	/* The first two are unaffected. */
+	ck_assert_msg(aster_test_conn_request(c1, "GET", "/t/hello", NULL, NULL,
+	              0, &r) == 0 && r.status == 200,
+	              "an existing connection suffered from the cap: %s",
+	              r.error);
+	aster_test_response_free(&r);
+	ck_assert_msg(aster_test_conn_request(c2, "GET", "/t/hello", NULL, NULL,
+	              0, &r) == 0 && r.status == 200,
+	              "an existing connection suffered from the cap: %s",
+	              r.error);
+	aster_test_response_free(&r);
+
+	/* Once one closes, a waiting connection is served. */
+	aster_test_conn_close(c1);
+	if (waited) {
+		aster_test_conn_set_timeout(c3, aster_test_timeout(3000));
+		ck_assert_msg(aster_test_conn_read_response(c3, 0, &r) == 0 &&
+		              r.status == 200, "the waiting connection was not "
+		              "served once a slot freed: %s", r.error);
+		aster_test_response_free(&r);
+	}
+	aster_test_conn_close(c3);
+	aster_test_conn_close(c2);
+	integ_stop(t);
+}
+END_TEST
+
 static Suite *
 http_suite(void)
 {
@@ -845,6 +904,13 @@ http_suite(void)
 	tcase_add_test(files, test_static_index_and_missing);
 	tcase_add_test(files, test_static_range);
 	tcase_add_test(files, test_static_no_escape);
+	{
+		TCase *cap = tcase_create("max-connections");
+
+		tcase_set_timeout(cap, INTEG_TCASE_TIMEOUT);
+		tcase_add_test(cap, test_max_connections);
+		suite_add_tcase(s, cap);
+	}
 	return s;
 }
 
