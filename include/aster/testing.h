@@ -95,6 +95,12 @@ struct aster_test *aster_test_spawn(const char *config_dir,
                                     const struct aster_test_options *opts);
 int aster_test_wait_ready(struct aster_test *t);
 
+/* Waits, up to the ready timeout, until a listener serving scope has been
+ * printed, without waiting for `ready`: to probe a product while its
+ * modules are still starting (aster_test_spawn() first). 0, or -1 when
+ * asterd exited or the time passed. */
+int aster_test_wait_address(struct aster_test *t, const char *scope);
+
 /* Why the last failed call on t failed, "" when none did. Valid until
  * the next call on t. */
 const char *aster_test_error(const struct aster_test *t);

@@ -542,6 +542,45 @@ aster_test_wait_ready(struct aster_test *t)
 	}
 }
 
+static const struct test_listener *find_listener(const struct aster_test *t,
+                                                 const char *scope);
+
+int
+aster_test_wait_address(struct aster_test *t, const char *scope)
+{
+	uint64_t deadline = deadline_after(t->ready_timeout_ms);
+	unsigned pause = 1;
+
+	t->error[0] = '\0';
+	for (;;) {
+		parse_stdout(t);
+		if (find_listener(t, scope) != NULL)
+			return 0;
+		if (check_exited(t, WNOHANG)) {
+			parse_stdout(t);
+			if (find_listener(t, scope) != NULL)
+				return 0;
+			set_error(t, "asterd exited with status %d before "
+			          "printing a listener for scope '%s'",
+			          t->exit_result, scope);
+			return -1;
+		}
+		if (t->ready) {
+			set_error(t, "asterd is ready and no listener serves "
+			          "scope '%s'", scope);
+			return -1;
+		}
+		if (left_ms(deadline) == 0) {
+			set_error(t, "asterd printed no listener for scope "
+			          "'%s' within %d ms", scope, t->ready_timeout_ms);
+			return -1;
+		}
+		sleep_ms(pause);
+		if (pause < 10)
+			pause++;
+	}
+}
+
 struct aster_test *
 aster_test_start(const char *config_dir, const struct aster_test_options *opts)
 {

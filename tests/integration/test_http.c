@@ -377,6 +377,150 @@ START_TEST(test_connection_close_and_http10)
 }
 END_TEST
 
+START_TEST(test_query_and_encoded_params)
+{
+	struct aster_test_response r;
+
+	integ_get_expect(T, "public", "/t/hello?x=1&y=%20", 200, &r);
+	ck_assert_str_eq(r.body, "hello\n");
+	aster_test_response_free(&r);
+	integ_get_expect(T, "public", "/t/items/a%20b", 200, &r);
+	ck_assert_str_eq(r.body, "item");
+	aster_test_response_free(&r);
+	integ_get_expect(T, "public", "/t/items/7?full=1", 200, &r);
+	aster_test_response_free(&r);
+
+	/* HEAD of a missing route: 404 without a body. */
+	integ_request(T, "public", "HEAD", "/t/nothing", NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_uint_eq(r.body_len, 0);
+	aster_test_response_free(&r);
+}
+END_TEST
+
+START_TEST(test_chunked_request_body)
+{
+	static const char small[] =
+	    "POST /t/items HTTP/1.1\r\nHost: x\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
+	    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+	struct aster_test_conn *c = aster_test_connect(T, "public");
+	struct aster_test_response r;
+	char big[4096];
+	int n, i;
+
+	/* HTTP/1.1 recipients must parse chunked bodies (RFC 9112 7). */
+	ck_assert_msg(c != NULL, "%s", aster_test_error(T));
+	ck_assert(aster_test_conn_send(c, small, sizeof(small) - 1) == 0);
+	ck_assert_msg(aster_test_conn_read_response(c, 0, &r) == 0, "%s",
+	              r.error);
+	ck_assert_msg(r.status == 201, "chunked POST: %d %s", r.status, r.body);
+	aster_test_response_free(&r);
+	/* The connection is still in step. */
+	ck_assert(aster_test_conn_request(c, "GET", "/t/hello", NULL, NULL, 0,
+	                                  &r) == 0);
+	ck_assert_int_eq(r.status, 200);
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+
+	/* Chunks adding up to more than max_body_bytes (1024): 413. */
+	n = snprintf(big, sizeof(big), "POST /t/items HTTP/1.1\r\nHost: x\r\n"
+	             "Transfer-Encoding: chunked\r\n\r\n");
+	for (i = 0; i < 6; i++) {
+		n += snprintf(big + n, sizeof(big) - (size_t)n, "100\r\n");
+		memset(big + n, 'z', 256);
+		n += 256;
+		n += snprintf(big + n, sizeof(big) - (size_t)n, "\r\n");
+	}
+	n += snprintf(big + n, sizeof(big) - (size_t)n, "0\r\n\r\n");
+	ck_assert_msg(aster_test_raw(T, "public", big, (size_t)n, &r) == 0,
+	              "%s", r.error);
+	integ_assert_problem(&r, 413, "payload-too-large");
+	aster_test_response_free(&r);
+}
+END_TEST
+
+START_TEST(test_many_pipelined)
+{
+	struct aster_test_conn *c = aster_test_connect(T, "public");
+	char *all = malloc(100 * 64), path[32];
+	size_t len = 0;
+	int i;
+
+	ck_assert(c != NULL && all != NULL);
+	for (i = 0; i < 100; i++)
+		len += (size_t)sprintf(all + len, "GET /t/items/%d HTTP/1.1\r\n"
+		                       "Host: x\r\n\r\n", i);
+	ck_assert(aster_test_conn_send(c, all, len) == 0);
+	for (i = 0; i < 100; i++) {
+		struct aster_test_response r;
+
+		snprintf(path, sizeof(path), "/t/items/%d", i);
+		ck_assert_msg(aster_test_conn_read_response(c, 0, &r) == 0,
+		              "pipelined response %d: %s", i, r.error);
+		ck_assert_msg(r.status == 200 && strcmp(r.body, "item") == 0,
+		              "pipelined response %d: %d %s", i, r.status, r.body);
+		aster_test_response_free(&r);
+	}
+	free(all);
+	aster_test_conn_close(c);
+}
+END_TEST
+
+START_TEST(test_keep_alive_after_errors)
+{
+	struct aster_test_conn *c = aster_test_connect(T, "public");
+	struct aster_test_response r;
+
+	ck_assert(c != NULL);
+	ck_assert(aster_test_conn_request(c, "GET", "/t/missing", NULL, NULL, 0,
+	                                  &r) == 0);
+	ck_assert_int_eq(r.status, 404);
+	aster_test_response_free(&r);
+	ck_assert(aster_test_conn_request(c, "POST", "/t/hello", NULL, "abc", 3,
+	                                  &r) == 0);
+	ck_assert_int_eq(r.status, 405);
+	aster_test_response_free(&r);
+	ck_assert(aster_test_conn_request(c, "GET", "/t/me", NULL, NULL, 0,
+	                                  &r) == 0);
+	ck_assert_int_eq(r.status, 401);
+	aster_test_response_free(&r);
+	ck_assert_msg(aster_test_conn_request(c, "GET", "/t/hello", NULL, NULL,
+	              0, &r) == 0, "the connection did not survive 404, 405 "
+	              "and 401: %s", r.error);
+	ck_assert_int_eq(r.status, 200);
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+}
+END_TEST
+
+/* A request trickling in, but whole within request_timeout_ms, is served. */
+START_TEST(test_slow_but_in_time)
+{
+	static const char req[] =
+	    "POST /t/items HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+	    "0123456789";
+	struct aster_test_conn *c = aster_test_connect(T, "public");
+	struct aster_test_response r;
+	size_t step = (sizeof(req) - 1) / 5 + 1, off;
+
+	ck_assert(c != NULL);
+	for (off = 0; off < sizeof(req) - 1; off += step) {
+		size_t n = sizeof(req) - 1 - off < step ? sizeof(req) - 1 - off
+		                                        : step;
+
+		ck_assert(aster_test_conn_send(c, req + off, n) == 0);
+		integ_sleep_ms(100);
+	}
+	ck_assert_msg(aster_test_conn_read_response(c, 0, &r) == 0, "%s",
+	              r.error);
+	ck_assert_msg(r.status == 201, "trickled request: %d %s", r.status,
+	              r.body);
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+}
+END_TEST
+
 /* --- limits ---------------------------------------------------------------- */
 
 START_TEST(test_payload_too_large)
@@ -516,6 +660,12 @@ START_TEST(test_request_id_echoed)
 	              aster_test_timeout(3000)) == 0,
 	              "the request id %s is in no log line:\n%s", hdr + 14,
 	              aster_test_stderr(T));
+
+	/* One character is enough. */
+	snprintf(hdr, sizeof(hdr), "X-Request-Id: z");
+	integ_request(T, "public", "GET", "/t/hello", hdrs, NULL, &r);
+	ck_assert_str_eq(aster_test_header(&r, "X-Request-Id"), "z");
+	aster_test_response_free(&r);
 
 	/* 128 visible characters are still valid. */
 	memset(longest, 'k', 128);
@@ -718,6 +868,31 @@ START_TEST(test_static_file)
 }
 END_TEST
 
+START_TEST(test_static_if_modified_since)
+{
+	struct aster_test_response r;
+	char ims[128];
+	const char *hdrs[2] = {ims, NULL};
+	const char *lm;
+
+	integ_get_expect(T, "public", "/t/files/hello.txt", 200, &r);
+	lm = aster_test_header(&r, "Last-Modified");
+	ck_assert_msg(lm != NULL, "static file without Last-Modified");
+	snprintf(ims, sizeof(ims), "If-Modified-Since: %s", lm);
+	aster_test_response_free(&r);
+	integ_request(T, "public", "GET", "/t/files/hello.txt", hdrs, NULL, &r);
+	ck_assert_msg(r.status == 304, "If-Modified-Since Last-Modified: %d",
+	              r.status);
+	ck_assert_uint_eq(r.body_len, 0);
+	aster_test_response_free(&r);
+	snprintf(ims, sizeof(ims),
+	         "If-Modified-Since: Thu, 01 Jan 1970 00:00:01 GMT");
+	integ_request(T, "public", "GET", "/t/files/hello.txt", hdrs, NULL, &r);
+	ck_assert_msg(r.status == 200, "If-Modified-Since 1970: %d", r.status);
+	aster_test_response_free(&r);
+}
+END_TEST
+
 START_TEST(test_static_index_and_missing)
 {
 	struct aster_test_response r;
@@ -888,6 +1063,11 @@ http_suite(void)
 	tcase_add_test(routing, test_respond_handler);
 	tcase_add_test(routing, test_path_normalised);
 	tcase_add_test(routing, test_bad_request);
+	tcase_add_test(routing, test_query_and_encoded_params);
+	tcase_add_test(conn, test_chunked_request_body);
+	tcase_add_test(conn, test_many_pipelined);
+	tcase_add_test(conn, test_keep_alive_after_errors);
+	tcase_add_test(conn, test_slow_but_in_time);
 	tcase_add_test(conn, test_keep_alive_and_pipelining);
 	tcase_add_test(conn, test_connection_close_and_http10);
 	tcase_add_test(limits, test_payload_too_large);
@@ -903,6 +1083,7 @@ http_suite(void)
 	tcase_add_test(files, test_static_file);
 	tcase_add_test(files, test_static_index_and_missing);
 	tcase_add_test(files, test_static_range);
+	tcase_add_test(files, test_static_if_modified_since);
 	tcase_add_test(files, test_static_no_escape);
 	{
 		TCase *cap = tcase_create("max-connections");

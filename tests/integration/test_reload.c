@@ -10,6 +10,7 @@
 #include "integ.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -23,8 +24,19 @@ struct reload {
 	struct aster_test *t;
 };
 
+static void reload_prepare(struct reload *rl);
+static void reload_launch(struct reload *rl);
+
 static void
 reload_start(struct reload *rl)
+{
+	reload_prepare(rl);
+	reload_launch(rl);
+}
+
+/* The copy and the run dir, before asterd starts. */
+static void
+reload_prepare(struct reload *rl)
 {
 	char src[PATH_MAX];
 
@@ -37,6 +49,11 @@ reload_start(struct reload *rl)
 	ck_assert(aster_test_write_file(rl->run, "life.log", "", 0) == 0);
 	rl->envv[0] = rl->env;
 	rl->envv[1] = NULL;
+}
+
+static void
+reload_launch(struct reload *rl)
+{
 	rl->t = integ_start_dir(rl->conf, rl->envv);
 }
 
@@ -358,6 +375,160 @@ START_TEST(test_reload_through_control_socket)
 }
 END_TEST
 
+/* Limits come from the product manifest: a reload that changes them
+ * applies to new requests and restarts no module. */
+START_TEST(test_reload_changes_limits)
+{
+	struct reload rl;
+	struct aster_test_response r;
+	char body[600], *product, *p;
+	uint64_t end;
+
+	reload_start(&rl);
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	integ_request(rl.t, "public", "POST", "/t/stable", NULL, body, &r);
+	ck_assert_msg(r.status == 201, "600-byte POST: %d", r.status);
+	aster_test_response_free(&r);
+
+	{
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/product.yaml", rl.conf);
+		product = integ_read_file(path);
+	}
+	p = strstr(product, "  shutdown_timeout_ms:");
+	ck_assert(p != NULL);
+	{
+		char *edited;
+
+		ck_assert(asprintf(&edited, "%.*s  limits:\n"
+		          "    max_body_bytes: 100\n%s", (int)(p - product),
+		          product, p) > 0);
+		ck_assert(aster_test_write_file(rl.conf, "product.yaml", edited,
+		                                -1) == 0);
+		free(edited);
+	}
+	free(product);
+	ck_assert(aster_test_signal(rl.t, SIGHUP) == 0);
+	end = ms_now() + (uint64_t)aster_test_timeout(5000);
+	for (;;) {
+		integ_request(rl.t, "public", "POST", "/t/stable", NULL, body, &r);
+		if (r.status == 413 || ms_now() >= end)
+			break;
+		aster_test_response_free(&r);
+		integ_sleep_ms(20);
+	}
+	integ_assert_problem(&r, 413, "payload-too-large");
+	aster_test_response_free(&r);
+	assert_generation(&rl, 2);
+	assert_life(&rl, "stop stable", 0);
+	reload_done(&rl);
+}
+END_TEST
+
+/* A valid configuration whose new module fails to start: asterd keeps
+ * running and serving, names the module and the cause. */
+START_TEST(test_reload_module_start_failure)
+{
+	struct reload rl;
+	struct aster_test_response r;
+
+	reload_start(&rl);
+	ck_assert(aster_test_write_file(rl.conf, "modules/sick.yaml",
+	          "kind: module\nid: sick\ndisplayName: Sick\nversion: 1.0.0\n"
+	          "services:\n  - id: life\n    provider: testlife\n"
+	          "    config:\n      log: \"${ASTER_TEST_RUN}/life.log\"\n"
+	          "      label: sick\n      fail: out of coffee\n"
+	          "routes:\n  - id: route:sick.get\n    scope: public\n"
+	          "    methods: [GET]\n    mountPath: /t/sick\n"
+	          "    handler: { respond: { status: 200, body: sick } }\n",
+	          -1) == 0);
+	ck_assert(aster_test_signal(rl.t, SIGHUP) == 0);
+	ck_assert_msg(aster_test_wait_stderr(rl.t, "out of coffee",
+	              aster_test_timeout(5000)) == 0,
+	              "the failed start on reload was not logged:\n%s",
+	              aster_test_stderr(rl.t));
+	ck_assert_msg(strstr(aster_test_stderr(rl.t), "sick") != NULL,
+	              "the log does not name the module");
+	integ_sleep_ms(100);
+	ck_assert_msg(aster_test_wait(rl.t, 0) == -1, "asterd exited (%d) "
+	              "when a module failed to start on reload",
+	              aster_test_wait(rl.t, 0));
+	integ_get_expect(rl.t, "public", "/t/stable", 200, &r);
+	aster_test_response_free(&r);
+	integ_request(rl.t, "public", "GET", "/t/sick", NULL, NULL, &r);
+	ck_assert_msg(r.status != 200, "the route of a module that failed to "
+	              "start answers 200");
+	aster_test_response_free(&r);
+	assert_life(&rl, "stop stable", 0);
+	reload_done(&rl);
+}
+END_TEST
+
+/* In-flight requests finish on the table they started on: a download
+ * whose route a reload removes still completes. */
+START_TEST(test_reload_in_flight_download)
+{
+	static const char req[] = "GET /files/big.bin HTTP/1.1\r\nHost: x\r\n"
+	                          "\r\n";
+	const size_t size = 8u * 1024 * 1024;
+	struct reload rl;
+	struct aster_test_conn *c;
+	char *big, files_dir[PATH_MAX], head[4096];
+	size_t got = 0, i, hlen = 0;
+	int small = 16384, last;
+
+	reload_prepare(&rl);
+	big = malloc(size);
+	ck_assert(big != NULL);
+	for (i = 0; i < size; i++)
+		big[i] = (char)('a' + i % 26);
+	snprintf(files_dir, sizeof(files_dir), "%s/files", rl.run);
+	ck_assert(aster_test_write_file(files_dir, "big.bin", big, (long)size) ==
+	          0);
+	ck_assert(aster_test_write_file(rl.conf, "modules/files.yaml",
+	          "kind: module\nid: files\ndisplayName: Files\n"
+	          "version: 1.0.0\nroutes:\n  - id: route:files.get\n"
+	          "    scope: public\n    methods: [GET]\n"
+	          "    mountPath: /files\n    match: prefix\n"
+	          "    handler: { static: { root: \"${ASTER_TEST_RUN}/files\" } "
+	          "}\n", -1) == 0);
+	reload_launch(&rl);
+
+	c = aster_test_connect(rl.t, "public");
+	ck_assert(c != NULL);
+	setsockopt(aster_test_conn_fd(c), SOL_SOCKET, SO_RCVBUF, &small,
+	           sizeof(small));
+	ck_assert(aster_test_conn_send(c, req, sizeof(req) - 1) == 0);
+	while (hlen < 4 || memcmp(head + hlen - 4, "\r\n\r\n", 4) != 0) {
+		ck_assert(hlen < sizeof(head));
+		ck_assert(aster_test_conn_read(c, head + hlen, 1, -1) == 1);
+		hlen++;
+	}
+	ck_assert_msg(memcmp(head, "HTTP/1.1 200", 12) == 0, "%.40s", head);
+
+	ck_assert(aster_test_remove_file(rl.conf, "modules/files.yaml") == 0);
+	ck_assert(aster_test_signal(rl.t, SIGHUP) == 0);
+	ck_assert_msg(wait_for(rl.t, "/files/big.bin", 404, NULL, 5000,
+	              &last) == 0, "the removed route answers %d", last);
+
+	while (got < size) {
+		char buf[65536];
+		long n = aster_test_conn_read(c, buf, sizeof(buf), -1);
+
+		ck_assert_msg(n > 0, "the download broke off at %zu of %zu bytes "
+		              "after a reload removed its route", got, size);
+		ck_assert_msg(memcmp(buf, big + got, (size_t)n) == 0,
+		              "wrong bytes near %zu", got);
+		got += (size_t)n;
+	}
+	aster_test_conn_close(c);
+	free(big);
+	reload_done(&rl);
+}
+END_TEST
+
 /* --- reload under load ----------------------------------------------------- */
 
 #define LOAD_CLIENTS 4
@@ -515,6 +686,9 @@ reload_suite(void)
 	tcase_add_test(tc, test_reload_restarts_changed_module);
 	tcase_add_test(tc, test_bad_reload_changes_nothing);
 	tcase_add_test(tc, test_reload_through_control_socket);
+	tcase_add_test(tc, test_reload_changes_limits);
+	tcase_add_test(tc, test_reload_module_start_failure);
+	tcase_add_test(tc, test_reload_in_flight_download);
 	tcase_add_test(load, test_reload_under_load);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, load);

@@ -5,7 +5,9 @@
  * to the file named by `log`, so an integration test can read back the
  * order in which asterd started and stopped the modules of a product. With
  * `fail: CAUSE` the start hook fails with that cause instead, which is how
- * the tests make a module fail to start and watch the rollback.
+ * the tests make a module fail to start and watch the rollback. With
+ * `pending: true` the start never ends (ASTER_PENDING without a later
+ * host->started()), which holds a product in its starting state.
  */
 #include <aster/provider.h>
 
@@ -27,6 +29,8 @@ static const struct aster_config_key life_keys[] = {
 	{"label", ASTER_VALUE_STRING, 1, 0, 0, "name written in those lines"},
 	{"fail", ASTER_VALUE_STRING, 0, 0, 0,
 	 "when set, start fails with this text as the cause"},
+	{"pending", ASTER_VALUE_BOOL, 0, 0, 0,
+	 "true: start answers ASTER_PENDING and never reports the end"},
 	{NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -66,6 +70,7 @@ life_start(const struct aster_host *host, struct aster_service *svc,
 	const char *log = life_get(host, config, "log");
 	const char *label = life_get(host, config, "label");
 	const char *fail = life_get(host, config, "fail");
+	const char *pending = life_get(host, config, "pending");
 	struct life_state *st;
 
 	(void)svc;
@@ -88,8 +93,12 @@ life_start(const struct aster_host *host, struct aster_service *svc,
 		*cause = "testlife: out of memory";
 		return ASTER_FAILED;
 	}
-	life_note(st->log, "start", st->label);
 	*state = st;
+	if (pending != NULL && strcmp(pending, "true") == 0) {
+		life_note(st->log, "pending", st->label);
+		return ASTER_PENDING;
+	}
+	life_note(st->log, "start", st->label);
 	return ASTER_STARTED;
 }
 
