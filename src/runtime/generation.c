@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/arena.h"
+#include "util/strmap.h"
 
 const char *
 module_state_name(enum module_run_state s)
@@ -92,6 +93,7 @@ generation_new(struct config *cfg, unsigned number)
 	g->router = router_build(cfg->arena, cfg);
 	g->runs = arena_alloc(cfg->arena,
 	                      (cfg->nmembers + 1) * sizeof(*g->runs));
+	g->run_by_id = strmap_new(cfg->arena);
 	for (w = 0; w < cfg->nwaves; w++) {
 		for (i = 0; i < cfg->wave_sizes[w]; i++) {
 			struct module_run *run = &g->runs[k++];
@@ -99,6 +101,7 @@ generation_new(struct config *cfg, unsigned number)
 			run->module = cfg->waves[w][i];
 			run->state = MODULE_PENDING;
 			run->digest = module_digest(cfg->arena, run->module);
+			strmap_put(g->run_by_id, run->module->id, run);
 		}
 	}
 	g->nruns = k;
@@ -108,12 +111,7 @@ generation_new(struct config *cfg, unsigned number)
 struct module_run *
 generation_find_run(struct generation *g, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < g->nruns; i++)
-		if (strcmp(g->runs[i].module->id, id) == 0)
-			return &g->runs[i];
-	return NULL;
+	return strmap_get(g->run_by_id, id);
 }
 
 struct module_run *

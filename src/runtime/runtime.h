@@ -21,6 +21,7 @@ struct provider_registry;
 struct http_server;
 struct http_exchange;
 struct log;
+struct strmap;
 
 enum module_run_state {
 	MODULE_PENDING,         /* planned, not started yet */
@@ -66,6 +67,7 @@ struct generation {
 	struct router *router;
 	struct module_run *runs;    /* one per member, in plan order */
 	size_t nruns;
+	struct strmap *run_by_id;   /* module id -> run: per-request lookups */
 };
 
 enum runtime_state {
@@ -198,7 +200,7 @@ void runtime_reload_finished(struct runtime *rt, const char *failure);
 void runtime_service_started(struct aster_service *h, int ok,
                              const char *cause);
 
-/* dispatch.c: the handler every HTTP server calls (arg: listener_run),
+/* request.c: the handler every HTTP server calls (arg: listener_run),
  * and the error hook adding request ids to the server's own errors. */
 void runtime_on_request(struct http_exchange *ex, void *arg);
 void runtime_on_http_error(struct http_exchange *ex, int status,

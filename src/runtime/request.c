@@ -1,5 +1,5 @@
 /*
- * dispatch.c - one request, from the server to a handler (SPEC §7).
+ * request.c - one request, from the server to a handler (SPEC §7).
  *
  * The request takes a reference to the current generation and keeps it
  * until its response is written, so a reload never pulls a route table

@@ -1,5 +1,5 @@
 /*
- * gateway.c - the built-in provider behind the core endpoints (SPEC §9).
+ * gateway_desc.c - the built-in provider behind the core endpoints (SPEC §9).
  *
  * It takes no configuration. Its operations describe the routes of the
  * `core` module; they are served by the HTTP layer of the runtime.
