@@ -1,0 +1,1363 @@
+/*
+ * server.c - the HTTP/1.1 server of server.h.
+ *
+ * One http_conn per accepted socket and one http_exchange per connection,
+ * reused for every request on it: the parser's buffers and the response
+ * header buffer outlive a request, so a keep-alive stream runs without
+ * allocating. A connection serves one request at a time: the next one,
+ * pipelined or not, is parsed only once the current response has been
+ * written. That keeps responses in order and the exchange's strings valid
+ * until on_complete has run; since a small response is usually written
+ * at once (below), pipelined requests still run in one read callback.
+ *
+ * A connection is always in one of these states:
+ *
+ *   IDLE      no byte of a request yet; the idle timer runs (close)
+ *   READING   a request is arriving; the request timer runs (408)
+ *   HANDLING  the handler has the exchange; no timer, the handler keeps
+ *             its own deadlines
+ *   WRITING   the response is on its way; if the socket did not take
+ *             it whole, the bufferevent writes the rest and its write
+ *             timeout catches a client that stops reading
+ *   LINGER    after an error response: our side is shut down and input is
+ *             read and dropped for a moment, so that a client still
+ *             sending its body reads the error instead of a reset
+ *
+ * Responses skip the bufferevent's output buffer when it is empty (the
+ * common case): status line, headers and body go out in one sendmsg()
+ * from where they lie, and only what the socket does not take is queued.
+ * Queuing everything would cost two epoll_ctl() calls per response (the
+ * write event added, then removed once drained) and a copy; so EV_WRITE
+ * stays disabled except while a remainder is queued. on_complete never
+ * runs inside http_respond(): a response written at once is completed by
+ * conn_process() when the handler returns, or, answered later, from the
+ * connection's timer event made active.
+ *
+ * A client that goes away while the handler has the exchange leaves it
+ * "orphaned": detached from the connection (which is freed), kept on the
+ * server's orphan list, and finished by http_respond().
+ *
+ * Handlers may call anything here from any callback, http_server_free()
+ * included: our own callbacks count themselves in s->depth, and a free
+ * while one is on the stack waits until it unwinds.
+ */
+#include "http/server.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+
+#include "http/parse.h"
+#include "http/problem.h"
+
+#define DEFAULT_MAX_HEADER  16384
+/* Input kept while a request is handled: enough for a few pipelined
+ * requests, and reading goes on (so a disconnect is noticed) until it is
+ * full. */
+#define READ_HIGH_WATER     (64 * 1024)
+#define LINGER_MS           2000
+#define ACCEPT_RETRY_MS     100
+#define PEER_LEN            (INET6_ADDRSTRLEN + 2)
+/* Body chains of an evbuffer sent straight away; more are queued. */
+#define MAX_BODY_IOV        8
+
+enum conn_state {
+	CONN_IDLE,
+	CONN_READING,
+	CONN_HANDLING,
+	CONN_WRITING,
+	CONN_LINGER,
+};
+
+struct http_exchange {
+	struct http_conn *conn;         /* NULL once orphaned */
+	struct http_server *server;     /* NULL once the server is freed */
+	struct http_request req;
+	uint64_t started_us;
+	char peer[PEER_LEN];
+
+	char *rhdr;                     /* "Name: value\r\n" added so far */
+	size_t rhdr_len;
+	size_t rhdr_cap;
+	int status;
+	size_t bytes_sent;
+	unsigned responded:1;
+	unsigned close:1;               /* close after this response */
+	unsigned failed:1;              /* the server's own error: linger */
+	unsigned counted:1;             /* in s->in_flight */
+	unsigned head:1;                /* a HEAD request */
+
+	void *data;
+	void (*release)(void *data);
+	void (*done)(struct http_exchange *ex, void *arg);
+	void *done_arg;
+
+	TAILQ_ENTRY(http_exchange) orphan_link;
+};
+
+struct http_conn {
+	struct http_server *server;
+	struct bufferevent *bev;
+	struct http_exchange *ex;
+	struct event timer;
+	enum conn_state state;
+	unsigned timer_on:1;
+	unsigned peer_eof:1;            /* the client sent FIN */
+	unsigned in_process:1;          /* conn_process() is on the stack */
+	unsigned written:1;             /* the response is out: complete it */
+	unsigned broken:1;              /* a send failed: close */
+	TAILQ_ENTRY(http_conn) link;
+};
+
+TAILQ_HEAD(conn_list, http_conn);
+TAILQ_HEAD(exchange_list, http_exchange);
+
+struct http_server {
+	struct event_base *base;
+	struct evconnlistener *listener;    /* NULL once draining */
+	struct event *retry;                /* accepting again after EMFILE */
+	struct http_limits limits;
+	/* Timeouts (NULL: none), as common timeouts of base. */
+	const struct timeval *to_request;
+	const struct timeval *to_idle;
+	const struct timeval *to_first;     /* a new connection's first byte */
+	const struct timeval *to_write;
+	struct timeval tv_request;
+	struct timeval tv_idle;
+	struct timeval tv_linger;
+	http_handler_fn handler;
+	http_error_fn on_error;
+	void *arg;
+	struct conn_list conns;
+	struct exchange_list orphans;
+	size_t nconns;
+	size_t in_flight;
+	unsigned depth;                     /* our callbacks on the stack */
+	unsigned draining:1;
+	unsigned dying:1;                   /* http_server_free() was called */
+	unsigned accepting:1;               /* the listener is enabled */
+	unsigned backoff:1;                 /* accept failed: waiting */
+	time_t date_sec;
+	char date[48];                      /* "Date: ...\r\n" */
+	size_t date_len;
+};
+
+static void conn_process(struct http_conn *c);
+static void conn_close(struct http_conn *c);
+
+/* --- small helpers ----------------------------------------------------- */
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Writes v in decimal at p; returns the end. */
+static char *
+put_uint(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *
+put_str(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return p + len;
+}
+
+#define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
+
+static char *
+put_2digits(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/*
+ * The Date field line, formatted once a second: locale-free (strftime's
+ * names follow LC_TIME) and cheap on the request path.
+ */
+static const char *
+server_date(struct http_server *s, size_t *len)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct timeval tv;
+	struct tm tm;
+	char *p = s->date;
+
+	event_base_gettimeofday_cached(s->base, &tv);
+	if (tv.tv_sec != s->date_sec && gmtime_r(&tv.tv_sec, &tm) != NULL) {
+		p = PUT_LIT(p, "Date: ");
+		p = put_str(p, days + 3 * tm.tm_wday, 3);
+		p = PUT_LIT(p, ", ");
+		p = put_2digits(p, tm.tm_mday);
+		*p++ = ' ';
+		p = put_str(p, months + 3 * tm.tm_mon, 3);
+		*p++ = ' ';
+		p = put_uint(p, (uint64_t)tm.tm_year + 1900);
+		*p++ = ' ';
+		p = put_2digits(p, tm.tm_hour);
+		*p++ = ':';
+		p = put_2digits(p, tm.tm_min);
+		*p++ = ':';
+		p = put_2digits(p, tm.tm_sec);
+		p = PUT_LIT(p, " GMT\r\n");
+		s->date_len = (size_t)(p - s->date);
+		s->date_sec = tv.tv_sec;
+	}
+	*len = s->date_len;
+	return s->date;
+}
+
+static void
+peer_text(const struct sockaddr *sa, char *out)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+	switch (sa->sa_family) {
+	case AF_INET:
+		if (inet_ntop(AF_INET, &sin->sin_addr, out, PEER_LEN) == NULL)
+			strcpy(out, "?");
+		break;
+	case AF_INET6:
+		out[0] = '[';
+		if (inet_ntop(AF_INET6, &sin6->sin6_addr, out + 1,
+		              PEER_LEN - 2) == NULL)
+			strcpy(out + 1, "?");
+		strcat(out, "]");
+		break;
+	default:
+		strcpy(out, "unix");
+		break;
+	}
+}
+
+/* Arms ms as a timeout of s (NULL for 0: none). Many connections share
+ * each duration, and a common timeout queue makes arming one O(1) where
+ * the timer heap would cost a log n insertion per request. */
+static const struct timeval *
+timeout_init(struct http_server *s, struct timeval *tv, unsigned ms)
+{
+	const struct timeval *common;
+
+	if (ms == 0)
+		return NULL;
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	if ((common = event_base_init_common_timeout(s->base, tv)) != NULL)
+		*tv = *common;
+	return tv;
+}
+
+/* --- the listener ------------------------------------------------------ */
+
+/* Accepts while there is room, no drain, no backoff; pausing leaves new
+ * connections in the kernel's backlog. */
+static void
+listener_update(struct http_server *s)
+{
+	int want;
+
+	if (s->listener == NULL)
+		return;
+	want = !s->draining && !s->dying && !s->backoff &&
+	    (s->limits.max_connections == 0 ||
+	     s->nconns < s->limits.max_connections);
+	if (want && !s->accepting) {
+		if (evconnlistener_enable(s->listener) == 0)
+			s->accepting = 1;
+	} else if (!want && s->accepting) {
+		if (evconnlistener_disable(s->listener) == 0)
+			s->accepting = 0;
+	}
+}
+
+static void server_destroy(struct http_server *s);
+
+static void
+server_leave(struct http_server *s)
+{
+	if (--s->depth == 0 && s->dying)
+		server_destroy(s);
+}
+
+/* --- exchanges --------------------------------------------------------- */
+
+static struct http_exchange *
+exchange_new(struct http_server *s)
+{
+	struct http_exchange *ex = calloc(1, sizeof(*ex));
+
+	if (ex == NULL)
+		return NULL;
+	ex->server = s;
+	http_request_init(&ex->req);
+	return ex;
+}
+
+static void
+exchange_free(struct http_exchange *ex)
+{
+	if (ex->release != NULL)
+		ex->release(ex->data);
+	http_request_free(&ex->req);
+	free(ex->rhdr);
+	free(ex);
+}
+
+/*
+ * The response has been written, or never will be: counters first, then
+ * the access log (done) and the data's release. Touches neither the
+ * server nor the connection after done, which may free either.
+ */
+static void
+exchange_complete(struct http_exchange *ex)
+{
+	void (*done)(struct http_exchange *, void *) = ex->done;
+	void (*release)(void *);
+	void *data;
+
+	if (ex->counted) {
+		ex->counted = 0;
+		if (ex->server != NULL)
+			ex->server->in_flight--;
+	}
+	ex->done = NULL;
+	if (done != NULL)
+		done(ex, ex->done_arg);
+	release = ex->release;
+	data = ex->data;
+	ex->release = NULL;
+	ex->data = NULL;
+	if (release != NULL)
+		release(data);
+}
+
+/* Ready for the connection's next request. */
+static void
+exchange_recycle(struct http_exchange *ex)
+{
+	ex->rhdr_len = 0;
+	ex->status = 0;
+	ex->bytes_sent = 0;
+	ex->responded = 0;
+	ex->close = 0;
+	ex->failed = 0;
+	ex->head = 0;
+	ex->done_arg = NULL;
+}
+
+/* An orphan has been answered: nobody is left to write to. */
+static void
+orphan_finish(struct http_exchange *ex)
+{
+	if (ex->server != NULL)
+		TAILQ_REMOVE(&ex->server->orphans, ex, orphan_link);
+	exchange_complete(ex);
+	exchange_free(ex);
+}
+
+/* --- connections ------------------------------------------------------- */
+
+static void
+timer_set(struct http_conn *c, const struct timeval *tv)
+{
+	if (tv == NULL) {
+		if (c->timer_on)
+			event_del(&c->timer);
+		c->timer_on = 0;
+		return;
+	}
+	/* Adding a pending event reschedules it. */
+	event_add(&c->timer, tv);
+	c->timer_on = 1;
+}
+
+/* Also cancels the timer made active to finish a response. */
+static void
+timer_stop(struct http_conn *c)
+{
+	event_del(&c->timer);
+	c->timer_on = 0;
+}
+
+/* Runs the timer callback in this loop turn, to act outside of the
+ * caller's stack. */
+static void
+timer_now(struct http_conn *c)
+{
+	event_active(&c->timer, EV_TIMEOUT, 1);
+}
+
+/*
+ * Sends iov[0..n) after whatever output is still queued: straight to the
+ * socket when nothing is, and what the socket does not take is queued for
+ * the bufferevent. Returns 1 when everything went out. A failed send
+ * marks the connection broken and has the timer close it: the caller may
+ * be a handler deep in its own work.
+ */
+static int
+conn_send(struct http_conn *c, struct iovec *iov, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct msghdr msg;
+	ssize_t w = 0;
+	size_t i, off;
+
+	/* Again each time: dispatching a request cancels the timer. */
+	if (c->broken) {
+		timer_now(c);
+		return 0;
+	}
+	if (evbuffer_get_length(out) == 0) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = n;
+		do
+			w = sendmsg(bufferevent_getfd(c->bev), &msg,
+			            MSG_NOSIGNAL);
+		while (w == -1 && errno == EINTR);
+		if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			c->broken = 1;
+			timer_now(c);
+			return 0;
+		}
+		if (w == -1)
+			w = 0;
+	}
+	for (i = 0; i < n; i++) {
+		off = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
+		w -= (ssize_t)off;
+		if (off < iov[i].iov_len)
+			evbuffer_add(out, (char *)iov[i].iov_base + off,
+			             iov[i].iov_len - off);
+	}
+	if (evbuffer_get_length(out) == 0)
+		return 1;
+	bufferevent_enable(c->bev, EV_WRITE);
+	return 0;
+}
+
+/* The first bytes of the input: a request is parsed a chain at a time. */
+static int
+input_chunk(struct evbuffer *in, struct evbuffer_iovec *v)
+{
+	if (evbuffer_get_length(in) == 0)
+		return 0;
+	if (evbuffer_peek(in, -1, NULL, v, 1) < 1 || v->iov_len == 0) {
+		/* An empty first chain: make the data contiguous. */
+		if (evbuffer_pullup(in, 1) == NULL ||
+		    evbuffer_peek(in, -1, NULL, v, 1) < 1)
+			return 0;
+	}
+	return v->iov_len > 0;
+}
+
+static void
+request_begin(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+
+	timer_stop(c);
+	http_request_reset(&c->ex->req, s->limits.max_header_bytes,
+	                   s->limits.max_body_bytes);
+	c->ex->started_us = now_us();
+	c->state = CONN_READING;
+}
+
+static void
+conn_dispatch(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *ex = c->ex;
+
+	timer_stop(c);
+	c->state = CONN_HANDLING;
+	ex->counted = 1;
+	s->in_flight++;
+	ex->head = strcmp(ex->req.method, "HEAD") == 0;
+	ex->close = !ex->req.keep_alive;
+	s->handler(ex, s->arg);
+}
+
+/*
+ * An error the server found itself: answered through the error hook, and
+ * the connection closes after it (the rest of the input cannot be framed,
+ * or the client is too slow to keep).
+ */
+static void
+conn_fail(struct http_conn *c, int status, const char *code,
+          const char *detail)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *ex = c->ex;
+
+	timer_stop(c);
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	               evbuffer_get_length(bufferevent_get_input(c->bev)));
+	c->state = CONN_HANDLING;
+	ex->counted = 1;
+	s->in_flight++;
+	ex->head = ex->req.method != NULL &&
+	    strcmp(ex->req.method, "HEAD") == 0;
+	ex->close = 1;
+	ex->failed = 1;
+	s->on_error(ex, status, code, detail, s->arg);
+	/* The hook must answer at once; one that did not gets the default. */
+	if (!ex->responded && !s->dying)
+		problem_send(ex, status, code, detail, NULL);
+}
+
+static void
+send_continue(struct http_conn *c)
+{
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct iovec iov = { (void *)line, sizeof(line) - 1 };
+
+	conn_send(c, &iov, 1);
+}
+
+static void conn_linger(struct http_conn *c);
+
+/*
+ * The response is out: completes the exchange and readies the connection
+ * for the next request. Returns 1 if it waits for one, 0 if it closed (c
+ * is gone), lingers, or the server is being freed.
+ */
+static int
+response_done(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *ex = c->ex;
+
+	c->written = 0;
+	exchange_complete(ex);
+	if (s->dying)
+		return 0;
+	if (ex->failed) {
+		conn_linger(c);
+		return 0;
+	}
+	/* After complete: its callback may have started a drain. */
+	if (ex->close || s->draining) {
+		conn_close(c);
+		return 0;
+	}
+	exchange_recycle(ex);
+	c->state = CONN_IDLE;
+	timer_set(c, s->to_idle);
+	return 1;
+}
+
+/*
+ * Parses what has arrived, as long as the connection waits for a request:
+ * dispatches a complete one, answers a broken one.
+ */
+static void
+conn_process(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct http_request *r = &c->ex->req;
+	struct evbuffer_iovec v;
+	size_t used;
+
+	c->in_process = 1;
+	while (!s->dying) {
+		/* answered at once by the handler */
+		if (c->state == CONN_WRITING && c->written) {
+			c->in_process = 0;
+			if (!response_done(c))
+				return;
+			c->in_process = 1;
+		}
+		if ((c->state != CONN_IDLE && c->state != CONN_READING) ||
+		    !input_chunk(in, &v))
+			break;
+		if (c->state == CONN_IDLE)
+			request_begin(c);
+		switch (http_request_parse(r, v.iov_base, v.iov_len, &used)) {
+		case HTTP_PARSE_MORE:
+			evbuffer_drain(in, used);
+			break;
+		case HTTP_PARSE_HEAD:
+			evbuffer_drain(in, used);
+			if (r->expect_continue)
+				send_continue(c);
+			break;
+		case HTTP_PARSE_DONE:
+			evbuffer_drain(in, used);
+			conn_dispatch(c);
+			break;
+		case HTTP_PARSE_ERROR:
+			conn_fail(c, r->status, r->code, r->detail);
+			break;
+		}
+	}
+	c->in_process = 0;
+	if (s->dying)
+		return;
+	if (c->state == CONN_READING) {
+		if (c->peer_eof)
+			conn_close(c);
+		else if (!c->timer_on)
+			timer_set(c, s->to_request);
+	} else if (c->state == CONN_IDLE && c->peer_eof) {
+		conn_close(c);
+	}
+}
+
+/* After an error response: see LINGER at the top. */
+static void
+conn_linger(struct http_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	if (c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	c->state = CONN_LINGER;
+	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_enable(c->bev, EV_READ);
+	timer_set(c, &c->server->tv_linger);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	s->depth++;
+	if (c->state == CONN_LINGER)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else
+		conn_process(c);
+	server_leave(s);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+
+	/* The queued rest is out: the next response goes straight to the
+	 * socket again. */
+	bufferevent_disable(bev, EV_WRITE);
+	/* Also called once a 100 Continue is out: nothing to do then. */
+	if (c->state != CONN_WRITING)
+		return;
+	s->depth++;
+	if (response_done(c))
+		conn_process(c);
+	server_leave(s);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+
+	(void)bev;
+	s->depth++;
+	/* A client that has sent everything and shut its side down may
+	 * still read the response being written. */
+	if ((what & BEV_EVENT_EOF) && c->state == CONN_WRITING)
+		c->peer_eof = 1;
+	else
+		conn_close(c);
+	server_leave(s);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+
+	(void)fd;
+	(void)what;
+	s->depth++;
+	c->timer_on = 0;
+	if (c->broken)
+		conn_close(c);
+	else if (c->state == CONN_READING)
+		conn_fail(c, 408, "request-timeout",
+		          "request not complete in time");
+	else if (c->state == CONN_WRITING && c->written) {
+		if (response_done(c))
+			conn_process(c);
+	} else if (c->state != CONN_HANDLING && c->state != CONN_WRITING)
+		conn_close(c);
+	server_leave(s);
+}
+
+/*
+ * Frees c. An exchange the handler still holds is orphaned; one whose
+ * response was being written is completed (the connection died).
+ */
+static void
+conn_close(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *ex = c->ex;
+
+	timer_stop(c);
+	TAILQ_REMOVE(&s->conns, c, link);
+	s->nconns--;
+	bufferevent_free(c->bev);
+	ex->conn = NULL;
+	if (c->state == CONN_HANDLING) {
+		TAILQ_INSERT_TAIL(&s->orphans, ex, orphan_link);
+	} else {
+		if (c->state == CONN_WRITING)
+			exchange_complete(ex);
+		exchange_free(ex);
+	}
+	free(c);
+	listener_update(s);
+}
+
+/* Takes fd (closed on failure). */
+static struct http_conn *
+conn_new(struct http_server *s, evutil_socket_t fd,
+         const struct sockaddr *sa)
+{
+	struct http_conn *c = calloc(1, sizeof(*c));
+	struct http_exchange *ex = exchange_new(s);
+	int one = 1;
+
+	if (c == NULL || ex == NULL ||
+	    (c->bev = bufferevent_socket_new(s->base, fd,
+	                                     BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		goto fail;
+	}
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		                 sizeof(one));
+	peer_text(sa, ex->peer);
+	c->server = s;
+	c->ex = ex;
+	ex->conn = c;
+	evtimer_assign(&c->timer, s->base, conn_timer_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	                  c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATER);
+	bufferevent_set_timeouts(c->bev, NULL, s->to_write);
+	bufferevent_disable(c->bev, EV_WRITE);
+	if (bufferevent_enable(c->bev, EV_READ) == -1) {
+		bufferevent_free(c->bev);
+		goto fail;
+	}
+	c->state = CONN_IDLE;
+	TAILQ_INSERT_TAIL(&s->conns, c, link);
+	s->nconns++;
+	timer_set(c, s->to_first);
+	return c;
+fail:
+	if (ex != NULL)
+		exchange_free(ex);
+	free(c);
+	return NULL;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+          int salen, void *arg)
+{
+	struct http_server *s = arg;
+
+	(void)l;
+	(void)salen;
+	s->depth++;
+	conn_new(s, fd, sa);
+	listener_update(s);
+	server_leave(s);
+}
+
+/* EMFILE and the like: accept() would fail again at once and the
+ * listener would spin, so it pauses for a moment. */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct http_server *s = arg;
+	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
+
+	(void)l;
+	s->backoff = 1;
+	listener_update(s);
+	evtimer_add(s->retry, &tv);
+}
+
+static void
+accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->backoff = 0;
+	listener_update(s);
+}
+
+/* --- the server -------------------------------------------------------- */
+
+static void
+default_error(struct http_exchange *ex, int status, const char *code,
+              const char *detail, void *arg)
+{
+	(void)arg;
+	problem_send(ex, status, code, detail, NULL);
+}
+
+/*
+ * See server.h. max_header_bytes 0 means 16 KiB; request_timeout_ms,
+ * idle_timeout_ms and max_connections 0 mean none. A new connection
+ * waits idle_timeout_ms (else request_timeout_ms) for its first byte; a
+ * response that makes no progress for request_timeout_ms (else
+ * idle_timeout_ms) closes the connection. fd is closed on failure too.
+ */
+struct http_server *
+http_server_new(struct event_base *base, int fd,
+                const struct http_limits *limits, http_handler_fn handler,
+                http_error_fn on_error, void *arg)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || evutil_make_socket_nonblocking(fd) == -1)
+		goto fail;
+	s->base = base;
+	s->handler = handler;
+	s->on_error = on_error != NULL ? on_error : default_error;
+	s->arg = arg;
+	s->date_sec = (time_t)-1;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->orphans);
+	timeout_init(s, &s->tv_linger, LINGER_MS);
+	http_server_set_limits(s, limits);
+	if ((s->retry = evtimer_new(base, accept_retry_cb, s)) == NULL)
+		goto fail;
+	s->listener = evconnlistener_new(base, accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (s->listener == NULL)
+		goto fail;
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+	s->accepting = 1;
+	listener_update(s);
+	return s;
+fail:
+	close(fd);
+	if (s != NULL && s->retry != NULL)
+		event_free(s->retry);
+	free(s);
+	return NULL;
+}
+
+/* See server.h. A lower max_connections pauses accepting at once; open
+ * connections are never closed for it. */
+void
+http_server_set_limits(struct http_server *s, const struct http_limits *limits)
+{
+	s->limits = *limits;
+	if (s->limits.max_header_bytes == 0)
+		s->limits.max_header_bytes = DEFAULT_MAX_HEADER;
+	s->to_request = timeout_init(s, &s->tv_request,
+	                             limits->request_timeout_ms);
+	s->to_idle = timeout_init(s, &s->tv_idle, limits->idle_timeout_ms);
+	s->to_first = s->to_idle != NULL ? s->to_idle : s->to_request;
+	s->to_write = s->to_request != NULL ? s->to_request : s->to_idle;
+	listener_update(s);
+}
+
+/* See server.h. Closes the listening socket at once. */
+void
+http_server_drain(struct http_server *s)
+{
+	struct http_conn *c, *next;
+
+	if (s->draining)
+		return;
+	s->draining = 1;
+	if (s->listener != NULL) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
+		s->accepting = 0;
+	}
+	/* Closing an idle connection runs no callback, so next stays. */
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state == CONN_IDLE)
+			conn_close(c);
+	}
+}
+
+/* See server.h: dispatched (or failed) and not yet written, orphans
+ * included. */
+size_t
+http_server_in_flight(const struct http_server *s)
+{
+	return s->in_flight;
+}
+
+/* See server.h. */
+size_t
+http_server_connections(const struct http_server *s)
+{
+	return s->nconns;
+}
+
+static void
+server_destroy(struct http_server *s)
+{
+	struct http_conn *c;
+	struct http_exchange *ex;
+
+	/* Callbacks run from here find the server dying and do nothing. */
+	s->depth++;
+	if (s->listener != NULL)
+		evconnlistener_free(s->listener);
+	s->listener = NULL;
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_close(c);
+	while ((ex = TAILQ_FIRST(&s->orphans)) != NULL) {
+		TAILQ_REMOVE(&s->orphans, ex, orphan_link);
+		ex->server = NULL;
+	}
+	event_free(s->retry);
+	free(s);
+}
+
+/*
+ * See server.h. Responses being written are cut off (their on_complete
+ * runs now); exchanges a handler still holds stay valid until answered.
+ * Called from one of s's own callbacks, the work waits until it returns.
+ */
+void
+http_server_free(struct http_server *s)
+{
+	if (s == NULL || s->dying)
+		return;
+	s->dying = 1;
+	if (s->depth == 0)
+		server_destroy(s);
+}
+
+/* --- the request ------------------------------------------------------- */
+
+/* See server.h; "" when the request line could not be read. */
+const char *
+http_method(const struct http_exchange *ex)
+{
+	return ex->req.method != NULL ? ex->req.method : "";
+}
+
+/* See server.h; "" when the request line could not be read. */
+const char *
+http_target(const struct http_exchange *ex)
+{
+	return ex->req.target != NULL ? ex->req.target : "";
+}
+
+/* See server.h; "*" for "OPTIONS *". */
+const char *
+http_path(const struct http_exchange *ex)
+{
+	return ex->req.path;
+}
+
+/* See server.h. */
+const char *
+http_query(const struct http_exchange *ex)
+{
+	return ex->req.query;
+}
+
+/* See server.h. */
+const char *
+http_header(const struct http_exchange *ex, const char *name)
+{
+	return http_request_header(&ex->req, name);
+}
+
+/* See server.h; fields in the order received. */
+int
+http_header_at(const struct http_exchange *ex, size_t i, const char **name,
+               const char **value)
+{
+	if (i >= ex->req.nfields)
+		return 0;
+	*name = ex->req.fields[i].name;
+	*value = ex->req.fields[i].value;
+	return 1;
+}
+
+/* See server.h; never NULL. */
+const unsigned char *
+http_body(const struct http_exchange *ex, size_t *len)
+{
+	*len = ex->req.body_len;
+	return ex->req.body != NULL ? ex->req.body :
+	    (const unsigned char *)"";
+}
+
+/* See server.h. */
+const char *
+http_peer(const struct http_exchange *ex)
+{
+	return ex->peer;
+}
+
+/* See server.h. Replacing data does not release the old one. */
+void
+http_set_data(struct http_exchange *ex, void *data,
+              void (*release)(void *data))
+{
+	ex->data = data;
+	ex->release = release;
+}
+
+/* See server.h. */
+void *
+http_data(const struct http_exchange *ex)
+{
+	return ex->data;
+}
+
+/* --- the response ------------------------------------------------------ */
+
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == ':')
+			return 0;
+	return 1;
+}
+
+static int
+valid_value(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' && *s != '\t')
+			return 0;
+	return 1;
+}
+
+/*
+ * See server.h. The server owns the framing: Content-Length,
+ * Transfer-Encoding and Date are ignored, and "Connection: close" only
+ * makes the connection close after the response. A name or value that
+ * would break the header section (CR, LF, controls) is dropped, so a
+ * handler echoing input cannot split a response.
+ */
+void
+http_add_header(struct http_exchange *ex, const char *name,
+                const char *value)
+{
+	size_t nlen, vlen, need;
+	char *buf;
+
+	if (!valid_name(name) || !valid_value(value))
+		return;
+	nlen = strlen(name);
+	if ((nlen == 14 && strcasecmp(name, "Content-Length") == 0) ||
+	    (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) ||
+	    (nlen == 4 && strcasecmp(name, "Date") == 0))
+		return;
+	if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
+		if (strcasestr(value, "close") != NULL)
+			ex->close = 1;
+		return;
+	}
+	vlen = strlen(value);
+	need = ex->rhdr_len + nlen + vlen + 4;
+	if (need > ex->rhdr_cap) {
+		size_t cap = ex->rhdr_cap < 256 ? 256 : ex->rhdr_cap;
+
+		while (cap < need)
+			cap *= 2;
+		if ((buf = realloc(ex->rhdr, cap)) == NULL)
+			return;
+		ex->rhdr = buf;
+		ex->rhdr_cap = cap;
+	}
+	buf = ex->rhdr + ex->rhdr_len;
+	buf = put_str(buf, name, nlen);
+	buf = PUT_LIT(buf, ": ");
+	buf = put_str(buf, value, vlen);
+	buf = PUT_LIT(buf, "\r\n");
+	ex->rhdr_len = need;
+}
+
+/*
+ * Builds the status line and header section as up to three pieces: the
+ * fixed start (in pre), the handler's fields (in place), the framing (in
+ * post). Returns the number of iovecs filled.
+ */
+static size_t
+response_head(struct http_exchange *ex, char *pre, char *post,
+              struct iovec *iov, int with_length, size_t len)
+{
+	struct http_server *s = ex->conn->server;
+	const char *reason = http_reason(ex->status), *date;
+	size_t n = 0, ndate;
+	char *p;
+
+	p = PUT_LIT(pre, "HTTP/1.1 ");
+	p = put_uint(p, (uint64_t)ex->status);
+	*p++ = ' ';
+	p = put_str(p, reason, strlen(reason));
+	p = PUT_LIT(p, "\r\n");
+	date = server_date(s, &ndate);
+	p = put_str(p, date, ndate);
+	iov[n].iov_base = pre;
+	iov[n++].iov_len = (size_t)(p - pre);
+	if (ex->rhdr_len > 0) {
+		iov[n].iov_base = ex->rhdr;
+		iov[n++].iov_len = ex->rhdr_len;
+	}
+	p = post;
+	if (with_length) {
+		p = PUT_LIT(p, "Content-Length: ");
+		p = put_uint(p, len);
+		p = PUT_LIT(p, "\r\n");
+	}
+	if (ex->close)
+		p = PUT_LIT(p, "Connection: close\r\n");
+	else if (ex->req.minor == 0)
+		p = PUT_LIT(p, "Connection: keep-alive\r\n");
+	p = PUT_LIT(p, "\r\n");
+	iov[n].iov_base = post;
+	iov[n++].iov_len = (size_t)(p - post);
+	return n;
+}
+
+/*
+ * Sends head and body: a body in an evbuffer goes out from its chains
+ * when there are few, else it is moved behind the head into the output.
+ */
+static int
+send_response(struct http_conn *c, struct iovec *iov, size_t n,
+              const void *body, size_t len, struct evbuffer *bodybuf)
+{
+	struct evbuffer_iovec vec[MAX_BODY_IOV];
+	size_t peeked = 0;
+	int chains, i, sent;
+
+	if (len == 0)
+		return conn_send(c, iov, n);
+	if (bodybuf == NULL) {
+		iov[n].iov_base = (void *)body;
+		iov[n++].iov_len = len;
+		return conn_send(c, iov, n);
+	}
+	/* With len -1, evbuffer_peek() stops counting at MAX_BODY_IOV:
+	 * the bytes tell whether the chains it filled are all of them. */
+	chains = evbuffer_peek(bodybuf, -1, NULL, vec, MAX_BODY_IOV);
+	for (i = 0; i < chains && i < MAX_BODY_IOV; i++)
+		peeked += vec[i].iov_len;
+	if (peeked == len) {
+		for (i = 0; i < chains; i++) {
+			iov[n].iov_base = vec[i].iov_base;
+			iov[n++].iov_len = vec[i].iov_len;
+		}
+		sent = conn_send(c, iov, n);
+		evbuffer_drain(bodybuf, len);
+		return sent;
+	}
+	if (conn_send(c, iov, n) == 0 && c->broken) {
+		evbuffer_drain(bodybuf, len);
+		return 0;
+	}
+	evbuffer_add_buffer(bufferevent_get_output(c->bev), bodybuf);
+	bufferevent_enable(c->bev, EV_WRITE);
+	return 0;
+}
+
+static void
+respond(struct http_exchange *ex, int status, const void *body, size_t len,
+        struct evbuffer *bodybuf)
+{
+	struct http_conn *c = ex->conn;
+	struct iovec iov[3 + MAX_BODY_IOV];
+	char pre[128], post[96];
+	int with_body;
+	size_t n;
+
+	/* Once per exchange, and only while the handler holds it. */
+	if (ex->responded || (c != NULL && c->state != CONN_HANDLING))
+		return;
+	if (status < 200 || status > 599)
+		status = 500;
+	ex->responded = 1;
+	ex->status = status;
+	if (c == NULL) {
+		if (bodybuf != NULL)
+			evbuffer_drain(bodybuf, len);
+		orphan_finish(ex);
+		return;
+	}
+	if (c->server->draining)
+		ex->close = 1;
+	/* RFC 9110 §6.4.1: 204 and 304 have no content and 204 has no
+	 * Content-Length; neither needs one to be framed. */
+	with_body = status != 204 && status != 304;
+	if (body == NULL && bodybuf == NULL && !ex->head)
+		len = 0;
+	n = response_head(ex, pre, post, iov, with_body, len);
+	c->state = CONN_WRITING;
+	if (!with_body || ex->head) {
+		if (bodybuf != NULL)
+			evbuffer_drain(bodybuf, len);
+		c->written = conn_send(c, iov, n);
+	} else {
+		ex->bytes_sent = len;
+		c->written = send_response(c, iov, n, body, len, bodybuf);
+	}
+	if (c->written && !c->in_process)
+		timer_now(c);
+}
+
+/* See server.h. A status outside 200-599 is sent as 500. For HEAD, body
+ * may be NULL with len the length to announce. */
+void
+http_respond(struct http_exchange *ex, int status, const void *body,
+             size_t len)
+{
+	respond(ex, status, body, len, NULL);
+}
+
+/* See server.h. The chains of body are moved, not copied. */
+void
+http_respond_buffer(struct http_exchange *ex, int status,
+                    struct evbuffer *body)
+{
+	respond(ex, status, NULL, evbuffer_get_length(body), body);
+}
+
+/* See server.h. */
+int
+http_status(const struct http_exchange *ex)
+{
+	return ex->status;
+}
+
+/* See server.h: queued body bytes (0 for HEAD, 204, 304). */
+size_t
+http_bytes_sent(const struct http_exchange *ex)
+{
+	return ex->bytes_sent;
+}
+
+/* See server.h. */
+uint64_t
+http_started_us(const struct http_exchange *ex)
+{
+	return ex->started_us;
+}
+
+/* See server.h. Also for the server's own error responses. */
+void
+http_on_complete(struct http_exchange *ex,
+                 void (*done)(struct http_exchange *ex, void *arg),
+                 void *arg)
+{
+	ex->done = done;
+	ex->done_arg = arg;
+}
+
+/* See server.h; "Unknown" for a status without a standard phrase. */
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 101: return "Switching Protocols";
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 203: return "Non-Authoritative Information";
+	case 204: return "No Content";
+	case 205: return "Reset Content";
+	case 206: return "Partial Content";
+	case 300: return "Multiple Choices";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
+	case 421: return "Misdirected Request";
+	case 422: return "Unprocessable Content";
+	case 425: return "Too Early";
+	case 426: return "Upgrade Required";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
