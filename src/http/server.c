@@ -31,7 +31,8 @@
  * stays disabled except while a remainder is queued. on_complete never
  * runs inside http_respond(): a response written at once is completed by
  * conn_process() when the handler returns, or, answered later, from the
- * connection's timer event made active.
+ * connection's timer event made active (an orphan's, from a one-off
+ * event).
  *
  * A client that goes away while the handler has the exchange leaves it
  * "orphaned": detached from the connection (which is freed), kept on the
@@ -85,6 +86,7 @@ enum conn_state {
 struct http_exchange {
 	struct http_conn *conn;         /* NULL once orphaned */
 	struct http_server *server;     /* NULL once the server is freed */
+	struct event_base *base;
 	struct http_request req;
 	uint64_t started_us;
 	char peer[PEER_LEN];
@@ -322,6 +324,7 @@ exchange_new(struct http_server *s)
 	if (ex == NULL)
 		return NULL;
 	ex->server = s;
+	ex->base = s->base;
 	http_request_init(&ex->req);
 	return ex;
 }
@@ -378,14 +381,38 @@ exchange_recycle(struct http_exchange *ex)
 	ex->done_arg = NULL;
 }
 
-/* An orphan has been answered: nobody is left to write to. */
+static void
+orphan_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_exchange *ex = arg;
+
+	(void)fd;
+	(void)what;
+	exchange_complete(ex);
+	exchange_free(ex);
+}
+
+/*
+ * An orphan has been answered: nobody is left to write to. It leaves the
+ * server's books now (the server may be freed before the next turn) and
+ * is completed in the next loop turn, like any exchange: never inside
+ * http_respond(), whose caller may still use what on_complete releases.
+ */
 static void
 orphan_finish(struct http_exchange *ex)
 {
-	if (ex->server != NULL)
+	struct timeval now = { 0, 0 };
+
+	if (ex->server != NULL) {
 		TAILQ_REMOVE(&ex->server->orphans, ex, orphan_link);
-	exchange_complete(ex);
-	exchange_free(ex);
+		if (ex->counted)
+			ex->server->in_flight--;
+		ex->counted = 0;
+		ex->server = NULL;
+	}
+	if (event_base_once(ex->base, -1, EV_TIMEOUT, orphan_done_cb, ex,
+	                    &now) == -1)
+		orphan_done_cb(-1, 0, ex);
 }
 
 /* --- connections ------------------------------------------------------- */

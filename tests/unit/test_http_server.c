@@ -51,6 +51,7 @@ struct harness {
 	int completes;
 	int releases;
 	int hooked;
+	int completed_inside;
 	size_t conns_seen;
 	int last_status;
 
@@ -268,11 +269,15 @@ static void
 later_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct later *l = arg;
+	int before = H.completes;
 
 	(void)fd;
 	(void)what;
 	http_add_header(l->ex, "Content-Type", "text/plain");
 	http_respond(l->ex, 200, "async", 5);
+	/* never completed inside http_respond(), orphan or not */
+	if (H.completes != before)
+		H.completed_inside++;
 	event_free(l->ev);
 	free(l);
 }
@@ -1113,6 +1118,7 @@ START_TEST(test_async_respond)
 	ck_assert_int_eq(H.status[1], 200);
 	ck_assert_int_eq(H.completes, 2);
 	ck_assert_int_eq(H.releases, 2);
+	ck_assert_int_eq(H.completed_inside, 0);
 	stop();
 }
 END_TEST
@@ -1144,6 +1150,7 @@ START_TEST(test_disconnect_before_respond)
 	settle(400);
 	ck_assert_int_eq(H.completes, 1);
 	ck_assert_int_eq(H.releases, 1);
+	ck_assert_int_eq(H.completed_inside, 0);
 	ck_assert_int_eq(H.last_status, 200);
 	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
 	stop();
@@ -1187,6 +1194,7 @@ START_TEST(test_free_with_pending)
 	ck_assert(H.eof[0]);
 	ck_assert_int_eq(H.completes, 1);
 	ck_assert_int_eq(H.releases, 1);
+	ck_assert_int_eq(H.completed_inside, 0);
 	event_base_free(H.base);
 }
 END_TEST
