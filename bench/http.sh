@@ -168,7 +168,7 @@ alive() {
 # It cannot report an ephemeral port, so it gets a random port below the
 # usual ephemeral range and another one if that is taken.
 start_nginx() {
-	local dir=$tmp/nginx temps= m attempt i
+	local dir=$tmp/nginx temps='' m attempt i
 	mkdir -p "$dir" || exit 1
 	# Temporary directories of the modules compiled in, so that nginx
 	# never needs /var/lib/nginx (nor root).
@@ -268,8 +268,9 @@ start_asterd() {
 		die "asterd --check-config rejects the copy of $conf with access: false" \
 		    "$tmp/check.err"
 
+	: >"$tmp/asterd.out"
 	"$asterd" -c "$tmp/conf.d" --ephemeral-ports </dev/null \
-		>"$tmp/asterd.out" 2>"$tmp/asterd.err" &
+		>>"$tmp/asterd.out" 2>"$tmp/asterd.err" &
 	asterd_pid=$!
 	for ((i = 0; i < 300; i++)); do
 		grep -qx ready "$tmp/asterd.out" && break
@@ -296,10 +297,20 @@ start_asterd() {
 }
 
 # --- wrk ---------------------------------------------------------------
-# bench_wrk NAME SECONDS: one wrk run on server NAME; sets rps and p99 (ms).
+# cpu_ticks PID: user + system CPU time of PID, in clock ticks.
+cpu_ticks() {
+	# The command name, in parentheses, may hold spaces: skip past it.
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+# bench_wrk NAME SECONDS: one wrk run on server NAME; sets rps, p99 (ms)
+# and cpu_us, the server's CPU time per request in microseconds, which
+# depends less than requests/s on what else the machine runs.
 bench_wrk() {
-	local name=$1 addr log=$tmp/wrk.$1.out
-	if [ "$name" = asterd ]; then addr=$asterd_addr; else addr=$nginx_addr; fi
+	local name=$1 addr pid log=$tmp/wrk.$1.out t0 t1 n
+	if [ "$name" = asterd ]; then addr=$asterd_addr pid=$asterd_pid
+	else addr=$nginx_addr pid=$nginx_pid; fi
+	t0=$(cpu_ticks "$pid")
 	# In the background, so that a signal to this script is handled at once.
 	timeout $(($2 + 30)) wrk -t1 -c64 -d"$2"s --latency \
 		"http://$addr/gateway/v1/health" >"$log" 2>&1 &
@@ -307,6 +318,7 @@ bench_wrk() {
 	wait "$wrk_pid" || { wrk_pid=; alive "$name"; die "wrk on $name failed" "$log"; }
 	wrk_pid=
 	alive "$name"
+	t1=$(cpu_ticks "$pid")
 	grep -q "Non-2xx or 3xx responses" "$log" &&
 		die "$name answered wrk with statuses other than 200" "$log"
 	if grep -q "Socket errors" "$log"; then
@@ -319,8 +331,11 @@ bench_wrk() {
 		if (u == "us") v /= 1000; else if (u == "s") v *= 1000
 		else if (u == "m") v *= 60000
 		printf "%.3f\n", v }' "$log")
-	[ -n "$rps" ] && [ -n "$p99" ] ||
+	n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$log")
+	[ -n "$rps" ] && [ -n "$p99" ] && [ -n "$n" ] ||
 		die "cannot read requests/s and p99 in wrk's output" "$log"
+	cpu_us=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$clk_tck" \
+		'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print 0 }')
 }
 
 # --- idle connections --------------------------------------------------
@@ -330,7 +345,8 @@ hold() {
 	local name=$1 addr pid i k log=$tmp/conns.$1
 	if [ "$name" = asterd ]; then addr=$asterd_addr pid=$asterd_pid
 	else addr=$nginx_addr pid=$nginx_pid; fi
-	"$conns" -n "$nconns" -t 30 -w 30 "$addr" >"$log.out" 2>"$log.err" &
+	: >"$log.out"
+	"$conns" -n "$nconns" -t 30 -w 30 "$addr" >>"$log.out" 2>"$log.err" &
 	conns_pid=$!
 	for ((i = 0; i < 700; i++)); do
 		grep -q '^open ' "$log.out" && break
@@ -363,14 +379,21 @@ hold() {
 }
 
 # --- the run -----------------------------------------------------------
+clk_tck=$(getconf CLK_TCK 2>/dev/null) || clk_tck=100
 start_nginx
 start_asterd
 sleep 0.5
-declare -A idle_kib rps_med p99_med held conns_s
+declare -A idle_kib rps_med p99_med cpu_med held conns_s
 idle_kib[nginx]=$(rss_kib "$nginx_pid")
 idle_kib[asterd]=$(rss_kib "$asterd_pid")
+# What the idle figure is made of: the heap and the like, and the pages of
+# mapped files (the executable and the shared libraries).
+idle_split=$(awk '$1 == "RssAnon:" { a = $2 } $1 == "RssFile:" { f = $2 }
+	END { printf "%.1f MiB anonymous, %.1f MiB mapped files", a / 1024, f / 1024 }' \
+	"/proc/$asterd_pid/status")
 echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') at $nginx_addr," \
-     "asterd at $asterd_addr; wrk -t1 -c64 -d${seconds}s, $(nproc) CPUs"
+     "asterd at $asterd_addr; wrk -t1 -c64 -d${seconds}s, $(nproc) CPUs," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "$warmup" -gt 0 ]; then
 	bench_wrk nginx "$warmup"
@@ -378,6 +401,7 @@ if [ "$warmup" -gt 0 ]; then
 fi
 : >"$tmp/rps.nginx" ; : >"$tmp/rps.asterd"
 : >"$tmp/p99.nginx" ; : >"$tmp/p99.asterd"
+: >"$tmp/cpu.nginx" ; : >"$tmp/cpu.asterd"
 for ((r = 1; r <= runs; r++)); do
 	if [ $((r % 2)) -eq 1 ]; then order="nginx asterd"
 	else order="asterd nginx"; fi
@@ -385,13 +409,15 @@ for ((r = 1; r <= runs; r++)); do
 		bench_wrk "$name" "$seconds"
 		echo "$rps" >>"$tmp/rps.$name"
 		echo "$p99" >>"$tmp/p99.$name"
-		printf 'run %d %-6s %10.0f req/s  p99 %8.3f ms\n' "$r" "$name" \
-			"$rps" "$p99"
+		echo "$cpu_us" >>"$tmp/cpu.$name"
+		printf 'run %d %-6s %10.0f req/s  p99 %8.3f ms  CPU %6.2f us/req\n' \
+			"$r" "$name" "$rps" "$p99" "$cpu_us"
 	done
 done
 for name in nginx asterd; do
 	rps_med[$name]=$(median "$tmp/rps.$name")
 	p99_med[$name]=$(median "$tmp/p99.$name")
+	cpu_med[$name]=$(median "$tmp/cpu.$name")
 done
 
 for name in nginx asterd; do
@@ -416,21 +442,25 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
 fi
 
 echo
-printf '%-7s %12s %10s %14s %20s\n' server "req/s" "p99 ms" "idle RSS MiB" \
-	"RSS $nconns conns MiB"
+printf '%-7s %10s %9s %11s %13s %20s\n' server "req/s" "p99 ms" \
+	"CPU us/req" "idle RSS MiB" "RSS $nconns conns MiB"
 for name in nginx asterd; do
-	printf '%-7s %12.0f %10.3f %14s %20s\n' "$name" "${rps_med[$name]}" \
-		"${p99_med[$name]}" "$(mib "${idle_kib[$name]}")" \
-		"$(mib "${held[$name]}")"
+	printf '%-7s %10.0f %9.3f %11.2f %13s %20s\n' "$name" \
+		"${rps_med[$name]}" "${p99_med[$name]}" "${cpu_med[$name]}" \
+		"$(mib "${idle_kib[$name]}")" "$(mib "${held[$name]}")"
 done
 echo "median of $runs runs of ${seconds} s each, alternating order;" \
      "$nconns connections opened in ${conns_s[nginx]} s (nginx)," \
      "${conns_s[asterd]} s (asterd)"
+echo "asterd idle RSS: $idle_split"
 ratio=$(awk -v a="${rps_med[asterd]}" -v b="${rps_med[nginx]}" \
 	'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
 p99_ratio=$(awk -v a="${p99_med[asterd]}" -v b="${p99_med[nginx]}" \
 	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }')
-echo "ratio asterd/nginx: requests/s ${ratio}x, p99 ${p99_ratio}x"
+cpu_ratio=$(awk -v a="${cpu_med[asterd]}" -v b="${cpu_med[nginx]}" \
+	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }')
+echo "ratio asterd/nginx: requests/s ${ratio}x, p99 ${p99_ratio}x," \
+     "CPU per request ${cpu_ratio}x"
 
 fail=0
 if awk -v r="$ratio" -v m="$min_ratio" 'BEGIN { exit !(r + 0 >= m + 0) }'
