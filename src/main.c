@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cli/plan_out.h"
+#include "graph/graph.h"
+#include "handlers/handlers.h"
 #include "diag.h"
 #include "product.h"
 #include "provider/registry.h"
@@ -37,6 +39,7 @@ enum command {
 	CMD_RUN,
 	CMD_CHECK,
 	CMD_PLAN,
+	CMD_OPENAPI,
 };
 
 struct options {
@@ -46,6 +49,7 @@ struct options {
 	const char *format;
 	int verbose;
 	int ephemeral_ports;
+	unsigned scopes;            /* --openapi --scope */
 };
 
 static void
@@ -55,6 +59,7 @@ usage(FILE *out)
 	      "       asterd --check-config|-t [-c DIR] [--format text|json] "
 	      "[--verbose]\n"
 	      "       asterd --plan [-c DIR] [--format text|json|dot]\n"
+	      "       asterd --openapi [-c DIR] [--scope SCOPE,...]\n"
 	      "       asterd --version | --help\n"
 	      "\n"
 	      "  -c, --config DIR     config dir (default " ASTER_SYSCONFDIR
@@ -64,6 +69,9 @@ usage(FILE *out)
 	      ASTER_MODULEDIR ")\n"
 	      "  -t, --check-config   validate the configuration and exit\n"
 	      "      --plan           print the start-up plan and exit\n"
+	      "      --openapi        print the OpenAPI 3.1 document and exit\n"
+	      "      --scope LIST     scopes --openapi covers (default "
+	      "public,user,admin)\n"
 	      "      --format FMT     output format of --check-config or "
 	      "--plan\n"
 	      "  -v, --verbose        list every file read\n"
@@ -111,10 +119,32 @@ default_module_path(void)
 	return ASTER_MODULEDIR;
 }
 
+/* "public,user" -> scope bits; -1 on an unknown name. */
+static int
+parse_scopes(const char *list, unsigned *out)
+{
+	char buf[128], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	*out = 0;
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned bit = graph_scope_bit(tok);
+
+		if (bit == 0)
+			return -1;
+		*out |= bit;
+	}
+	return *out == 0 ? -1 : 0;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_MODULE_PATH = 256, OPT_PLAN, OPT_FORMAT, OPT_EPHEMERAL };
+	enum {
+		OPT_MODULE_PATH = 256, OPT_PLAN, OPT_FORMAT, OPT_EPHEMERAL,
+		OPT_OPENAPI, OPT_SCOPE,
+	};
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"module-path", required_argument, NULL, OPT_MODULE_PATH},
@@ -123,6 +153,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"ephemeral-ports", no_argument, NULL, OPT_EPHEMERAL},
+		{"openapi", no_argument, NULL, OPT_OPENAPI},
+		{"scope", required_argument, NULL, OPT_SCOPE},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -140,10 +172,17 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 't':
 		case OPT_PLAN:
+		case OPT_OPENAPI:
 			if (o->command != CMD_RUN)
-				return bad_usage("%s", "--check-config and "
-				                 "--plan exclude each other");
-			o->command = c == 't' ? CMD_CHECK : CMD_PLAN;
+				return bad_usage("%s", "--check-config, --plan "
+				                 "and --openapi exclude each other");
+			o->command = c == 't' ? CMD_CHECK :
+			             c == OPT_PLAN ? CMD_PLAN : CMD_OPENAPI;
+			break;
+		case OPT_SCOPE:
+			if (parse_scopes(optarg, &o->scopes) < 0)
+				return bad_usage("unknown scope in '%s' (public, "
+				                 "user, admin, internal)", optarg);
 			break;
 		case OPT_FORMAT:
 			o->format = optarg;
@@ -181,6 +220,10 @@ check_format(const struct options *o)
 	if (o->ephemeral_ports && o->command != CMD_RUN)
 		return bad_usage("%s", "--ephemeral-ports goes with running "
 		                 "the product");
+	if (o->scopes != 0 && o->command != CMD_OPENAPI)
+		return bad_usage("%s", "--scope goes with --openapi");
+	if (f != NULL && o->command == CMD_OPENAPI)
+		return bad_usage("%s", "--openapi prints JSON only");
 	if (f == NULL)
 		return 0;
 	if (o->command == CMD_RUN)
@@ -232,6 +275,33 @@ report_plan(const struct options *o, const struct config *cfg,
 	return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
 }
 
+static int
+report_openapi(const struct options *o, struct config *cfg,
+               const struct diag_list *dl)
+{
+	struct request_ctx ctx;
+	char *doc;
+
+	if (dl->errors > 0 || cfg == NULL || !cfg->planned) {
+		diag_render_text(dl, stderr);
+		diag_render_summary(dl, stderr);
+		return EXIT_CONFIG;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.gen = generation_new(cfg, 1);
+	if (ctx.gen == NULL)
+		return EXIT_SOFTWARE;
+	doc = openapi_document(&ctx, o->scopes != 0 ? o->scopes :
+	                       SCOPE_PUBLIC | SCOPE_USER | SCOPE_ADMIN);
+	ctx.gen->cfg = NULL;    /* the caller frees cfg */
+	generation_unref(ctx.gen);
+	if (doc == NULL)
+		return EXIT_SOFTWARE;
+	printf("%s\n", doc);
+	free(doc);
+	return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
+}
+
 /* Runs the product; the runtime takes cfg over. */
 static int
 run(const struct options *o, struct config *cfg, struct diag_list *dl,
@@ -264,7 +334,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o = {CMD_RUN, ASTER_SYSCONFDIR "/aster/conf.d", NULL,
-	                    NULL, 0, 0};
+	                    NULL, 0, 0, 0};
 	struct provider_registry *reg;
 	struct diag_list dl;
 	struct config *cfg;
@@ -293,6 +363,9 @@ main(int argc, char **argv)
 		break;
 	case CMD_PLAN:
 		rc = report_plan(&o, cfg, &dl);
+		break;
+	case CMD_OPENAPI:
+		rc = report_openapi(&o, cfg, &dl);
 		break;
 	case CMD_RUN:
 		rc = run(&o, cfg, &dl, reg);
