@@ -338,6 +338,7 @@ run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
 bench: all
+	@sh scripts/deps.sh bench
 	@if [ -f bench/run.sh ]; then \
 		exec bash bench/run.sh $(B)/asterd; \
 	else \

@@ -1,11 +1,12 @@
 #!/bin/sh
-# scripts/deps.sh [fuzz] - installs the Debian packages asterd needs to
+# scripts/deps.sh [fuzz|bench] - installs the Debian packages asterd needs to
 # build and test, if any are missing.
 #
 # Silent and fast when everything is installed. Otherwise, as root, runs
 # apt-get update once and installs only the missing packages; as another
 # user tries `sudo -n`, else prints the exact command to run and exits 1.
-# With `fuzz`, also installs libFuzzer's runtime (for `make fuzz`).
+# With `fuzz`, also installs libFuzzer's runtime (for `make fuzz`); with
+# `bench`, wrk and nginx (for `make bench`).
 # On a system without dpkg it says so and exits 0: install the equivalents
 # of the packages below by hand.
 set -eu
@@ -17,7 +18,8 @@ pkgs="gcc make autoconf automake pkg-config
 case "${1:-}" in
 "") ;;
 fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
-*) echo "usage: $0 [fuzz]" >&2; exit 64 ;;
+bench) pkgs="$pkgs wrk nginx" ;;
+*) echo "usage: $0 [fuzz|bench]" >&2; exit 64 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
