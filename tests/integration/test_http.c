@@ -303,6 +303,92 @@ START_TEST(test_bad_request)
 }
 END_TEST
 
+START_TEST(test_route_precedence)
+{
+	static const struct {
+		const char *path, *body;
+	} cases[] = {
+		{"/t/items/new", "new item form"},      /* literal over param */
+		{"/t/items/old", "item"},
+		{"/t/files/special", "special"},        /* exact over prefix */
+		{"/t/files/deep", "deep"},              /* longest prefix */
+		{"/t/files/deep/down/here", "deep"},
+		{"/t/files/hello.txt", "hello from a static file\n"},
+		{"/t/files/sub/nested.txt", "nested\n"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct aster_test_response r;
+
+		integ_get_expect(T, "public", cases[i].path, 200, &r);
+		ck_assert_msg(strcmp(r.body, cases[i].body) == 0,
+		              "%s answered '%s', expected '%s'", cases[i].path,
+		              r.body, cases[i].body);
+		aster_test_response_free(&r);
+	}
+}
+END_TEST
+
+/* Requests RFC 9112 says a server must refuse with 400 (nginx does). */
+START_TEST(test_malformed_requests_refused)
+{
+	static const char *const bad[] = {
+		/* no Host in HTTP/1.1 (3.2) */
+		"GET /t/hello HTTP/1.1\r\n\r\n",
+		/* whitespace between field name and colon (5.1) */
+		"GET /t/hello HTTP/1.1\r\nHost : x\r\n\r\n",
+		/* two different Content-Lengths (6.3) */
+		"POST /t/items HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+		"Content-Length: 3\r\n\r\nabc",
+		/* a Content-Length that is no number (6.3) */
+		"POST /t/items HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n"
+		"\r\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct aster_test_response r;
+
+		ck_assert_msg(aster_test_raw(T, "public", bad[i], strlen(bad[i]),
+		              &r) == 0, "malformed request %zu: %s", i, r.error);
+		ck_assert_msg(r.status == 400, "malformed request %zu answered "
+		              "%d, not 400: %s", i, r.status, bad[i]);
+		integ_assert_problem(&r, 400, "bad-request");
+		aster_test_response_free(&r);
+	}
+}
+END_TEST
+
+/*
+ * Content-Length with Transfer-Encoding: chunked is a smuggling attempt
+ * (RFC 9112 6.1): refuse it, or let chunked win and close the connection
+ * after the response. The bytes after the chunked body must never be
+ * answered as a second request.
+ */
+START_TEST(test_no_request_smuggling)
+{
+	static const char req[] =
+	    "POST /t/items HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+	    "GET /t/me HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct aster_test_conn *c = aster_test_connect(T, "public");
+	struct aster_test_response r;
+
+	ck_assert(c != NULL);
+	ck_assert(aster_test_conn_send(c, req, sizeof(req) - 1) == 0);
+	ck_assert_msg(aster_test_conn_read_response(c, 0, &r) == 0, "%s",
+	              r.error);
+	ck_assert_msg(r.status == 400 || r.status == 201,
+	              "Content-Length with chunked: %d", r.status);
+	aster_test_response_free(&r);
+	ck_assert_msg(aster_test_conn_closed(c, 2000) == 1,
+	              "the connection stayed open after a request with both "
+	              "Content-Length and Transfer-Encoding");
+	aster_test_conn_close(c);
+}
+END_TEST
+
 /* --- connections ----------------------------------------------------------- */
 
 START_TEST(test_keep_alive_and_pipelining)
@@ -1064,6 +1150,9 @@ http_suite(void)
 	tcase_add_test(routing, test_path_normalised);
 	tcase_add_test(routing, test_bad_request);
 	tcase_add_test(routing, test_query_and_encoded_params);
+	tcase_add_test(routing, test_route_precedence);
+	tcase_add_test(routing, test_malformed_requests_refused);
+	tcase_add_test(conn, test_no_request_smuggling);
 	tcase_add_test(conn, test_chunked_request_body);
 	tcase_add_test(conn, test_many_pipelined);
 	tcase_add_test(conn, test_keep_alive_after_errors);

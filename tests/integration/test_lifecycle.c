@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 /* The life log of one test: a temp dir holding life.log. */
 struct life {
@@ -657,6 +658,139 @@ START_TEST(test_json_log)
 }
 END_TEST
 
+/* --- systemd notify ---------------------------------------------------------- */
+
+/* A datagram socket standing in for systemd's notify socket. */
+struct notify {
+	int fd;
+	char path[PATH_MAX];
+	char env[PATH_MAX + 32];
+	char *seen;                 /* every message so far, '|'-separated */
+};
+
+static void
+notify_open(struct notify *n, const char *dir)
+{
+	struct sockaddr_un sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(n->path, sizeof(n->path), "%s/notify.sock", dir);
+	ck_assert(strlen(n->path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, n->path, strlen(n->path) + 1);
+	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert(n->fd != -1);
+	ck_assert(bind(n->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	snprintf(n->env, sizeof(n->env), "NOTIFY_SOCKET=%s", n->path);
+	n->seen = strdup("");
+}
+
+/* Collects messages until one holds text, for at most ms: 0 when seen. */
+static int
+notify_wait(struct notify *n, const char *text, int ms)
+{
+	int waited = 0;
+
+	for (;;) {
+		char buf[4096];
+		ssize_t len;
+
+		while ((len = recv(n->fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			size_t old = strlen(n->seen);
+			char *grown;
+
+			buf[len] = '\0';
+			grown = realloc(n->seen, old + (size_t)len + 2);
+			ck_assert(grown != NULL);
+			n->seen = grown;
+			memcpy(n->seen + old, buf, (size_t)len);
+			n->seen[old + (size_t)len] = '|';
+			n->seen[old + (size_t)len + 1] = '\0';
+		}
+		if (strstr(n->seen, text) != NULL)
+			return 0;
+		if (waited >= ms)
+			return -1;
+		integ_sleep_ms(10);
+		waited += 10;
+	}
+}
+
+static void
+notify_close(struct notify *n)
+{
+	close(n->fd);
+	free(n->seen);
+}
+
+START_TEST(test_systemd_notify)
+{
+	struct life l;
+	struct notify n;
+	struct aster_test *t;
+	const char *envv[4];
+	int rc;
+
+	life_init(&l);
+	notify_open(&n, l.dir);
+	envv[0] = l.env;
+	envv[1] = n.env;
+	envv[2] = "WATCHDOG_USEC=200000";
+	envv[3] = NULL;
+	t = integ_start("order", envv);
+	ck_assert_msg(notify_wait(&n, "READY=1", aster_test_timeout(3000)) == 0,
+	              "no READY=1 once ready; got: %s", n.seen);
+	ck_assert_msg(notify_wait(&n, "WATCHDOG=1", aster_test_timeout(3000)) ==
+	              0, "no WATCHDOG=1 with WATCHDOG_USEC=200000; got: %s",
+	              n.seen);
+
+	n.seen[0] = '\0';
+	ck_assert(aster_test_signal(t, SIGHUP) == 0);
+	ck_assert_msg(notify_wait(&n, "RELOADING=1", aster_test_timeout(3000)) ==
+	              0, "no RELOADING=1 on SIGHUP; got: %s", n.seen);
+	ck_assert_msg(notify_wait(&n, "READY=1", aster_test_timeout(3000)) == 0,
+	              "no READY=1 after the reload; got: %s", n.seen);
+
+	n.seen[0] = '\0';
+	ck_assert(aster_test_signal(t, SIGTERM) == 0);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(notify_wait(&n, "STOPPING=1", 500) == 0,
+	              "no STOPPING=1 on SIGTERM; got: %s", n.seen);
+	aster_test_free(t);
+	notify_close(&n);
+	life_done(&l);
+}
+END_TEST
+
+/* READY=1 only once every module runs (SPEC 6). */
+START_TEST(test_systemd_not_ready_while_starting)
+{
+	struct life l;
+	struct notify n;
+	struct aster_test_options o;
+	struct aster_test *t;
+	const char *envv[3];
+	char dir[PATH_MAX];
+
+	life_init(&l);
+	notify_open(&n, l.dir);
+	envv[0] = l.env;
+	envv[1] = n.env;
+	envv[2] = NULL;
+	o = integ_options(envv);
+	t = aster_test_spawn(integ_conf(dir, sizeof(dir), "starting"), &o);
+	ck_assert(t != NULL);
+	ck_assert(aster_test_wait_address(t, "public") == 0);
+	ck_assert_msg(notify_wait(&n, "READY=1", 500) == -1,
+	              "READY=1 while a module was still starting: %s", n.seen);
+	ck_assert_int_eq(aster_test_stop(t), 0);
+	aster_test_free(t);
+	notify_close(&n);
+	life_done(&l);
+}
+END_TEST
+
 static Suite *
 lifecycle_suite(void)
 {
@@ -674,6 +808,8 @@ lifecycle_suite(void)
 	tcase_add_test(run, test_two_products_at_once);
 	tcase_add_test(run, test_ipv6_listener);
 	tcase_add_test(run, test_json_log);
+	tcase_add_test(run, test_systemd_notify);
+	tcase_add_test(run, test_systemd_not_ready_while_starting);
 	tcase_add_test(fail, test_module_failure_rolls_back);
 	tcase_add_test(fail, test_invalid_config_exits_78);
 	tcase_add_test(fail, test_busy_port_exits_69);
