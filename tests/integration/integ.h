@@ -194,9 +194,9 @@ integ_valid_request_id(const char *id)
 
 /*
  * Checks the SPEC 7.2 shape of an error response: the status, the
- * application/problem+json type, a JSON body with type, title, status
- * (equal to the HTTP status), code, and requestId equal to the
- * X-Request-Id header.
+ * application/problem+json type, a JSON body with type about:blank, the
+ * status line's reason phrase as title, status (equal to the HTTP
+ * status), code, and requestId equal to the X-Request-Id header.
  */
 static inline void
 integ_assert_problem(const struct aster_test_response *r, int status,
@@ -213,10 +213,13 @@ integ_assert_problem(const struct aster_test_response *r, int status,
 	              "%d: Content-Type '%s', expected "
 	              "application/problem+json", status, ct ? ct : "(none)");
 	o = integ_json(r);
-	ck_assert_msg(integ_json_str(o, "type") != NULL,
-	              "problem without a string 'type': %s", r->body);
-	ck_assert_msg(integ_json_str(o, "title") != NULL,
-	              "problem without a string 'title': %s", r->body);
+	ck_assert_msg(integ_json_str(o, "type") != NULL &&
+	              strcmp(integ_json_str(o, "type"), "about:blank") == 0,
+	              "problem 'type' is not about:blank: %s", r->body);
+	/* With about:blank, the title is the status's phrase (RFC 9457). */
+	ck_assert_msg(integ_json_str(o, "title") != NULL &&
+	              strcmp(integ_json_str(o, "title"), r->reason) == 0,
+	              "problem 'title' is not '%s': %s", r->reason, r->body);
 	ck_assert_msg(json_object_object_get_ex(o, "status", &v) &&
 	              json_object_is_type(v, json_type_int) &&
 	              json_object_get_int(v) == status,
