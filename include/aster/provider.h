@@ -47,6 +47,9 @@ struct aster_service;
  * HTTP layer in aster/http.h). */
 struct aster_request;
 
+/* libevent's loop, as <event2/event.h> declares it. */
+struct event_base;
+
 enum aster_node_kind {
 	ASTER_NODE_SCALAR = 0,
 	ASTER_NODE_MAP = 1,
@@ -114,8 +117,14 @@ struct aster_host {
 	    __attribute__((format(printf, 3, 4)));
 
 	/* Signals the end of an asynchronous start: ok is 1 on success,
-	 * else 0 with a one-line cause. */
+	 * else 0 with a one-line cause. Call it from the event loop's
+	 * thread (a callback on event_base()), never from another thread. */
 	void (*started)(struct aster_service *svc, int ok, const char *cause);
+
+	/* The event loop the service runs on: a provider that starts
+	 * asynchronously (ASTER_PENDING) or does I/O registers its events
+	 * here. asterd runs one loop on one thread; nothing may block it. */
+	struct event_base *(*event_base)(struct aster_service *svc);
 };
 
 /* Return values of start. */

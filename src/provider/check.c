@@ -110,6 +110,12 @@ host_started(struct aster_service *svc, int ok, const char *cause)
 	runtime_service_started(svc, ok, cause);
 }
 
+static struct event_base *
+host_event_base(struct aster_service *svc)
+{
+	return runtime_service_base(svc);
+}
+
 static const struct aster_host host = {
 	.abi = ASTER_PROVIDER_ABI,
 	.node_kind = host_node_kind,
@@ -122,6 +128,7 @@ static const struct aster_host host = {
 	.resolve_path = host_resolve_path,
 	.report = host_report,
 	.started = host_started,
+	.event_base = host_event_base,
 };
 
 const struct aster_host *

@@ -177,6 +177,12 @@ runtime_service_started(struct aster_service *h, int ok, const char *cause)
 	}
 }
 
+struct event_base *
+runtime_service_base(struct aster_service *h)
+{
+	return h->rt->base;
+}
+
 static int
 start_service(struct runtime *rt, struct module_run *run,
               struct service_run *s)

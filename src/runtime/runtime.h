@@ -196,9 +196,10 @@ void runtime_close_listener(struct listener_run *lr);
 void runtime_apply_limits(struct runtime *rt, const struct config *cfg);
 void runtime_reload_finished(struct runtime *rt, const char *failure);
 
-/* host->started() lands here. */
+/* host->started() and host->event_base() land here. */
 void runtime_service_started(struct aster_service *h, int ok,
                              const char *cause);
+struct event_base *runtime_service_base(struct aster_service *h);
 
 /* request.c: the handler every HTTP server calls (arg: listener_run),
  * and the error hook adding request ids to the server's own errors. */
