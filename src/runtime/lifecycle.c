@@ -582,17 +582,24 @@ open_control(struct runtime *rt, const struct config *cfg)
 	}
 }
 
+void
+runtime_configure_log(const struct config *cfg)
+{
+	const struct log_config *lc = cfg->product->log;
+
+	log_configure(lc ? lc->format : NULL, lc ? lc->level : NULL,
+	              lc == NULL || !lc->has_access || lc->access);
+}
+
 int
 runtime_run(struct runtime *rt, struct config *cfg)
 {
-	const struct log_config *lc = cfg->product->log;
 	size_t i;
 
 	rt->started_at = time(NULL);
 	rt->started_us = runtime_now_us();
 	rt->state = RUNTIME_STARTING;
-	log_configure(lc ? lc->format : NULL, lc ? lc->level : NULL,
-	              lc == NULL || !lc->has_access || lc->access);
+	runtime_configure_log(cfg);
 	if (bind_all(rt, cfg) < 0) {
 		close_all(rt);
 		config_free(cfg);

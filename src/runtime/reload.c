@@ -341,6 +341,7 @@ apply(struct runtime *rt, struct generation *new)
 	struct generation *old = rt->current;
 
 	new->number = ++rt->next_generation;
+	runtime_configure_log(new->cfg);
 	carry_over(old, new);
 	runtime_stop_runs(rt, old, owns_running, NULL);
 	settle_listeners(rt, new->cfg);

@@ -194,6 +194,7 @@ int runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
                            const struct config *cfg);
 void runtime_close_listener(struct listener_run *lr);
 void runtime_apply_limits(struct runtime *rt, const struct config *cfg);
+void runtime_configure_log(const struct config *cfg);
 void runtime_reload_finished(struct runtime *rt, const char *failure);
 
 /* host->started() and host->event_base() land here. */
