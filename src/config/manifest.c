@@ -238,7 +238,7 @@ decode_respond_status(struct decoder *d, const node_t *v, void *dst)
 	struct respond_handler *r = (struct respond_handler *)((char *)dst -
 	    offsetof(struct respond_handler, status));
 
-	if (decode_int(d, v, "respond 'status'", 100, 599, &r->status) < 0)
+	if (decode_int(d, v, "respond 'status'", 200, 599, &r->status) < 0)
 		return -1;
 	r->has_status = 1;
 	return 0;

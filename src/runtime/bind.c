@@ -158,6 +158,12 @@ runtime_bind(const struct listener *l, int ephemeral,
 {
 	*err = NULL;
 	errno = 0;
+	/* Serving a tls: listener in plain text would be worse than not
+	 * serving it: refuse until TLS termination exists. */
+	if (l->tls != NULL) {
+		*err = "TLS termination is not available in this build";
+		return -1;
+	}
 	if (l->kind == LISTEN_UNIX)
 		return bind_unix(l, run, err);
 	return bind_tcp(l, ephemeral, run, err);

@@ -420,10 +420,13 @@ all_started(struct runtime *rt)
 		runtime_reload_finished(rt, NULL);
 		return;
 	}
-	log_msg(LOG_INFO, "product %s %s ready: %zu modules, %zu routes",
+	log_msg(LOG_INFO, "product %s %s ready: %zu module%s, %zu route%s",
 	        rt->current->cfg->product->id,
 	        rt->current->cfg->product->version,
-	        rt->current->cfg->nmembers, rt->current->cfg->nroutes);
+	        rt->current->cfg->nmembers,
+	        rt->current->cfg->nmembers == 1 ? "" : "s",
+	        rt->current->cfg->nroutes,
+	        rt->current->cfg->nroutes == 1 ? "" : "s");
 	notify_send("READY=1\nSTATUS=serving %zu modules, %zu routes",
 	            rt->current->cfg->nmembers, rt->current->cfg->nroutes);
 	if (rt->ephemeral_ports) {

@@ -188,7 +188,11 @@ refuse(struct runtime *rt, int dry_run, const char *message,
 	if (!dry_run) {
 		log_msg(LOG_WARN, "reload rejected: %s", message);
 		record(rt, 0, message, diags);
-		notify_send("READY=1\nSTATUS=reload rejected: %s", message);
+		/* Only a reload that began (RELOADING=1) is ended with READY=1:
+		 * one refused while starting must not announce readiness. */
+		if (rt->state == RUNTIME_RUNNING)
+			notify_send("READY=1\nSTATUS=reload rejected: %s",
+			            message);
 	} else {
 		free(diags);
 	}

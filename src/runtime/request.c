@@ -226,18 +226,22 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 	}
 }
 
+/* A request the server refused before it was whole (400, 408, 413, 431,
+ * 501, 505) still gets an id and an access line. */
 void
 runtime_on_http_error(struct http_exchange *ex, int status, const char *code,
                       const char *detail, void *arg)
 {
-	char id[33];
+	struct request_ctx *ctx = calloc(1, sizeof(*ctx));
 
 	(void)arg;
-	hex64(id, rng_next());
-	hex64(id + 16, rng_next());
-	id[32] = '\0';
-	http_add_header(ex, "X-Request-Id", id);
-	problem_send(ex, status, code, detail, id);
-	log_msg(LOG_INFO, "request %s refused: %d %s", id, status,
-	        detail != NULL ? detail : code);
+	if (ctx == NULL) {
+		problem_send(ex, status, code, detail, NULL);
+		return;
+	}
+	set_request_id(ctx, NULL);
+	http_set_data(ex, ctx, free);
+	http_on_complete(ex, on_complete, ctx);
+	http_add_header(ex, "X-Request-Id", ctx->request_id);
+	problem_send(ex, status, code, detail, ctx->request_id);
 }
