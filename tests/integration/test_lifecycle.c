@@ -443,6 +443,58 @@ START_TEST(test_busy_port_exits_69)
 }
 END_TEST
 
+/*
+ * TLS is not terminated yet: a tls: listener must not be served in plain
+ * text. Start-up refuses it (69, naming the address) before any module
+ * starts.
+ */
+START_TEST(test_tls_listener_refused)
+{
+	struct life l;
+	struct aster_test_options o;
+	struct aster_test *t;
+	char confdir[PATH_MAX], *log;
+	const char *err;
+	int rc;
+
+	life_init(&l);
+	ck_assert(aster_test_write_file(l.dir, "conf/server.crt", "x\n",
+	                                -1) == 0);
+	ck_assert(aster_test_write_file(l.dir, "conf/server.key", "x\n",
+	                                -1) == 0);
+	ck_assert(aster_test_write_file(l.dir, "conf/product.yaml",
+	          "kind: product\nid: tlstest\nname: TLS\nversion: 0.1.0\n"
+	          "server:\n  listen:\n    - address: 127.0.0.1:0\n"
+	          "      tls: { cert: server.crt, key: server.key }\n",
+	          -1) == 0);
+	ck_assert(aster_test_write_file(l.dir, "conf/modules/alpha.yaml",
+	          "kind: module\nid: alpha\ndisplayName: Alpha\n"
+	          "version: 1.0.0\nservices:\n  - id: life\n"
+	          "    provider: testlife\n"
+	          "    config: { log: \"${ASTER_TEST_LIFE_LOG}\", "
+	          "label: alpha }\n", -1) == 0);
+	o = integ_options(l.envv);
+	snprintf(confdir, sizeof(confdir), "%s/conf", l.dir);
+	t = aster_test_spawn(confdir, &o);
+	ck_assert(t != NULL);
+	rc = aster_test_wait(t, aster_test_timeout(10000));
+	if (rc == -1)
+		aster_test_stop(t);
+	err = aster_test_stderr(t);
+	ck_assert_msg(rc == 69, "exit %d for a tls: listener, expected 69; "
+	              "stderr:\n%s", rc, err);
+	ck_assert_msg(strstr(err, "127.0.0.1:0") != NULL &&
+	              strstr(err, "TLS") != NULL,
+	              "stderr does not name the listener and TLS:\n%s", err);
+	aster_test_free(t);
+	log = integ_read_file(l.path);
+	ck_assert_msg(line_of(log, "start alpha") == -1,
+	              "modules started although a listener failed:\n%s", log);
+	free(log);
+	life_done(&l);
+}
+END_TEST
+
 START_TEST(test_bad_command_line_exits_64)
 {
 	struct aster_test_options o = integ_options(NULL);
@@ -813,6 +865,7 @@ lifecycle_suite(void)
 	tcase_add_test(fail, test_module_failure_rolls_back);
 	tcase_add_test(fail, test_invalid_config_exits_78);
 	tcase_add_test(fail, test_busy_port_exits_69);
+	tcase_add_test(fail, test_tls_listener_refused);
 	tcase_add_test(fail, test_bad_command_line_exits_64);
 	suite_add_tcase(s, run);
 	suite_add_tcase(s, fail);
