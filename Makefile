@@ -258,12 +258,16 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 ASAN_OPTIONS  ?= detect_leaks=1:check_initialization_order=1
 UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 
-.PHONY: check check-run check-asan deps lint-man
+.PHONY: check check-run check-asan check-valgrind deps lint-man
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
 check-asan: deps
 	@$(MAKE) --no-print-directory B=build/asan SAN=address check-run
+
+# The integration tests with asterd under valgrind's memcheck.
+check-valgrind: deps tests
+	INTEG_VALGRIND=1 bash tests/integration/run.sh $(B)/asterd
 
 deps:
 	@sh scripts/deps.sh
@@ -396,6 +400,7 @@ help:
 	@echo "make check      install missing packages, build, run unit tests, the"
 	@echo "                config corpus, integration tests and the man page lint"
 	@echo "make check-asan the same under ASan+UBSan, in build/asan/"
+	@echo "make check-valgrind  the integration tests with asterd under valgrind"
 	@echo "make fuzz       libFuzzer on the config loader (FUZZ_SECONDS=60)"
 	@echo "make bench      run bench/run.sh against $(B)/asterd"
 	@echo "make run        build, then run asterd -c conf.d (RUN_ARGS=...)"

@@ -113,10 +113,17 @@ integ_assert_clean_log(struct aster_test *t)
 {
 	const char *log = aster_test_stderr(t);
 
+	/* Sanitizers, and valgrind's memcheck (INTEG_VALGRIND=1), both
+	 * report on stderr. */
 	ck_assert_msg(strstr(log, "AddressSanitizer") == NULL &&
 	              strstr(log, "LeakSanitizer") == NULL &&
-	              strstr(log, "runtime error:") == NULL,
-	              "sanitizer report in asterd's log:\n%s", log);
+	              strstr(log, "runtime error:") == NULL &&
+	              strstr(log, "definitely lost") == NULL &&
+	              strstr(log, "Invalid read") == NULL &&
+	              strstr(log, "Invalid write") == NULL &&
+	              strstr(log, "uninitialised") == NULL,
+	              "sanitizer or memcheck report in asterd's log:\n%s",
+	              log);
 }
 
 /* SIGTERM, expects exit 0 and a clean log, frees t. */

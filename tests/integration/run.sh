@@ -12,7 +12,10 @@
 #                       already set
 #   ASTER_SRCDIR        the source tree (the tests read confs/ from it)
 #   ASTER_TEST_MODULES  DIR/tests/modules, unless already set
-# Environment: INTEG_FILTER (run programs whose name contains it),
+# Environment: INTEG_VALGRIND=1 (run asterd under valgrind's memcheck:
+# any error or definite leak makes asterd exit 97, which fails the test
+# that started it; timeouts are stretched), INTEG_FILTER (run programs
+# whose name contains it),
 # INTEG_TIMEOUT (seconds per program, default 600), CK_RUN_SUITE,
 # CK_RUN_CASE and CK_VERBOSITY as check reads them.
 #
@@ -53,6 +56,16 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 # The tests make their temp dirs under TMPDIR: keep them in ours.
 export TMPDIR=$tmp
+
+# Under valgrind, ASTERD is a wrapper beside which asterctl is found too.
+if [ "${INTEG_VALGRIND:-0}" = 1 ]; then
+	mkdir "$tmp/valgrind"
+	printf '#!/bin/sh\nexec valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite "%s" "$@"\n' "$asterd" >"$tmp/valgrind/asterd"
+	chmod +x "$tmp/valgrind/asterd"
+	ln -s "$bindir/asterctl" "$tmp/valgrind/asterctl"
+	export ASTERD=$tmp/valgrind/asterd
+	export ASTER_TEST_TIMEOUT_MULTIPLIER=${ASTER_TEST_TIMEOUT_MULTIPLIER:-8}
+fi
 
 passed=0
 failed=0
