@@ -186,13 +186,21 @@ http_request_free(struct http_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/*
+ * Handlers ask for fields the request rarely has (X-Request-Id,
+ * traceparent), so most comparisons fail: the first bytes, with the case
+ * bit of letters folded (| 0x20), rule most fields out without a call.
+ * The fold never separates two bytes strcasecmp takes as equal.
+ */
 const char *
 http_request_header(const struct http_request *r, const char *name)
 {
+	unsigned char first = (unsigned char)name[0] | 0x20;
 	size_t i;
 
 	for (i = 0; i < r->nfields; i++)
-		if (strcasecmp(r->fields[i].name, name) == 0)
+		if (((unsigned char)r->fields[i].name[0] | 0x20) == first &&
+		    strcasecmp(r->fields[i].name, name) == 0)
 			return r->fields[i].value;
 	return NULL;
 }

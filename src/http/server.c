@@ -12,27 +12,49 @@
  *
  * A connection is always in one of these states:
  *
- *   IDLE      no byte of a request yet; the idle timer runs (close)
- *   READING   a request is arriving; the request timer runs (408)
- *   HANDLING  the handler has the exchange; no timer, the handler keeps
- *             its own deadlines
+ *   IDLE      no byte of a request yet; the idle deadline runs (close)
+ *   READING   a request is arriving; the request deadline runs (408)
+ *   HANDLING  the handler has the exchange; no deadline, the handler keeps
+ *             its own
  *   WRITING   the response is on its way; if the socket did not take
- *             it whole, the bufferevent writes the rest and its write
- *             timeout catches a client that stops reading
+ *             it whole, the rest is queued, and a write deadline renewed
+ *             by every write that makes progress catches a client that
+ *             stops reading
  *   LINGER    after an error response: our side is shut down and input is
  *             read and dropped for a moment, so that a client still
  *             sending its body reads the error instead of a reset
  *
- * Responses skip the bufferevent's output buffer when it is empty (the
- * common case): status line, headers and body go out in one sendmsg()
- * from where they lie, and only what the socket does not take is queued.
- * Queuing everything would cost two epoll_ctl() calls per response (the
- * write event added, then removed once drained) and a copy; so EV_WRITE
- * stays disabled except while a remainder is queued. on_complete never
- * runs inside http_respond(): a response written at once is completed by
- * conn_process() when the handler returns, or, answered later, from the
- * connection's timer event made active (an orphan's, from a one-off
- * event).
+ * A keep-alive request costs two system calls, one recv() and one
+ * send(), and no libevent call: the connection has a plain read event
+ * that stays added, and deadlines are timestamps. (A bufferevent asked
+ * FIONREAD before every read, and re-arming a timer per request cost an
+ * event_add() and an event_del().)
+ *
+ * Input: each readable event gets one recv() into the server's read
+ * buffer, parsed at once; the parser copies what it keeps, so between
+ * requests a connection holds no input buffer. Only bytes it cannot parse
+ * yet - pipelined behind a request being handled, or arriving meanwhile -
+ * are kept in the connection's own buffer, and reading pauses while that
+ * holds READ_HIGH_WATER bytes. Reading goes on while a request is handled
+ * so that a client that goes away is noticed.
+ *
+ * Output: a response goes out in one system call - copied into one piece
+ * when small, else in one sendmsg() from where its parts lie - and only
+ * what the socket does not take is queued in the connection's evbuffer,
+ * with a write event added until the queue is empty. (Queuing everything
+ * would cost two epoll_ctl() calls per response and a copy.) on_complete
+ * never runs inside http_respond(): a response written at once is
+ * completed by conn_process() when the handler returns, or, answered
+ * later, from the server's "soon" event in the same loop turn (an
+ * orphan's, from a one-off event).
+ *
+ * Deadlines: each connection has at most one, a monotonic time in
+ * milliseconds on a timing wheel of TICK_MS slots that one periodic event
+ * per server sweeps; a timeout fires up to one tick late. Moving a
+ * deadline within its slot is a store, and clearing one is lazy (the sweep
+ * unlinks it), so a keep-alive stream touches the wheel a few times a
+ * second per connection. "Now" is read once per callback of ours, as
+ * libevent reads it once per loop turn for its own timers.
  *
  * A client that goes away while the handler has the exchange leaves it
  * "orphaned": detached from the connection (which is freed), kept on the
@@ -57,7 +79,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 
@@ -65,15 +86,29 @@
 #include "http/problem.h"
 
 #define DEFAULT_MAX_HEADER  16384
+/* One recv() takes at most this much: a request head or two, and bodies
+ * in pieces the parser copies. */
+#define READ_BUF            (32 * 1024)
 /* Input kept while a request is handled: enough for a few pipelined
  * requests, and reading goes on (so a disconnect is noticed) until it is
  * full. */
 #define READ_HIGH_WATER     (64 * 1024)
+#define KEEP_MIN            4096
 #define LINGER_MS           2000
 #define ACCEPT_RETRY_MS     100
+/* The wheel: 512 slots of 100 ms turn in 51.2 s; a later deadline stays
+ * on its slot for more turns. */
+#define TICK_MS             100
+#define WHEEL_SLOTS         512
 #define PEER_LEN            (INET6_ADDRSTRLEN + 2)
 /* Body chains of an evbuffer sent straight away; more are queued. */
 #define MAX_BODY_IOV        8
+/* A response up to this size is copied into one piece and sent with
+ * send(): the kernel's copy of each iovec piece has a fixed cost larger
+ * than that of copying a few hundred bytes here (measured: the status
+ * line, handler fields, framing and body of a small answer cost some
+ * 0.1 us more as four pieces), and send() has no msghdr to copy in. */
+#define FLAT_MAX            2048
 
 enum conn_state {
 	CONN_IDLE,
@@ -112,46 +147,73 @@ struct http_exchange {
 
 struct http_conn {
 	struct http_server *server;
-	struct bufferevent *bev;
 	struct http_exchange *ex;
-	struct event timer;
+	evutil_socket_t fd;
 	enum conn_state state;
-	unsigned timer_on:1;
+	struct event rev;               /* EV_READ | EV_PERSIST */
+	struct event *wev;              /* made when output is first queued */
+	struct evbuffer *out;           /* what the socket did not take */
+
+	/* Input read and not parsed yet: in[off..len). */
+	char *in;
+	size_t in_off;
+	size_t in_len;
+	size_t in_cap;
+	/* The rest of what this callback read into the server's buffer. */
+	const char *rd;
+	size_t rd_len;
+
+	uint64_t deadline;              /* monotonic ms; 0: none */
+	unsigned slot;                  /* of the wheel, while on it */
+	unsigned on_wheel:1;
+	unsigned soon:1;                /* on s->soon */
+	unsigned reading:1;             /* rev is added */
+	unsigned writing:1;             /* wev is added */
+	unsigned full:1;                /* reading paused at the high water */
 	unsigned peer_eof:1;            /* the client sent FIN */
 	unsigned in_process:1;          /* conn_process() is on the stack */
 	unsigned written:1;             /* the response is out: complete it */
 	unsigned broken:1;              /* a send failed: close */
+	LIST_ENTRY(http_conn) wheel_link;
+	LIST_ENTRY(http_conn) soon_link;
 	TAILQ_ENTRY(http_conn) link;
 };
 
 TAILQ_HEAD(conn_list, http_conn);
+LIST_HEAD(conn_slot, http_conn);
 TAILQ_HEAD(exchange_list, http_exchange);
 
 struct http_server {
 	struct event_base *base;
 	struct evconnlistener *listener;    /* NULL once draining */
 	struct event *retry;                /* accepting again after EMFILE */
+	struct event *tick;                 /* sweeps the wheel */
+	struct event *soon_ev;              /* made active for s->soon */
 	struct http_limits limits;
-	/* Timeouts (NULL: none), as common timeouts of base. */
-	const struct timeval *to_request;
-	const struct timeval *to_idle;
-	const struct timeval *to_first;     /* a new connection's first byte */
-	const struct timeval *to_write;
-	struct timeval tv_request;
-	struct timeval tv_idle;
-	struct timeval tv_linger;
+	unsigned first_ms;                  /* a new connection's first byte */
+	unsigned write_ms;                  /* a queued response's progress */
 	http_handler_fn handler;
 	http_error_fn on_error;
 	void *arg;
 	struct conn_list conns;
 	struct exchange_list orphans;
+	/* Written at once outside conn_process(), or broken: finished in
+	 * this loop turn, outside of the caller's stack. */
+	struct conn_slot soon;
+	struct conn_slot wheel[WHEEL_SLOTS];
+	uint64_t wheel_tick;                /* first tick not fully swept */
+	size_t nwheel;                      /* connections on the wheel */
+	char *rbuf;                         /* READ_BUF bytes */
 	size_t nconns;
 	size_t in_flight;
+	uint64_t now_us;                    /* valid while now_fresh */
 	unsigned depth;                     /* our callbacks on the stack */
 	unsigned draining:1;
 	unsigned dying:1;                   /* http_server_free() was called */
 	unsigned accepting:1;               /* the listener is enabled */
 	unsigned backoff:1;                 /* accept failed: waiting */
+	unsigned ticking:1;                 /* tick is added */
+	unsigned now_fresh:1;
 	time_t date_sec;
 	char date[48];                      /* "Date: ...\r\n" */
 	size_t date_len;
@@ -159,16 +221,28 @@ struct http_server {
 
 static void conn_process(struct http_conn *c);
 static void conn_close(struct http_conn *c);
+static void conn_fail(struct http_conn *c, int status, const char *code,
+                      const char *detail);
 
 /* --- small helpers ----------------------------------------------------- */
 
+/*
+ * Monotonic microseconds. Inside one of our callbacks the clock is read
+ * once, and every request and deadline of the callback takes that time;
+ * outside (a handler answering from its own event) it is read afresh.
+ */
 static uint64_t
-now_us(void)
+server_now(struct http_server *s)
 {
 	struct timespec ts;
 
+	if (s->now_fresh)
+		return s->now_us;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	s->now_us = (uint64_t)ts.tv_sec * 1000000u +
+	    (uint64_t)ts.tv_nsec / 1000u;
+	s->now_fresh = s->depth > 0;
+	return s->now_us;
 }
 
 /* Writes v in decimal at p; returns the end. */
@@ -265,23 +339,6 @@ peer_text(const struct sockaddr *sa, char *out)
 	}
 }
 
-/* Arms ms as a timeout of s (NULL for 0: none). Many connections share
- * each duration, and a common timeout queue makes arming one O(1) where
- * the timer heap would cost a log n insertion per request. */
-static const struct timeval *
-timeout_init(struct http_server *s, struct timeval *tv, unsigned ms)
-{
-	const struct timeval *common;
-
-	if (ms == 0)
-		return NULL;
-	tv->tv_sec = ms / 1000;
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if ((common = event_base_init_common_timeout(s->base, tv)) != NULL)
-		*tv = *common;
-	return tv;
-}
-
 /* --- the listener ------------------------------------------------------ */
 
 /* Accepts while there is room, no drain, no backoff; pausing leaves new
@@ -310,7 +367,10 @@ static void server_destroy(struct http_server *s);
 static void
 server_leave(struct http_server *s)
 {
-	if (--s->depth == 0 && s->dying)
+	if (--s->depth > 0)
+		return;
+	s->now_fresh = 0;
+	if (s->dying)
 		server_destroy(s);
 }
 
@@ -415,69 +475,300 @@ orphan_finish(struct http_exchange *ex)
 		orphan_done_cb(-1, 0, ex);
 }
 
-/* --- connections ------------------------------------------------------- */
+/* --- deadlines --------------------------------------------------------- */
 
+/*
+ * Gives c the deadline ms from now, or none for 0. Clearing only zeroes
+ * the time: the sweep unlinks the connection, unless a new deadline in
+ * the same slot came first, which is the keep-alive case (idle, then
+ * none while a request runs, then idle again a few microseconds later).
+ */
 static void
-timer_set(struct http_conn *c, const struct timeval *tv)
+conn_deadline(struct http_conn *c, unsigned ms)
 {
-	if (tv == NULL) {
-		if (c->timer_on)
-			event_del(&c->timer);
-		c->timer_on = 0;
+	struct http_server *s = c->server;
+	struct timeval tv = { 0, TICK_MS * 1000 };
+	uint64_t now, at;
+	unsigned slot;
+
+	if (ms == 0) {
+		c->deadline = 0;
 		return;
 	}
-	/* Adding a pending event reschedules it. */
-	event_add(&c->timer, tv);
-	c->timer_on = 1;
+	now = server_now(s) / 1000u;
+	at = now + ms;
+	slot = (unsigned)(at / TICK_MS % WHEEL_SLOTS);
+	c->deadline = at;
+	if (c->on_wheel && c->slot == slot)
+		return;
+	if (c->on_wheel) {
+		LIST_REMOVE(c, wheel_link);
+	} else {
+		c->on_wheel = 1;
+		s->nwheel++;
+	}
+	c->slot = slot;
+	LIST_INSERT_HEAD(&s->wheel[slot], c, wheel_link);
+	if (!s->ticking && evtimer_add(s->tick, &tv) == 0) {
+		s->ticking = 1;
+		s->wheel_tick = now / TICK_MS;
+	}
 }
 
-/* Also cancels the timer made active to finish a response. */
 static void
-timer_stop(struct http_conn *c)
+wheel_unlink(struct http_conn *c)
 {
-	event_del(&c->timer);
-	c->timer_on = 0;
+	if (!c->on_wheel)
+		return;
+	LIST_REMOVE(c, wheel_link);
+	c->on_wheel = 0;
+	c->server->nwheel--;
 }
 
-/* Runs the timer callback in this loop turn, to act outside of the
- * caller's stack. */
+/* c's deadline has passed. */
 static void
-timer_now(struct http_conn *c)
+conn_expire(struct http_conn *c)
 {
-	event_active(&c->timer, EV_TIMEOUT, 1);
+	switch (c->state) {
+	case CONN_READING:
+		conn_fail(c, 408, "request-timeout",
+		          "request not complete in time");
+		break;
+	case CONN_HANDLING:
+		break;
+	default:
+		/* idle, lingering, or a client that stopped reading */
+		conn_close(c);
+		break;
+	}
+}
+
+/*
+ * Every TICK_MS: the slots from the first one not fully swept to the
+ * current one (swept again next time: it may hold deadlines still to
+ * come). A slot also holds deadlines of later turns of the wheel, which
+ * stay. Expiring runs callbacks that may close other connections of the
+ * slot, so it is taken off whole and each connection put back or expired
+ * in turn.
+ */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	struct conn_slot due, *slot;
+	struct http_conn *c;
+	uint64_t now, cur, t, n;
+
+	(void)fd;
+	(void)what;
+	s->depth++;
+	now = server_now(s) / 1000u;
+	cur = now / TICK_MS;
+	n = cur >= s->wheel_tick ? cur - s->wheel_tick + 1 : 1;
+	if (n > WHEEL_SLOTS)
+		n = WHEEL_SLOTS;
+	for (t = cur + 1 - n; t <= cur; t++) {
+		slot = &s->wheel[t % WHEEL_SLOTS];
+		LIST_INIT(&due);
+		if ((c = LIST_FIRST(slot)) != NULL) {
+			due.lh_first = c;
+			c->wheel_link.le_prev = &due.lh_first;
+			LIST_INIT(slot);
+		}
+		while ((c = LIST_FIRST(&due)) != NULL) {
+			LIST_REMOVE(c, wheel_link);
+			if (s->dying || c->deadline > now) {
+				LIST_INSERT_HEAD(slot, c, wheel_link);
+				continue;
+			}
+			c->on_wheel = 0;
+			s->nwheel--;
+			if (c->deadline != 0) {
+				c->deadline = 0;
+				conn_expire(c);
+			}
+		}
+	}
+	s->wheel_tick = cur;
+	if (s->nwheel == 0 && !s->dying) {
+		event_del(s->tick);
+		s->ticking = 0;
+	}
+	server_leave(s);
+}
+
+/* --- connections ------------------------------------------------------- */
+
+/* Has the soon event finish c in this loop turn, outside of the caller's
+ * stack: a handler may be deep in its own work. */
+static void
+conn_soon(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+
+	if (c->soon)
+		return;
+	if (LIST_EMPTY(&s->soon))
+		event_active(s->soon_ev, EV_TIMEOUT, 1);
+	LIST_INSERT_HEAD(&s->soon, c, soon_link);
+	c->soon = 1;
+}
+
+static void
+conn_reading(struct http_conn *c, int on)
+{
+	if (on && !c->reading) {
+		if (event_add(&c->rev, NULL) == 0)
+			c->reading = 1;
+	} else if (!on && c->reading) {
+		event_del(&c->rev);
+		c->reading = 0;
+	}
+}
+
+/* Drops the input kept. */
+static void
+conn_in_free(struct http_conn *c)
+{
+	free(c->in);
+	c->in = NULL;
+	c->in_off = c->in_len = c->in_cap = 0;
+}
+
+/* Room at the end of c->in for more input (compacted, grown up to
+ * READ_HIGH_WATER); 0 when out of memory. */
+static size_t
+conn_in_room(struct http_conn *c)
+{
+	size_t cap;
+	char *p;
+
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_len == c->in_cap && c->in_cap < READ_HIGH_WATER) {
+		cap = c->in_cap == 0 ? KEEP_MIN : c->in_cap * 2;
+		if ((p = realloc(c->in, cap)) == NULL)
+			return 0;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	return c->in_cap - c->in_len;
+}
+
+/* Keeps the rest of what was read (c->in is empty then): -1 when out of
+ * memory. */
+static int
+conn_keep(struct http_conn *c)
+{
+	size_t cap = KEEP_MIN;
+	char *p;
+
+	while (cap < c->rd_len)
+		cap *= 2;
+	if (cap > c->in_cap) {
+		if ((p = realloc(c->in, cap)) == NULL)
+			return -1;
+		c->in = p;
+		c->in_cap = cap;
+	}
+	memcpy(c->in, c->rd, c->rd_len);
+	c->in_off = 0;
+	c->in_len = c->rd_len;
+	c->rd_len = 0;
+	return 0;
+}
+
+/* The queue of output, made on first use; NULL when out of memory. */
+static struct evbuffer *
+conn_out(struct http_conn *c)
+{
+	if (c->out == NULL)
+		c->out = evbuffer_new();
+	return c->out;
+}
+
+static int
+conn_queued(const struct http_conn *c)
+{
+	return c->out != NULL && evbuffer_get_length(c->out) > 0;
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/*
+ * Output is queued: the write event writes it as the socket takes it. A
+ * response (not a 100 Continue while the request arrives) gets the write
+ * deadline, renewed by each call. Returns -1 when out of memory, and c is
+ * broken then.
+ */
+static int
+conn_want_write(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+
+	if (c->wev == NULL)
+		c->wev = event_new(s->base, c->fd, EV_WRITE | EV_PERSIST,
+		                   conn_write_cb, c);
+	if (c->wev == NULL || (!c->writing && event_add(c->wev, NULL) == -1)) {
+		c->broken = 1;
+		conn_soon(c);
+		return -1;
+	}
+	c->writing = 1;
+	if (c->state == CONN_WRITING)
+		conn_deadline(c, s->write_ms);
+	return 0;
 }
 
 /*
  * Sends iov[0..n) after whatever output is still queued: straight to the
- * socket when nothing is, and what the socket does not take is queued for
- * the bufferevent. Returns 1 when everything went out. A failed send
- * marks the connection broken and has the timer close it: the caller may
- * be a handler deep in its own work.
+ * socket when nothing is (as one piece when small, see FLAT_MAX), and
+ * what the socket does not take is queued. Returns 1 when everything
+ * went out. A failed send marks the connection
+ * broken and has the soon event close it.
  */
 static int
 conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char flat[FLAT_MAX];
+	struct evbuffer *out;
+	struct iovec one;
 	struct msghdr msg;
 	ssize_t w = 0;
-	size_t i, off;
+	size_t i, off, total = 0;
 
-	/* Again each time: dispatching a request cancels the timer. */
 	if (c->broken) {
-		timer_now(c);
+		conn_soon(c);
 		return 0;
 	}
-	if (evbuffer_get_length(out) == 0) {
+	if (!conn_queued(c)) {
+		for (i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		if (n > 1 && total <= sizeof(flat)) {
+			for (i = 0, off = 0; i < n; i++) {
+				memcpy(flat + off, iov[i].iov_base,
+				       iov[i].iov_len);
+				off += iov[i].iov_len;
+			}
+			one.iov_base = flat;
+			one.iov_len = total;
+			iov = &one;
+			n = 1;
+		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
 		msg.msg_iovlen = n;
 		do
-			w = sendmsg(bufferevent_getfd(c->bev), &msg,
-			            MSG_NOSIGNAL);
+			w = n == 1 ? send(c->fd, iov->iov_base, iov->iov_len,
+			                  MSG_NOSIGNAL) :
+			    sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 		while (w == -1 && errno == EINTR);
 		if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			c->broken = 1;
-			timer_now(c);
+			conn_soon(c);
 			return 0;
 		}
 		if (w == -1)
@@ -486,29 +777,20 @@ conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 	for (i = 0; i < n; i++) {
 		off = (size_t)w < iov[i].iov_len ? (size_t)w : iov[i].iov_len;
 		w -= (ssize_t)off;
-		if (off < iov[i].iov_len)
-			evbuffer_add(out, (char *)iov[i].iov_base + off,
-			             iov[i].iov_len - off);
-	}
-	if (evbuffer_get_length(out) == 0)
-		return 1;
-	bufferevent_enable(c->bev, EV_WRITE);
-	return 0;
-}
-
-/* The first bytes of the input: a request is parsed a chain at a time. */
-static int
-input_chunk(struct evbuffer *in, struct evbuffer_iovec *v)
-{
-	if (evbuffer_get_length(in) == 0)
-		return 0;
-	if (evbuffer_peek(in, -1, NULL, v, 1) < 1 || v->iov_len == 0) {
-		/* An empty first chain: make the data contiguous. */
-		if (evbuffer_pullup(in, 1) == NULL ||
-		    evbuffer_peek(in, -1, NULL, v, 1) < 1)
+		if (off == iov[i].iov_len)
+			continue;
+		if ((out = conn_out(c)) == NULL ||
+		    evbuffer_add(out, (char *)iov[i].iov_base + off,
+		                 iov[i].iov_len - off) == -1) {
+			c->broken = 1;
+			conn_soon(c);
 			return 0;
+		}
 	}
-	return v->iov_len > 0;
+	if (!conn_queued(c))
+		return 1;
+	conn_want_write(c);
+	return 0;
 }
 
 static void
@@ -516,10 +798,10 @@ request_begin(struct http_conn *c)
 {
 	struct http_server *s = c->server;
 
-	timer_stop(c);
+	conn_deadline(c, 0);
 	http_request_reset(&c->ex->req, s->limits.max_header_bytes,
 	                   s->limits.max_body_bytes);
-	c->ex->started_us = now_us();
+	c->ex->started_us = server_now(s);
 	c->state = CONN_READING;
 }
 
@@ -529,7 +811,7 @@ conn_dispatch(struct http_conn *c)
 	struct http_server *s = c->server;
 	struct http_exchange *ex = c->ex;
 
-	timer_stop(c);
+	conn_deadline(c, 0);
 	c->state = CONN_HANDLING;
 	ex->counted = 1;
 	s->in_flight++;
@@ -550,10 +832,11 @@ conn_fail(struct http_conn *c, int status, const char *code,
 	struct http_server *s = c->server;
 	struct http_exchange *ex = c->ex;
 
-	timer_stop(c);
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(bufferevent_get_input(c->bev),
-	               evbuffer_get_length(bufferevent_get_input(c->bev)));
+	conn_deadline(c, 0);
+	conn_reading(c, 0);
+	c->full = 0;
+	conn_in_free(c);
+	c->rd_len = 0;
 	c->state = CONN_HANDLING;
 	ex->counted = 1;
 	s->in_flight++;
@@ -604,22 +887,25 @@ response_done(struct http_conn *c)
 	}
 	exchange_recycle(ex);
 	c->state = CONN_IDLE;
-	timer_set(c, s->to_idle);
+	conn_deadline(c, s->limits.idle_timeout_ms);
 	return 1;
 }
 
 /*
  * Parses what has arrived, as long as the connection waits for a request:
- * dispatches a complete one, answers a broken one.
+ * first the input kept from before, then what this callback read (c->rd);
+ * dispatches a complete request, answers a broken one. What cannot be
+ * parsed yet is kept.
  */
 static void
 conn_process(struct http_conn *c)
 {
 	struct http_server *s = c->server;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct http_request *r = &c->ex->req;
-	struct evbuffer_iovec v;
-	size_t used;
+	enum http_parse_result res;
+	const char *p;
+	size_t n, used;
+	int kept;
 
 	c->in_process = 1;
 	while (!s->dying) {
@@ -630,22 +916,34 @@ conn_process(struct http_conn *c)
 				return;
 			c->in_process = 1;
 		}
-		if ((c->state != CONN_IDLE && c->state != CONN_READING) ||
-		    !input_chunk(in, &v))
+		if (c->state != CONN_IDLE && c->state != CONN_READING)
 			break;
+		if ((kept = c->in_off < c->in_len)) {
+			p = c->in + c->in_off;
+			n = c->in_len - c->in_off;
+		} else if (c->rd_len > 0) {
+			p = c->rd;
+			n = c->rd_len;
+		} else {
+			break;
+		}
 		if (c->state == CONN_IDLE)
 			request_begin(c);
-		switch (http_request_parse(r, v.iov_base, v.iov_len, &used)) {
+		res = http_request_parse(r, p, n, &used);
+		if (!kept) {
+			c->rd += used;
+			c->rd_len -= used;
+		} else if ((c->in_off += used) == c->in_len) {
+			conn_in_free(c);
+		}
+		switch (res) {
 		case HTTP_PARSE_MORE:
-			evbuffer_drain(in, used);
 			break;
 		case HTTP_PARSE_HEAD:
-			evbuffer_drain(in, used);
 			if (r->expect_continue)
 				send_continue(c);
 			break;
 		case HTTP_PARSE_DONE:
-			evbuffer_drain(in, used);
 			conn_dispatch(c);
 			break;
 		case HTTP_PARSE_ERROR:
@@ -656,11 +954,20 @@ conn_process(struct http_conn *c)
 	c->in_process = 0;
 	if (s->dying)
 		return;
+	/* The server's buffer is read into again by the next callback. */
+	if (c->rd_len > 0 && conn_keep(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	if (c->full && c->in_len - c->in_off < READ_HIGH_WATER) {
+		c->full = 0;
+		conn_reading(c, 1);
+	}
 	if (c->state == CONN_READING) {
 		if (c->peer_eof)
 			conn_close(c);
-		else if (!c->timer_on)
-			timer_set(c, s->to_request);
+		else if (c->deadline == 0)
+			conn_deadline(c, s->limits.request_timeout_ms);
 	} else if (c->state == CONN_IDLE && c->peer_eof) {
 		conn_close(c);
 	}
@@ -670,89 +977,131 @@ conn_process(struct http_conn *c)
 static void
 conn_linger(struct http_conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-
 	if (c->peer_eof) {
 		conn_close(c);
 		return;
 	}
 	c->state = CONN_LINGER;
-	shutdown(bufferevent_getfd(c->bev), SHUT_WR);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_enable(c->bev, EV_READ);
-	timer_set(c, &c->server->tv_linger);
+	shutdown(c->fd, SHUT_WR);
+	conn_in_free(c);
+	conn_reading(c, 1);
+	conn_deadline(c, LINGER_MS);
 }
 
+/*
+ * One recv() per readable event: into the server's buffer when the
+ * connection can parse it at once, else appended to the input it keeps.
+ * A client that has sent everything and shut its side down may still
+ * read the response being written; any other end of input closes.
+ */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
 	struct http_server *s = c->server;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	char *buf = s->rbuf;
+	size_t room = READ_BUF;
+	ssize_t n;
+	int direct;
 
-	s->depth++;
-	if (c->state == CONN_LINGER)
-		evbuffer_drain(in, evbuffer_get_length(in));
-	else
-		conn_process(c);
-	server_leave(s);
-}
-
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct http_conn *c = arg;
-	struct http_server *s = c->server;
-
-	/* The queued rest is out: the next response goes straight to the
-	 * socket again. */
-	bufferevent_disable(bev, EV_WRITE);
-	/* Also called once a 100 Continue is out: nothing to do then. */
-	if (c->state != CONN_WRITING)
+	(void)what;
+	direct = c->in_off == c->in_len && (c->state == CONN_IDLE ||
+	    c->state == CONN_READING || c->state == CONN_LINGER);
+	if (!direct) {
+		room = conn_in_room(c);
+		buf = c->in + c->in_len;
+	}
+	n = -1;
+	errno = ENOMEM;
+	if (room > 0) {
+		do
+			n = recv(fd, buf, room, 0);
+		while (n == -1 && errno == EINTR);
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	s->depth++;
-	if (response_done(c))
-		conn_process(c);
-	server_leave(s);
-}
-
-static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct http_conn *c = arg;
-	struct http_server *s = c->server;
-
-	(void)bev;
-	s->depth++;
-	/* A client that has sent everything and shut its side down may
-	 * still read the response being written. */
-	if ((what & BEV_EVENT_EOF) && c->state == CONN_WRITING)
+	if (n == 0 && c->state == CONN_WRITING) {
 		c->peer_eof = 1;
-	else
+		conn_reading(c, 0);
+	} else if (n <= 0) {
 		conn_close(c);
+	} else if (c->state == CONN_LINGER) {
+		/* dropped */
+	} else if (direct) {
+		c->rd = buf;
+		c->rd_len = (size_t)n;
+		conn_process(c);
+	} else {
+		c->in_len += (size_t)n;
+		if (c->in_len - c->in_off >= READ_HIGH_WATER) {
+			c->full = 1;
+			conn_reading(c, 0);
+		}
+		conn_process(c);
+	}
 	server_leave(s);
 }
 
 static void
-conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
 	struct http_server *s = c->server;
+	int n;
+
+	(void)what;
+	s->depth++;
+	n = evbuffer_write(c->out, fd);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_close(c);
+	} else if (evbuffer_get_length(c->out) > 0) {
+		if (n > 0 && c->state == CONN_WRITING)
+			conn_deadline(c, s->write_ms);
+	} else {
+		/* The queued rest is out: the next response goes straight
+		 * to the socket again. */
+		event_del(c->wev);
+		c->writing = 0;
+		/* Also called once a 100 Continue is out: nothing to do
+		 * then. */
+		if (c->state == CONN_WRITING && response_done(c))
+			conn_process(c);
+	}
+	server_leave(s);
+}
+
+/* Finishes the connections of s->soon: a broken one closes, a response
+ * written at once outside conn_process() is completed. */
+static void
+soon_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_server *s = arg;
+	struct conn_slot due;
+	struct http_conn *c;
 
 	(void)fd;
 	(void)what;
 	s->depth++;
-	c->timer_on = 0;
-	if (c->broken)
-		conn_close(c);
-	else if (c->state == CONN_READING)
-		conn_fail(c, 408, "request-timeout",
-		          "request not complete in time");
-	else if (c->state == CONN_WRITING && c->written) {
-		if (response_done(c))
+	/* Taken off whole: finishing one may close another. */
+	LIST_INIT(&due);
+	if ((c = LIST_FIRST(&s->soon)) != NULL) {
+		due.lh_first = c;
+		c->soon_link.le_prev = &due.lh_first;
+		LIST_INIT(&s->soon);
+	}
+	while ((c = LIST_FIRST(&due)) != NULL) {
+		LIST_REMOVE(c, soon_link);
+		c->soon = 0;
+		if (s->dying)
+			continue;
+		if (c->broken)
+			conn_close(c);
+		else if (c->state == CONN_WRITING && c->written &&
+		    response_done(c))
 			conn_process(c);
-	} else if (c->state != CONN_HANDLING && c->state != CONN_WRITING)
-		conn_close(c);
+	}
 	server_leave(s);
 }
 
@@ -766,10 +1115,18 @@ conn_close(struct http_conn *c)
 	struct http_server *s = c->server;
 	struct http_exchange *ex = c->ex;
 
-	timer_stop(c);
+	wheel_unlink(c);
+	if (c->soon)
+		LIST_REMOVE(c, soon_link);
 	TAILQ_REMOVE(&s->conns, c, link);
 	s->nconns--;
-	bufferevent_free(c->bev);
+	event_del(&c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	close(c->fd);
+	free(c->in);
 	ex->conn = NULL;
 	if (c->state == CONN_HANDLING) {
 		TAILQ_INSERT_TAIL(&s->orphans, ex, orphan_link);
@@ -792,8 +1149,9 @@ conn_new(struct http_server *s, evutil_socket_t fd,
 	int one = 1;
 
 	if (c == NULL || ex == NULL ||
-	    (c->bev = bufferevent_socket_new(s->base, fd,
-	                                     BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    event_assign(&c->rev, s->base, fd, EV_READ | EV_PERSIST,
+	                 conn_read_cb, c) == -1 ||
+	    event_add(&c->rev, NULL) == -1) {
 		close(fd);
 		goto fail;
 	}
@@ -803,21 +1161,13 @@ conn_new(struct http_server *s, evutil_socket_t fd,
 	peer_text(sa, ex->peer);
 	c->server = s;
 	c->ex = ex;
-	ex->conn = c;
-	evtimer_assign(&c->timer, s->base, conn_timer_cb, c);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	                  c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATER);
-	bufferevent_set_timeouts(c->bev, NULL, s->to_write);
-	bufferevent_disable(c->bev, EV_WRITE);
-	if (bufferevent_enable(c->bev, EV_READ) == -1) {
-		bufferevent_free(c->bev);
-		goto fail;
-	}
+	c->fd = fd;
+	c->reading = 1;
 	c->state = CONN_IDLE;
+	ex->conn = c;
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nconns++;
-	timer_set(c, s->to_first);
+	conn_deadline(c, s->first_ms);
 	return c;
 fail:
 	if (ex != NULL)
@@ -888,6 +1238,7 @@ http_server_new(struct event_base *base, int fd,
                 http_error_fn on_error, void *arg)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
+	size_t i;
 
 	if (s == NULL || evutil_make_socket_nonblocking(fd) == -1)
 		goto fail;
@@ -898,9 +1249,14 @@ http_server_new(struct event_base *base, int fd,
 	s->date_sec = (time_t)-1;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->orphans);
-	timeout_init(s, &s->tv_linger, LINGER_MS);
+	LIST_INIT(&s->soon);
+	for (i = 0; i < WHEEL_SLOTS; i++)
+		LIST_INIT(&s->wheel[i]);
 	http_server_set_limits(s, limits);
-	if ((s->retry = evtimer_new(base, accept_retry_cb, s)) == NULL)
+	if ((s->rbuf = malloc(READ_BUF)) == NULL ||
+	    (s->retry = evtimer_new(base, accept_retry_cb, s)) == NULL ||
+	    (s->tick = event_new(base, -1, EV_PERSIST, tick_cb, s)) == NULL ||
+	    (s->soon_ev = event_new(base, -1, 0, soon_cb, s)) == NULL)
 		goto fail;
 	s->listener = evconnlistener_new(base, accept_cb, s,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -912,25 +1268,31 @@ http_server_new(struct event_base *base, int fd,
 	return s;
 fail:
 	close(fd);
-	if (s != NULL && s->retry != NULL)
-		event_free(s->retry);
+	if (s != NULL) {
+		if (s->retry != NULL)
+			event_free(s->retry);
+		if (s->tick != NULL)
+			event_free(s->tick);
+		if (s->soon_ev != NULL)
+			event_free(s->soon_ev);
+		free(s->rbuf);
+	}
 	free(s);
 	return NULL;
 }
 
 /* See server.h. A lower max_connections pauses accepting at once; open
- * connections are never closed for it. */
+ * connections are never closed for it. Deadlines already set stay. */
 void
 http_server_set_limits(struct http_server *s, const struct http_limits *limits)
 {
 	s->limits = *limits;
 	if (s->limits.max_header_bytes == 0)
 		s->limits.max_header_bytes = DEFAULT_MAX_HEADER;
-	s->to_request = timeout_init(s, &s->tv_request,
-	                             limits->request_timeout_ms);
-	s->to_idle = timeout_init(s, &s->tv_idle, limits->idle_timeout_ms);
-	s->to_first = s->to_idle != NULL ? s->to_idle : s->to_request;
-	s->to_write = s->to_request != NULL ? s->to_request : s->to_idle;
+	s->first_ms = limits->idle_timeout_ms != 0 ?
+	    limits->idle_timeout_ms : limits->request_timeout_ms;
+	s->write_ms = limits->request_timeout_ms != 0 ?
+	    limits->request_timeout_ms : limits->idle_timeout_ms;
 	listener_update(s);
 }
 
@@ -989,6 +1351,9 @@ server_destroy(struct http_server *s)
 		ex->server = NULL;
 	}
 	event_free(s->retry);
+	event_free(s->tick);
+	event_free(s->soon_ev);
+	free(s->rbuf);
 	free(s);
 }
 
@@ -1232,12 +1597,14 @@ send_response(struct http_conn *c, struct iovec *iov, size_t n,
 		evbuffer_drain(bodybuf, len);
 		return sent;
 	}
-	if (conn_send(c, iov, n) == 0 && c->broken) {
+	if ((conn_send(c, iov, n) == 0 && c->broken) || conn_out(c) == NULL ||
+	    evbuffer_add_buffer(c->out, bodybuf) == -1) {
 		evbuffer_drain(bodybuf, len);
+		c->broken = 1;
+		conn_soon(c);
 		return 0;
 	}
-	evbuffer_add_buffer(bufferevent_get_output(c->bev), bodybuf);
-	bufferevent_enable(c->bev, EV_WRITE);
+	conn_want_write(c);
 	return 0;
 }
 
@@ -1282,7 +1649,7 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 		c->written = send_response(c, iov, n, body, len, bodybuf);
 	}
 	if (c->written && !c->in_process)
-		timer_now(c);
+		conn_soon(c);
 }
 
 /* See server.h. A status outside 200-599 is sent as 500. For HEAD, body

@@ -61,6 +61,7 @@ struct harness {
 	int eof[NRESP];
 	long ms[NRESP];
 	int refused;
+	int count;
 };
 
 static struct harness H;
@@ -672,6 +673,98 @@ START_TEST(test_pipelining)
 }
 END_TEST
 
+/*
+ * Input that arrives while a request is handled is kept and served after
+ * it, in order: a request sent later, then a pipelined run larger than
+ * what the server keeps (it stops reading, then goes on).
+ */
+#define FLOOD 2500
+
+static void
+client_while_handling(struct harness *h)
+{
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+	static char flood[FLOOD * (sizeof(req) - 1) + 64];
+	struct client c;
+	size_t n = 0;
+	int i;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /async HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(10000);
+	cl_send(&c, "GET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 0, &c, 0);
+	record(h, 1, &c, 0);
+	n += (size_t)snprintf(flood, sizeof(flood),
+	                      "GET /async HTTP/1.1\r\nHost: t\r\n\r\n");
+	for (i = 0; i < FLOOD; i++) {
+		memcpy(flood + n, req, sizeof(req) - 1);
+		n += sizeof(req) - 1;
+	}
+	cl_send_n(&c, flood, n);
+	record(h, 2, &c, 0);
+	for (i = 0; i < FLOOD; i++)
+		if (cl_response(&c, NULL, 0) == 200)
+			h->count++;
+	cl_close(&c);
+}
+
+START_TEST(test_input_while_handling)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	run(client_while_handling);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_str_eq(body_of(H.resp[0]), "async");
+	ck_assert_int_eq(H.status[1], 200);
+	ck_assert(has_line(H.resp[1], "X-Path: /echo/2"));
+	ck_assert_int_eq(H.status[2], 200);
+	ck_assert_str_eq(body_of(H.resp[2]), "async");
+	ck_assert_int_eq(H.count, FLOOD);
+	ck_assert_int_eq(H.handled, FLOOD + 3);
+	ck_assert_int_eq(H.completes, FLOOD + 3);
+	stop();
+}
+END_TEST
+
+/* A body larger than one read of the server. */
+static void
+client_long_body(struct harness *h)
+{
+	static char body[60000];
+	char head[128];
+	struct client c;
+
+	memset(body, 'x', sizeof(body));
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	snprintf(head, sizeof(head), "POST /echo HTTP/1.1\r\nHost: t\r\n"
+	         "Content-Length: %zu\r\n\r\n", sizeof(body));
+	cl_send(&c, head);
+	cl_send_n(&c, body, sizeof(body));
+	record(h, 0, &c, 0);
+	h->eof[0] = strspn(body_of(h->resp[0]), "x") ==
+	    strlen(body_of(h->resp[0]));
+	cl_close(&c);
+}
+
+START_TEST(test_long_body)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	run(client_long_body);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert(has_line(H.resp[0], "Content-Length: 60000"));
+	ck_assert(H.eof[0]);
+	stop();
+}
+END_TEST
+
 static void
 client_bodies(struct harness *h)
 {
@@ -865,6 +958,56 @@ START_TEST(test_408_and_idle)
 	ck_assert_int_eq(H.status[1], 200);
 	ck_assert(H.eof[1]);
 	ck_assert_int_ge(H.ms[1], 200);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	stop();
+}
+END_TEST
+
+/* The idle deadline, moved by each of many requests, still closes the
+ * connection in time (not before), and so does the first one. */
+static void
+client_idle_after_burst(struct harness *h)
+{
+	struct client c;
+	long t0;
+	int i;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	for (i = 0; i < 200; i++) {
+		cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+		if (cl_response(&c, NULL, 0) == 200)
+			h->count++;
+	}
+	t0 = now_ms();
+	h->eof[0] = cl_eof(&c, 3000);
+	h->ms[0] = now_ms() - t0;
+	cl_close(&c);
+	/* a connection that never sends */
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	t0 = now_ms();
+	h->eof[1] = cl_eof(&c, 3000);
+	h->ms[1] = now_ms() - t0;
+	cl_close(&c);
+}
+
+START_TEST(test_idle_after_burst)
+{
+	struct http_limits l = limits_default();
+
+	l.request_timeout_ms = 200;
+	l.idle_timeout_ms = 300;
+	start(&l);
+	run(client_idle_after_burst);
+	settle(50);
+	ck_assert_int_eq(H.count, 200);
+	ck_assert(H.eof[0]);
+	ck_assert_int_ge(H.ms[0], 280);
+	ck_assert_int_lt(H.ms[0], 2000);
+	ck_assert(H.eof[1]);
+	ck_assert_int_ge(H.ms[1], 280);
+	ck_assert_int_lt(H.ms[1], 2000);
 	ck_assert_uint_eq(http_server_connections(H.srv), 0);
 	stop();
 }
@@ -1291,6 +1434,38 @@ START_TEST(test_big_responses)
 }
 END_TEST
 
+/* A client that shuts its side down after the request still reads a
+ * response that takes many writes; then the server closes. */
+static void
+client_half_close(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+	shutdown(c.fd, SHUT_WR);
+	usleep(100000);
+	h->status[0] = cl_big_response(&c, BIG_LEN);
+	h->eof[0] = cl_eof(&c, 3000);
+	cl_close(&c);
+}
+
+START_TEST(test_half_close)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	run(client_half_close);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert(H.eof[0]);
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	stop();
+}
+END_TEST
+
 static void
 client_stall(struct harness *h)
 {
@@ -1411,10 +1586,13 @@ http_server_suite(void)
 	tcase_add_test(tc, test_simple_get);
 	tcase_add_test(tc, test_keepalive);
 	tcase_add_test(tc, test_pipelining);
+	tcase_add_test(tc, test_input_while_handling);
 	tcase_add_test(tc, test_bodies);
+	tcase_add_test(tc, test_long_body);
 	tcase_add_test(tc, test_431);
 	tcase_add_test(tc, test_413);
 	tcase_add_test(tc, test_408_and_idle);
+	tcase_add_test(tc, test_idle_after_burst);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_path_decoding);
 	tcase_add_test(tc, test_max_connections);
@@ -1425,6 +1603,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_free_with_pending);
 	tcase_add_test(tc, test_free_inside_handler);
 	tcase_add_test(tc, test_big_responses);
+	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_write_timeout);
 	tcase_add_test(tc, test_unix_socket);
 	tcase_add_test(tc, test_problem_codes);
