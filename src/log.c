@@ -171,6 +171,12 @@ log_msg(enum log_level level, const char *fmt, ...)
 		log_flush();
 }
 
+int
+log_access_enabled(void)
+{
+	return lg.access;
+}
+
 void
 log_access(const struct access_entry *e)
 {

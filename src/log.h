@@ -48,6 +48,9 @@ struct access_entry {
 	double duration_ms;
 };
 
+/* Whether access lines are written (callers skip measuring otherwise). */
+int log_access_enabled(void);
+
 /* One access line, when access logging is on. */
 void log_access(const struct access_entry *e);
 

@@ -1,11 +1,12 @@
 /*
- * server.h - asterd's HTTP/1.1 server on libevent bufferevents.
+ * server.h - asterd's HTTP/1.1 server on libevent.
  *
  * One http_server per listener. libevent's evhttp (2.1, as Debian ships
  * it) answers its own limit errors with HTML 400/413 pages, closes timed
  * out requests without a response and cannot cap connections, while the
  * contract wants 431, 413 and 408 as problem+json and a connection cap;
- * so the server is ours, on evconnlistener and bufferevents.
+ * so the server is ours, on evconnlistener and plain events: one recv()
+ * per readable event, responses sent directly, deadlines on a wheel.
  *
  * Every complete request becomes an http_exchange handed to the server's
  * handler. The handler answers at once or later (http_respond() may be

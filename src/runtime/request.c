@@ -132,6 +132,8 @@ on_complete(struct http_exchange *ex, void *arg)
 	struct request_ctx *ctx = arg;
 	struct access_entry e;
 
+	if (!log_access_enabled())
+		return;
 	e.request_id = ctx->request_id;
 	e.route_id = ctx->route != NULL ? ctx->route->id : NULL;
 	e.module = ctx->route != NULL ? ctx->route->module->id : NULL;
