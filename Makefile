@@ -374,7 +374,10 @@ install: all
 		install -d "$$d" && install -m 0644 "$$f" "$$d/" || exit 1; \
 	done
 	$(if $(wildcard systemd/asterd.service),install -d $(DESTDIR)$(prefix)/lib/systemd/system && \
-		install -m 0644 systemd/asterd.service $(DESTDIR)$(prefix)/lib/systemd/system/)
+		sed -e 's|/usr/sbin/asterd|$(sbindir)/asterd|g' \
+		    -e 's|/etc/aster/|$(sysconfdir)/aster/|g' systemd/asterd.service \
+		    > $(DESTDIR)$(prefix)/lib/systemd/system/asterd.service && \
+		chmod 0644 $(DESTDIR)$(prefix)/lib/systemd/system/asterd.service)
 
 # Leaves the configuration in $(sysconfdir)/aster alone.
 uninstall:
