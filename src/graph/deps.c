@@ -64,14 +64,8 @@ report_missing_dependency(struct graph *g, struct module *m,
 	                            "missing-dependency", "module '%s' "
 	                            "requires '%s', which is not defined",
 	                            m->id, r->id);
-	const char *near = suggest_closest(r->id, g->module_ids,
-	                                   g->nmodule_ids);
 
-	if (near != NULL) {
-		diag_hint(g->dl, d, "did you mean '%s'?", near);
-		diag_note(g->dl, d, &config_find_module(g->cfg,
-		          near)->node->mark, "'%s' is defined here", near);
-	}
+	graph_suggest_module(g, d, r->id);
 }
 
 static void

@@ -79,6 +79,10 @@ struct names {
 
 void names_add(struct arena *a, struct names *l, const char *name);
 
+/* Adds to d a "did you mean" hint for a module id near id, with a note
+ * where that module is defined. */
+void graph_suggest_module(struct graph *g, struct diag *d, const char *id);
+
 /* Scope name -> enum scope bit (0 when unknown). */
 unsigned graph_scope_bit(const char *name);
 

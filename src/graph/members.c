@@ -76,6 +76,13 @@ report_unknown_listed(struct graph *g, const char *id, const node_t *at)
 	struct diag *d = diag_error(g->dl, &at->mark, "unknown-module",
 	                            "product lists module '%s', which is "
 	                            "not defined", id);
+
+	graph_suggest_module(g, d, id);
+}
+
+void
+graph_suggest_module(struct graph *g, struct diag *d, const char *id)
+{
 	const char *near = suggest_closest(id, g->module_ids, g->nmodule_ids);
 
 	if (near != NULL) {

@@ -30,6 +30,8 @@ struct entry {
 struct provider_registry {
 	struct arena *arena;
 	const char *path;
+	const char **dirs;      /* path split at ':', empty parts dropped */
+	size_t ndirs;
 	struct strmap *entries;
 	void **handles;
 	size_t nhandles, handles_cap;
@@ -37,6 +39,24 @@ struct provider_registry {
 	size_t nnames;
 	int names_listed;
 };
+
+/* Splits the ':'-separated module path once, for every later search. */
+static void
+split_path(struct provider_registry *r)
+{
+	const char *p = r->path;
+
+	r->dirs = arena_alloc(r->arena, (strlen(p) / 2 + 2) * sizeof(*r->dirs));
+	while (*p != '\0') {
+		size_t len = strcspn(p, ":");
+
+		if (len > 0)
+			r->dirs[r->ndirs++] = arena_strndup(r->arena, p, len);
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+}
 
 struct provider_registry *
 registry_new(const char *module_path)
@@ -50,6 +70,7 @@ registry_new(const char *module_path)
 	r->arena = a;
 	r->path = arena_strdup(a, module_path != NULL ? module_path : "");
 	r->entries = strmap_new(a);
+	split_path(r);
 	return r;
 }
 
@@ -82,27 +103,19 @@ find_builtin(const char *name)
 	return NULL;
 }
 
-/* Splits the module path and returns the first <dir>/<name>.so present. */
+/* The first <dir>/<name>.so present on the module path, or NULL. */
 static const char *
 find_object(struct provider_registry *r, const char *name)
 {
-	const char *p = r->path;
+	struct stat st;
+	size_t i;
 
-	while (*p != '\0') {
-		const char *end = strchr(p, ':');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		struct stat st;
+	for (i = 0; i < r->ndirs; i++) {
+		const char *file = arena_printf(r->arena, "%s/%s.so",
+		                                r->dirs[i], name);
 
-		if (len > 0) {
-			const char *file = arena_printf(r->arena, "%.*s/%s.so",
-			                                (int)len, p, name);
-
-			if (stat(file, &st) == 0 && S_ISREG(st.st_mode))
-				return file;
-		}
-		p += len;
-		if (*p == ':')
-			p++;
+		if (stat(file, &st) == 0 && S_ISREG(st.st_mode))
+			return file;
 	}
 	return NULL;
 }
@@ -212,23 +225,13 @@ const char *const *
 registry_names(struct provider_registry *r, size_t *n)
 {
 	size_t cap = 0, i;
-	const char *p;
 
 	if (!r->names_listed) {
 		r->names_listed = 1;
 		for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
 			add_name(r, builtins[i]->name, &cap);
-		for (p = r->path; *p != '\0';) {
-			const char *end = strchr(p, ':');
-			size_t len = end ? (size_t)(end - p) : strlen(p);
-
-			if (len > 0)
-				list_dir(r, arena_strndup(r->arena, p, len),
-				         &cap);
-			p += len;
-			if (*p == ':')
-				p++;
-		}
+		for (i = 0; i < r->ndirs; i++)
+			list_dir(r, r->dirs[i], &cap);
 	}
 	*n = r->nnames;
 	return r->names;
