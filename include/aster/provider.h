@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change to this header. */
-#define ASTER_PROVIDER_ABI 1
+#define ASTER_PROVIDER_ABI 2
 
 /* A YAML node of the configuration (opaque; read it through the host). */
 typedef struct aster_node aster_node;
@@ -49,6 +49,10 @@ struct aster_request;
 
 /* libevent's loop, as <event2/event.h> declares it. */
 struct event_base;
+
+/* The state store (aster/store.h). */
+struct aster_store;
+struct aster_store_ops;
 
 enum aster_node_kind {
 	ASTER_NODE_SCALAR = 0,
@@ -125,6 +129,15 @@ struct aster_host {
 	 * asynchronously (ASTER_PENDING) or does I/O registers its events
 	 * here. asterd runs one loop on one thread; nothing may block it. */
 	struct event_base *(*event_base)(struct aster_service *svc);
+
+	/*
+	 * The state store svc's module reaches: its own when the module
+	 * provides `state-store`, else that of the module providing it, if
+	 * svc's module `needs: [state-store]`; NULL otherwise. The store's
+	 * module starts first (needs orders the plan), so this is valid from
+	 * svc's start hook until its stop hook returns.
+	 */
+	const struct aster_store *(*store)(struct aster_service *svc);
 };
 
 /* Return values of start. */
@@ -164,6 +177,10 @@ struct aster_provider {
 
 	/* Stops an instance started by start and frees its state. */
 	void (*stop)(void *state);
+
+	/* Set by state store providers (aster/store.h): the operations on
+	 * an instance's state. NULL for every other provider. */
+	const struct aster_store_ops *store;
 };
 
 /* Declares the descriptor a provider shared object exports. */
