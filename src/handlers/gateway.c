@@ -36,10 +36,15 @@ string_or_null(const char *s)
 	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
+/* A running module whose store lost its database reads "unavailable". */
 static const char *
 run_state(struct module_run *run)
 {
-	return module_state_name(module_run_live(run)->state);
+	struct module_run *live = module_run_live(run);
+
+	if (live->state == MODULE_RUNNING && !runtime_run_healthy(live))
+		return "unavailable";
+	return module_state_name(live->state);
 }
 
 /* Why the product is not ready: the runtime's own state first, then the
@@ -62,6 +67,10 @@ not_ready_status(const struct runtime *rt, const struct generation *g)
 		if (s == MODULE_STOPPING || s == MODULE_STOPPED)
 			return "stopping";
 	}
+	for (i = 0; i < g->nruns; i++)
+		if (module_run_live(&g->runs[i])->state == MODULE_RUNNING &&
+		    !runtime_run_healthy(&g->runs[i]))
+			return "unavailable";
 	return "starting";
 }
 
@@ -231,6 +240,10 @@ handler_gateway(struct http_exchange *ex, struct request_ctx *ctx)
 	}
 	if (strcmp(op, "openapi") == 0) {
 		send_openapi(ex, ctx);
+		return;
+	}
+	if (strcmp(op, "state") == 0 || strcmp(op, "state-list") == 0) {
+		handler_state(ex, ctx);
 		return;
 	}
 	for (i = 0; i < sizeof(json_operations) / sizeof(json_operations[0]);

@@ -27,6 +27,11 @@ void handler_static(struct http_exchange *ex, struct request_ctx *ctx);
  * modules, routes, openapi. */
 void handler_gateway(struct http_exchange *ex, struct request_ctx *ctx);
 
+/* The gateway operations `state` (GET, HEAD, PUT, DELETE of one
+ * document) and `state-list` of the internal state API (SPEC §8), on the
+ * state store the route's module reaches. */
+void handler_state(struct http_exchange *ex, struct request_ctx *ctx);
+
 /* The OpenAPI 3.1 document of the generation's routes of the given
  * scopes (enum scope bits), as JSON text (malloc'ed). */
 char *openapi_document(const struct request_ctx *ctx, unsigned scopes);

@@ -116,6 +116,12 @@ host_event_base(struct aster_service *svc)
 	return runtime_service_base(svc);
 }
 
+static const struct aster_store *
+host_store(struct aster_service *svc)
+{
+	return runtime_service_store(svc);
+}
+
 static const struct aster_host host = {
 	.abi = ASTER_PROVIDER_ABI,
 	.node_kind = host_node_kind,
@@ -129,6 +135,7 @@ static const struct aster_host host = {
 	.report = host_report,
 	.started = host_started,
 	.event_base = host_event_base,
+	.store = host_store,
 };
 
 const struct aster_host *

@@ -26,6 +26,14 @@ static const struct aster_operation gateway_operations[] = {
 	 "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}", NULL},
 	{"openapi", "GET", "OpenAPI 3.1 document of the product",
 	 "{\"type\":\"object\"}", NULL},
+	{"state", "GET,PUT,DELETE", "A JSON document of the state store, "
+	 "versioned by its ETag", NULL, NULL},
+	{"state-list", "GET", "A page of the documents of a namespace",
+	 "{\"type\":\"object\",\"required\":[\"items\",\"cursor\"],"
+	 "\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+	 "{\"type\":\"object\",\"required\":[\"key\",\"value\","
+	 "\"etag\"]}},\"cursor\":{\"type\":[\"string\",\"null\"]}}}",
+	 NULL},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -33,7 +41,8 @@ const struct aster_provider gateway_provider = {
 	.abi = ASTER_PROVIDER_ABI,
 	.name = "gateway",
 	.description = "Core endpoints: health, readiness, identity, "
-	               "modules, routes and the OpenAPI document",
+	               "modules, routes, the OpenAPI document and the "
+	               "internal state API",
 	.config_keys = NULL,
 	.validate = NULL,
 	.operations = gateway_operations,

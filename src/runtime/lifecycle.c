@@ -67,7 +67,8 @@ runtime_ready(const struct runtime *rt)
 	                  rt->state != RUNTIME_RELOADING))
 		return 0;
 	for (i = 0; i < g->nruns; i++)
-		if (module_run_live(&g->runs[i])->state != MODULE_RUNNING)
+		if (module_run_live(&g->runs[i])->state != MODULE_RUNNING ||
+		    !runtime_run_healthy(&g->runs[i]))
 			return 0;
 	return 1;
 }
@@ -96,6 +97,7 @@ stop_run(struct module_run *run)
 		if (s->started && p != NULL && p->stop != NULL)
 			p->stop(s->state);
 		s->started = 0;
+		s->store.ops = NULL;
 	}
 	free(run->services);
 	run->services = NULL;
@@ -183,6 +185,12 @@ runtime_service_base(struct aster_service *h)
 	return h->rt->base;
 }
 
+const struct aster_store *
+runtime_service_store(struct aster_service *h)
+{
+	return runtime_store_of(h->rt->starting, h->run->module);
+}
+
 static int
 start_service(struct runtime *rt, struct module_run *run,
               struct service_run *s)
@@ -202,6 +210,10 @@ start_service(struct runtime *rt, struct module_run *run,
 	s->handle->srun = s;
 	rc = p->start(provider_host(), s->handle, s->service->config,
 	              &s->state, &cause);
+	if (p->store != NULL) {
+		s->store.ops = p->store;
+		s->store.self = s->state;
+	}
 	if (rc == ASTER_PENDING && s->handle != NULL) {
 		s->handle->timeout = evtimer_new(rt->base, on_start_timeout,
 		                                 s->handle);
@@ -243,6 +255,100 @@ start_module(struct runtime *rt, struct module_run *run)
 
 static void all_started(struct runtime *rt);
 
+/* --- migrations --------------------------------------------------------- */
+
+/* The run of the member providing state-store, or NULL. */
+static struct module_run *
+store_provider_run(struct generation *g)
+{
+	size_t i, j;
+
+	for (i = 0; i < g->nruns; i++) {
+		const struct strlist *p = &g->runs[i].module->provides;
+
+		for (j = 0; j < p->n; j++)
+			if (strcmp(p->v[j], ASTER_STORE_CAPABILITY) == 0)
+				return &g->runs[i];
+	}
+	return NULL;
+}
+
+static void
+migrations_done(struct runtime *rt, struct generation *g, int status,
+                struct module_run *run, const char *cause)
+{
+	if (status == 0) {
+		g->migrations = MIGRATIONS_DONE;
+		runtime_advance(rt);
+		return;
+	}
+	if (status == 78 && rt->state == RUNTIME_STARTING)
+		rt->exit_code = 78;
+	module_failed(rt, run, cause);
+}
+
+/*
+ * Decides, once per generation, whether migrations are to be applied, and
+ * starts them as soon as the store runs. Modules with migrations are held
+ * back until then (start_allowed). Returns -1 when that ended the start.
+ */
+static int
+advance_migrations(struct runtime *rt, struct generation *g)
+{
+	struct module_run *store = store_provider_run(g);
+	size_t i;
+
+	if (g->migrations == MIGRATIONS_UNKNOWN) {
+		g->migrations = MIGRATIONS_DONE;
+		for (i = 0; i < g->nruns; i++) {
+			if (!runtime_has_migrations(g->runs[i].module))
+				continue;
+			if (store == NULL) {
+				module_failed(rt, &g->runs[i], "it declares "
+				    "database migrations, but no module of "
+				    "the product provides state-store");
+				return -1;
+			}
+			if (g->runs[i].module->wave < store->module->wave) {
+				module_failed(rt, &g->runs[i], arena_printf(
+				    g->cfg->arena, "it declares database "
+				    "migrations but would start before the "
+				    "state store of module '%s': add `needs: "
+				    "[state-store]`", store->module->id));
+				return -1;
+			}
+			g->migrations = MIGRATIONS_WAITING;
+		}
+	}
+	if (g->migrations != MIGRATIONS_WAITING ||
+	    module_run_live(store)->state != MODULE_RUNNING)
+		return 0;
+	g->migrations = MIGRATIONS_RUNNING;
+	if (runtime_migrate(rt, g, module_run_live(store),
+	                    migrations_done) < 0) {
+		module_failed(rt, store, "the state store cannot run the "
+		              "migrations");
+		return -1;
+	}
+	return 0;
+}
+
+/* The store's own module starts at once; other modules with migrations
+ * wait for them to be applied. */
+static int
+start_allowed(struct generation *g, const struct module_run *run)
+{
+	const struct module_run *store;
+
+	if (run->state != MODULE_PENDING)
+		return 0;
+	if (g->migrations == MIGRATIONS_DONE ||
+	    !runtime_has_migrations(run->module))
+		return 1;
+	store = store_provider_run(g);
+	return store != NULL && store->module == run->module;
+}
+
 /*
  * Starts every pending module whose earlier waves all run; when every
  * module runs, the start (or reload) is complete. Safe to call again from
@@ -255,7 +361,7 @@ runtime_advance(struct runtime *rt)
 	struct config *cfg;
 	size_t w, i, k = 0;
 
-	if (g == NULL)
+	if (g == NULL || advance_migrations(rt, g) < 0)
 		return;
 	cfg = g->cfg;
 	for (w = 0; w < cfg->nwaves; w++) {
@@ -264,8 +370,12 @@ runtime_advance(struct runtime *rt)
 		for (i = 0; i < cfg->wave_sizes[w]; i++) {
 			struct module_run *run = module_run_live(&g->runs[k + i]);
 
-			if (run->state == MODULE_PENDING)
+			if (start_allowed(g, run)) {
 				start_module(rt, run);
+				if (rt->starting == g &&
+				    advance_migrations(rt, g) < 0)
+					return;
+			}
 			if (rt->starting != g)
 				return;         /* a failure ended the start */
 			if (run->state != MODULE_RUNNING)
@@ -454,7 +564,8 @@ start_failed(struct runtime *rt, struct module_run *run)
 	        run->module->id, run->cause);
 	rt->starting = NULL;
 	rt->state = RUNTIME_FAILED;
-	rt->exit_code = 69;
+	if (rt->exit_code == 0)
+		rt->exit_code = 69;
 	runtime_stop_runs(rt, rt->current, NULL, NULL);
 	event_base_loopbreak(rt->base);
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <aster/store.h>
+
 #include "config/manifest.h"
 #include "http/router.h"
 
@@ -43,6 +45,7 @@ struct service_run {
 	void *state;
 	int started;
 	struct aster_service *handle;   /* while an async start is pending */
+	struct aster_store store;       /* ops NULL unless a store provider */
 };
 
 /* A module of a generation, as it runs. */
@@ -60,8 +63,16 @@ struct module_run {
 	const char *digest;         /* content digest, for reload diffs */
 };
 
+enum migrations_state {
+	MIGRATIONS_UNKNOWN = 0,     /* not looked at yet */
+	MIGRATIONS_WAITING,         /* some to apply once the store runs */
+	MIGRATIONS_RUNNING,
+	MIGRATIONS_DONE,            /* applied, or none to apply */
+};
+
 struct generation {
 	unsigned refs;
+	enum migrations_state migrations;
 	unsigned number;            /* 1 for the first configuration */
 	struct config *cfg;
 	struct router *router;
@@ -144,9 +155,33 @@ struct module_run *module_run_live(struct module_run *run);
 struct generation *generation_ref(struct generation *g);
 void generation_unref(struct generation *g);
 
-/* 1 when every module of the current generation is running and the
- * runtime is running or reloading. */
+/* 1 when every module of the current generation is running, its stores
+ * are healthy, and the runtime is running or reloading. */
 int runtime_ready(const struct runtime *rt);
+
+/* store.c: the state store module m reaches in g (its own when it
+ * provides state-store, else the provider of what it needs), NULL when
+ * none or not started; the store service of a run; and whether every
+ * store of a run is healthy (1 for runs without one). */
+const struct aster_store *runtime_store_of(struct generation *g,
+                                           const struct module *m);
+const struct aster_store *runtime_run_store(struct module_run *run);
+int runtime_run_healthy(struct module_run *run);
+
+/*
+ * migrate.c: applies the migrations of g's members in plan order on the
+ * store of store_run (running). done runs once, later, unless the start
+ * was abandoned meanwhile: status 0 when all are applied, else 78
+ * (migration-changed, the diagnostic already printed) or 69, with the
+ * run of the module whose migration failed and a one-line cause.
+ * Returns -1 when it could not begin (done will not run).
+ */
+typedef void (*migrate_done_fn)(struct runtime *rt, struct generation *g,
+                                int status, struct module_run *run,
+                                const char *cause);
+int runtime_migrate(struct runtime *rt, struct generation *g,
+                    struct module_run *store_run, migrate_done_fn done);
+int runtime_has_migrations(const struct module *m);
 
 /* Seconds since start. */
 double runtime_uptime(const struct runtime *rt);
@@ -201,6 +236,7 @@ void runtime_reload_finished(struct runtime *rt, const char *failure);
 void runtime_service_started(struct aster_service *h, int ok,
                              const char *cause);
 struct event_base *runtime_service_base(struct aster_service *h);
+const struct aster_store *runtime_service_store(struct aster_service *h);
 
 /* request.c: the handler every HTTP server calls (arg: listener_run),
  * and the error hook adding request ids to the server's own errors. */
