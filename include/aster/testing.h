@@ -285,6 +285,37 @@ int aster_test_remove_tree(const char *path);
 /* Scales a timeout by the multiplier described at the top. */
 int aster_test_timeout(int ms);
 
+/* --- a throwaway PostgreSQL --------------------------------------------- */
+
+/*
+ * For tests of products whose state store is PostgreSQL. A fresh cluster
+ * is made with initdb in a new directory under $TMPDIR (else /tmp) and
+ * served on a Unix socket in that directory only (no TCP). initdb refuses
+ * to run as root, so as root the server runs as the `postgres` system
+ * user (the Debian package creates it). The binaries are looked up in
+ * $ASTER_TEST_PG_BINDIR, else the newest /usr/lib/postgresql/N/bin, else
+ * PATH. Nothing is ever skipped: when PostgreSQL is missing or will not
+ * start, the start fails with the reason on stderr, and the test fails.
+ */
+struct aster_test_pg;
+
+/* Creates and starts a cluster with a superuser `aster` (trust auth on
+ * the socket) and a database `aster`. NULL on failure. */
+struct aster_test_pg *aster_test_pg_start(void);
+
+/* A libpq connection string for it ("host=DIR port=N user=aster
+ * dbname=aster"). Valid until aster_test_pg_free(). */
+const char *aster_test_pg_dsn(const struct aster_test_pg *pg);
+
+/* Stops the server with a fast shutdown (open connections are cut), and
+ * starts it again on the same data and socket: for fault tests. Each
+ * waits until the server is down or accepts connections. */
+int aster_test_pg_stop_server(struct aster_test_pg *pg);
+int aster_test_pg_start_server(struct aster_test_pg *pg);
+
+/* Stops the server if it runs and removes the cluster. NULL is fine. */
+void aster_test_pg_free(struct aster_test_pg *pg);
+
 #ifdef __cplusplus
 }
 #endif
