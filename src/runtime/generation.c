@@ -79,6 +79,17 @@ module_digest(struct arena *a, const struct module *m)
 	return hex;
 }
 
+static int
+provides_store(const struct module *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->provides.n; i++)
+		if (strcmp(m->provides.v[i], ASTER_STORE_CAPABILITY) == 0)
+			return 1;
+	return 0;
+}
+
 struct generation *
 generation_new(struct config *cfg, unsigned number)
 {
@@ -102,6 +113,9 @@ generation_new(struct config *cfg, unsigned number)
 			run->state = MODULE_PENDING;
 			run->digest = module_digest(cfg->arena, run->module);
 			strmap_put(g->run_by_id, run->module->id, run);
+			if (g->store_run == NULL &&
+			    provides_store(run->module))
+				g->store_run = run;
 		}
 	}
 	g->nruns = k;

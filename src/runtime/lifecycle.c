@@ -257,22 +257,6 @@ static void all_started(struct runtime *rt);
 
 /* --- migrations --------------------------------------------------------- */
 
-/* The run of the member providing state-store, or NULL. */
-static struct module_run *
-store_provider_run(struct generation *g)
-{
-	size_t i, j;
-
-	for (i = 0; i < g->nruns; i++) {
-		const struct strlist *p = &g->runs[i].module->provides;
-
-		for (j = 0; j < p->n; j++)
-			if (strcmp(p->v[j], ASTER_STORE_CAPABILITY) == 0)
-				return &g->runs[i];
-	}
-	return NULL;
-}
-
 static void
 migrations_done(struct runtime *rt, struct generation *g, int status,
                 struct module_run *run, const char *cause)
@@ -295,7 +279,7 @@ migrations_done(struct runtime *rt, struct generation *g, int status,
 static int
 advance_migrations(struct runtime *rt, struct generation *g)
 {
-	struct module_run *store = store_provider_run(g);
+	struct module_run *store = g->store_run;
 	size_t i;
 
 	if (g->migrations == MIGRATIONS_UNKNOWN) {
@@ -345,7 +329,7 @@ start_allowed(struct generation *g, const struct module_run *run)
 	if (g->migrations == MIGRATIONS_DONE ||
 	    !runtime_has_migrations(run->module))
 		return 1;
-	store = store_provider_run(g);
+	store = g->store_run;
 	return store != NULL && store->module == run->module;
 }
 

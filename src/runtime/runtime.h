@@ -79,6 +79,8 @@ struct generation {
 	struct module_run *runs;    /* one per member, in plan order */
 	size_t nruns;
 	struct strmap *run_by_id;   /* module id -> run: per-request lookups */
+	struct module_run *store_run;/* the member providing state-store (the
+	                               first in plan order), or NULL */
 };
 
 enum runtime_state {

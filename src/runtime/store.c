@@ -25,21 +25,15 @@ strlist_has(const struct strlist *l, const char *s)
 	return 0;
 }
 
-/* The member providing the store m reaches, or NULL. */
-static const struct module *
-store_module(const struct generation *g, const struct module *m)
+/* The run of the member providing the store m reaches, or NULL. */
+static struct module_run *
+store_run_for(struct generation *g, const struct module *m)
 {
-	size_t i;
-
 	if (strlist_has(&m->provides, ASTER_STORE_CAPABILITY))
-		return m;
+		return generation_find_run(g, m->id);
 	if (!strlist_has(&m->needs, ASTER_STORE_CAPABILITY))
 		return NULL;
-	for (i = 0; i < g->nruns; i++)
-		if (strlist_has(&g->runs[i].module->provides,
-		                ASTER_STORE_CAPABILITY))
-			return g->runs[i].module;
-	return NULL;
+	return g->store_run;
 }
 
 const struct aster_store *
@@ -58,12 +52,8 @@ runtime_run_store(struct module_run *run)
 const struct aster_store *
 runtime_store_of(struct generation *g, const struct module *m)
 {
-	const struct module *sm = store_module(g, m);
-	struct module_run *run;
+	struct module_run *run = store_run_for(g, m);
 
-	if (sm == NULL)
-		return NULL;
-	run = generation_find_run(g, sm->id);
 	return run != NULL ? runtime_run_store(run) : NULL;
 }
 
