@@ -84,6 +84,8 @@ timer_add_ms(struct event *ev, unsigned ms)
 	evtimer_add(ev, &tv);
 }
 
+/* A connection of p, DOWN and with no attempt scheduled; -1 when out
+ * of memory. pg_conn_free() releases it in any state. */
 int
 pg_conn_init(struct pg_conn *c, struct pg_pool *p)
 {

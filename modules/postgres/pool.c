@@ -101,6 +101,8 @@ pg_pool_conn_error(struct pg_pool *p, const char *msg)
 	p->last_error = s;
 }
 
+/* Decides the start's outcome (the first decision wins); the done
+ * event reports it to the core from the loop. */
 void
 pg_pool_start_result(struct pg_pool *p, int ok, const char *cause)
 {
@@ -119,6 +121,7 @@ pg_pool_conn_ready(struct pg_pool *p)
 	pg_pool_start_result(p, 1, NULL);
 }
 
+/* 1 while some connection is set up and libpq holds it for open. */
 int
 pg_pool_healthy(const struct pg_pool *p)
 {
