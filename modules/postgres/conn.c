@@ -464,6 +464,15 @@ conn_op_done(struct pg_conn *c, PGresult *res)
 	default:
 		if (txn != NULL && st != ASTER_STORE_OK)
 			txn_mark_failed(txn, st, msg);
+		/* A script run alone that opened a transaction and did not
+		 * end it: the cleanup ROLLBACK (pg_conn_next) undoes it, so
+		 * it must not answer OK. */
+		if (txn == NULL && st == ASTER_STORE_OK && !lost &&
+		    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+			st = ASTER_STORE_ERROR;
+			msg = "the statement left a transaction open; it was "
+			      "rolled back (use begin and commit)";
+		}
 		break;
 	}
 	pg_pool_complete(c->pool, op, st, res, msg);
