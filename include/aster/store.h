@@ -84,6 +84,7 @@ enum aster_doc_cond {
 /* error, when not NULL, is a one-line message for logs and problems. */
 typedef void (*aster_store_done_cb)(void *arg, enum aster_store_status st,
                                     const char *error);
+/* rows is NULL unless st is ASTER_STORE_OK. */
 typedef void (*aster_store_rows_cb)(void *arg, enum aster_store_status st,
                                     const struct aster_store_rows *rows,
                                     const char *error);
@@ -105,7 +106,10 @@ typedef void (*aster_store_list_cb)(void *arg, enum aster_store_status st,
  */
 struct aster_store_ops {
 	/* One statement with nparams text parameters, in txn or, when txn
-	 * is NULL, in a transaction of its own. */
+	 * is NULL, in a transaction of its own. Transaction control (BEGIN,
+	 * COMMIT, ...) belongs to begin/commit/rollback, not to statements:
+	 * a statement that leaves a transaction open is rolled back and
+	 * answers ASTER_STORE_ERROR. */
 	int (*query)(void *self, struct aster_txn *txn, const char *sql,
 	             size_t nparams, const char *const *params,
 	             aster_store_rows_cb cb, void *arg);
@@ -128,7 +132,11 @@ struct aster_store_ops {
 	             void *arg);
 
 	/* Ends txn; txn is invalid as soon as the call returns. commit
-	 * answers OK only when the transaction is known to be committed. */
+	 * answers OK only when the transaction is known to be committed;
+	 * after a failed statement it rolls back and answers that
+	 * statement's status (UNAVAILABLE for a serialisation failure or a
+	 * deadlock, where running the whole transaction again may work). A
+	 * rollback of a transaction whose connection died answers OK. */
 	int (*commit)(void *self, struct aster_txn *txn, aster_store_done_cb cb,
 	              void *arg);
 	int (*rollback)(void *self, struct aster_txn *txn,
@@ -154,7 +162,8 @@ struct aster_store_ops {
 
 	/* Up to limit documents of ns whose key starts with prefix ("" or
 	 * NULL: any) and sorts after `after` (NULL: from the first), in
-	 * byte order of the keys. */
+	 * byte order of the keys. With limit 0 none are returned, and more
+	 * says whether any match. */
 	int (*doc_list)(void *self, const char *ns, const char *prefix,
 	                const char *after, size_t limit,
 	                aster_store_list_cb cb, void *arg);
