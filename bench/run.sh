@@ -12,9 +12,12 @@
 #
 # then times `--plan --format json` on the 10,000-module product once, and
 # runs the HTTP benchmark against nginx, bench/http.sh (its targets: asterd
-# requests/s >= nginx's, idle RSS < 10 MiB).
+# requests/s >= nginx's, idle RSS < 10 MiB), and the state store benchmark
+# against pgbench, bench/state.sh (its target: asterd PUT on PostgreSQL at
+# least half pgbench's upsert rate).
 # Exits 0 when every target passes, 1 when one fails, a check does not
-# accept a generated product or http.sh cannot run, 64 on bad usage.
+# accept a generated product or http.sh or state.sh cannot run, 64 on bad
+# usage.
 #
 # Wall time and peak RSS come from bench/measure.c (wait4 and a monotonic
 # clock), built here with the system C compiler, so no GNU time is needed.
@@ -150,5 +153,9 @@ printf 'plan --format json, 10000 modules: %.3f s, %.1f MiB RSS, %d bytes%s\n' \
 # Then the HTTP benchmark against nginx (bench/http.sh, bench/README.md).
 echo
 bash "$benchdir/http.sh" "$asterd" || fail=1
+
+# Then the state API against PostgreSQL's own pgbench (bench/state.sh).
+echo
+bash "$benchdir/state.sh" "$asterd" || fail=1
 
 exit $fail
