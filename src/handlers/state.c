@@ -28,6 +28,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "runtime/runtime.h"
+#include "util/json_check.h"
 
 #define NAMESPACE_MAX 128
 #define KEY_MAX 512
@@ -144,11 +145,13 @@ valid_key(const char *s)
 	return 1;
 }
 
-/* Parses one entity tag at *p: a strong "digits" tag sets *version and
- * returns 1; a weak or foreign tag (which never matches a version)
- * returns 0; a malformed list returns -1. Advances *p past it. */
+/* Parses one entity tag at *p: a "digits" tag sets *version and returns
+ * 1; a foreign tag (which never matches a version), or a weak one when
+ * weak_ok is 0 (If-Match compares strongly, If-None-Match weakly: RFC
+ * 9110 13.1), returns 0; a malformed list returns -1. Advances *p past
+ * it. */
 static int
-parse_etag(const char **p, uint64_t *version)
+parse_etag(const char **p, uint64_t *version, int weak_ok)
 {
 	const char *s = *p;
 	int weak = 0, digits = 1;
@@ -169,7 +172,7 @@ parse_etag(const char **p, uint64_t *version)
 			v = v * 10 + (uint64_t)(*s - '0');
 	}
 	*p = s + 1;
-	if (weak || !digits || v == 0)
+	if ((weak && !weak_ok) || !digits || v == 0)
 		return 0;
 	*version = v;
 	return 1;
@@ -181,7 +184,8 @@ parse_etag(const char **p, uint64_t *version)
  * nothing). Returns -1 when the header is malformed.
  */
 static int
-parse_etag_list(const char *h, int *any, uint64_t *tags, size_t *ntags)
+parse_etag_list(const char *h, int weak_ok, int *any, uint64_t *tags,
+                size_t *ntags)
 {
 	const char *p = h;
 
@@ -197,7 +201,7 @@ parse_etag_list(const char *h, int *any, uint64_t *tags, size_t *ntags)
 	}
 	for (;;) {
 		uint64_t v;
-		int rc = parse_etag(&p, &v);
+		int rc = parse_etag(&p, &v, weak_ok);
 
 		if (rc < 0)
 			return -1;
@@ -250,7 +254,7 @@ on_got(void *arg, enum aster_store_status st, const struct aster_doc *doc,
 	} else {
 		add_etag(ex, doc->version);
 		if (inm != NULL &&
-		    parse_etag_list(inm, &any, tags, &ntags) == 0) {
+		    parse_etag_list(inm, 1, &any, tags, &ntags) == 0) {
 			for (i = 0; i < ntags && tags[i] != doc->version; i++)
 				;
 			if (any || i < ntags) {
@@ -267,49 +271,22 @@ on_got(void *arg, enum aster_store_status st, const struct aster_doc *doc,
 
 /* --- PUT ---------------------------------------------------------------- */
 
-/* 0 when body is exactly one JSON value (surrounding white space
+/* 0 when body is exactly one JSON value (white space around it
  * allowed); else -1 with a message in err. */
 static int
 check_json(const unsigned char *body, size_t len, char *err, size_t errlen)
 {
-	struct json_tokener *tok;
-	json_object *o;
-	enum json_tokener_error je;
-	size_t used, i;
+	char why[128];
 
 	if (len == 0) {
 		snprintf(err, errlen, "the body is empty; a JSON value is "
 		         "required");
 		return -1;
 	}
-	if (len > INT32_MAX || memchr(body, '\0', len) != NULL) {
-		snprintf(err, errlen, "the body is not JSON");
+	if (json_check((const char *)body, len, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "the body is not valid JSON: %s", why);
 		return -1;
 	}
-	tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	if (tok == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, (const char *)body, (int)len);
-	je = json_tokener_get_error(tok);
-	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	json_object_put(o);
-	if (je != json_tokener_success) {
-		snprintf(err, errlen, "the body is not valid JSON: %s%s",
-		         json_tokener_error_desc(je == json_tokener_continue ?
-		         json_tokener_error_parse_eof : je),
-		         je == json_tokener_continue ? " (it ends early)" : "");
-		return -1;
-	}
-	for (i = used; i < len; i++)
-		if (!isspace(body[i])) {
-			snprintf(err, errlen, "the body holds more than one "
-			         "JSON value (extra data at byte %zu)", i);
-			return -1;
-		}
 	return 0;
 }
 
@@ -434,7 +411,7 @@ start_write(struct state_call *c)
 	}
 	if (inm != NULL) {
 		if (c->is_delete ||
-		    parse_etag_list(inm, &any, tags, &ntags) < 0 || !any) {
+		    parse_etag_list(inm, 1, &any, tags, &ntags) < 0 || !any) {
 			problem_send(ex, 400, "bad-request", "If-None-Match "
 			             "must be '*' (create only, on PUT)",
 			             c->ctx->request_id);
@@ -444,7 +421,7 @@ start_write(struct state_call *c)
 	}
 	if (im == NULL)
 		return write_doc(c, ASTER_DOC_ANY, 0) < 0 ? -1 : 0;
-	if (parse_etag_list(im, &c->any_etag, c->etags, &c->netags) < 0) {
+	if (parse_etag_list(im, 0, &c->any_etag, c->etags, &c->netags) < 0) {
 		problem_send(ex, 400, "bad-request", "If-Match is not a list "
 		             "of entity tags", c->ctx->request_id);
 		return 1;
