@@ -292,10 +292,17 @@ int aster_test_timeout(int ms);
  * is made with initdb in a new directory under $TMPDIR (else /tmp) and
  * served on a Unix socket in that directory only (no TCP). initdb refuses
  * to run as root, so as root the server runs as the `postgres` system
- * user (the Debian package creates it). The binaries are looked up in
+ * user (the Debian package creates it), which must be able to enter
+ * $TMPDIR: a $TMPDIR of the caller's that others cannot enter (mktemp -d)
+ * is given search permission for them. The binaries are looked up in
  * $ASTER_TEST_PG_BINDIR, else the newest /usr/lib/postgresql/N/bin, else
  * PATH. Nothing is ever skipped: when PostgreSQL is missing or will not
  * start, the start fails with the reason on stderr, and the test fails.
+ *
+ * fsync stays on, so a test that stops the server finds what was
+ * committed. Should the test process die without aster_test_pg_free()
+ * (a failed check assertion in fork mode, a signal), a watchdog process
+ * stops the server and removes the cluster.
  */
 struct aster_test_pg;
 
