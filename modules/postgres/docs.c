@@ -6,7 +6,10 @@
  * and the list cursor (`key > after`) follow byte order whatever the
  * database's locale. Versions come from one sequence: nextval never
  * hands a number out twice, so a version names one content forever, even
- * across a delete and a re-create of the key.
+ * across a delete and a re-create of the key. An update draws its version
+ * in the SET, evaluated once it holds the row's lock: one drawn in VALUES
+ * before waiting for the lock could be older than the version of the
+ * writer it waited for, and the key's version would go backwards.
  */
 #include "pg.h"
 
@@ -43,7 +46,7 @@ const struct pg_stmt pg_stmts[] = {
 	 "INSERT INTO aster_documents (namespace, key, value, version)"
 	 " VALUES ($1, $2, $3, " NEXT_VERSION ")"
 	 " ON CONFLICT (namespace, key) DO UPDATE"
-	 " SET value = EXCLUDED.value, version = EXCLUDED.version"
+	 " SET value = EXCLUDED.value, version = " NEXT_VERSION
 	 " RETURNING version, (xmax = 0) AS created"},
 	{"aster_doc_put_absent",
 	 "INSERT INTO aster_documents (namespace, key, value, version)"

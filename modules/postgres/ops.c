@@ -70,6 +70,17 @@ pg_op_free(struct pg_op *op)
 	free(op);
 }
 
+/* PQcmdTuples also counts the rows a SELECT or FETCH returned; the
+ * contract's `changes` counts rows written only. */
+static int
+counts_changes(const char *status)
+{
+	return strncmp(status, "INSERT ", 7) == 0 ||
+	       strncmp(status, "UPDATE ", 7) == 0 ||
+	       strncmp(status, "DELETE ", 7) == 0 ||
+	       strncmp(status, "MERGE ", 6) == 0;
+}
+
 /* Builds the row arrays of a statement's result (pointers into res). */
 static int
 rows_build(const PGresult *res, struct aster_store_rows *rows)
@@ -81,7 +92,8 @@ rows_build(const PGresult *res, struct aster_store_rows *rows)
 		return 0;
 	rows->nrows = (size_t)PQntuples(res);
 	rows->ncols = (size_t)PQnfields(res);
-	rows->changes = strtoull(PQcmdTuples((PGresult *)res), NULL, 10);
+	rows->changes = counts_changes(PQcmdStatus((PGresult *)res)) ?
+	    strtoull(PQcmdTuples((PGresult *)res), NULL, 10) : 0;
 	n = rows->nrows * rows->ncols;
 	if (n == 0)
 		return 0;
