@@ -196,9 +196,17 @@ queue_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(msg, sizeof(msg), "no database connection within %d ms%s%s",
-	         p->queue_timeout_ms, p->last_error != NULL ? ": " : "",
-	         p->last_error != NULL ? p->last_error : "");
+	/* The last connection error explains a wait only while no
+	 * connection is up; otherwise every connection was busy. */
+	if (pg_pool_healthy(p))
+		snprintf(msg, sizeof(msg), "no database connection free "
+		         "within %d ms: all %d are busy", p->queue_timeout_ms,
+		         p->size);
+	else
+		snprintf(msg, sizeof(msg), "no database connection within "
+		         "%d ms%s%s", p->queue_timeout_ms,
+		         p->last_error != NULL ? ": " : "",
+		         p->last_error != NULL ? p->last_error : "");
 	while ((op = TAILQ_FIRST(&p->queue)) != NULL &&
 	       op->queued_ms + (uint64_t)p->queue_timeout_ms <= now) {
 		TAILQ_REMOVE(&p->queue, op, link);

@@ -284,7 +284,7 @@ on_table_committed(void *arg, enum aster_store_status st, const char *error)
 	struct migrate *m = arg;
 
 	if (!wanted(m) || st != ASTER_STORE_OK) {
-		finish(m, 69, &m->g->runs[m->member], error != NULL ? error :
+		finish(m, 69, m->store_run, error != NULL ? error :
 		       "cannot create aster_migrations");
 		return;
 	}
@@ -298,14 +298,14 @@ on_table_created(void *arg, enum aster_store_status st, const char *error)
 	struct aster_txn *txn = m->txn;
 
 	if (!wanted(m) || st != ASTER_STORE_OK) {
-		finish(m, 69, &m->g->runs[m->member], error != NULL ? error :
+		finish(m, 69, m->store_run, error != NULL ? error :
 		       "cannot create aster_migrations");
 		return;
 	}
 	m->txn = NULL;
 	if (m->store->ops->commit(m->store->self, txn, on_table_committed,
 	                          m) < 0)
-		finish(m, 69, &m->g->runs[m->member],
+		finish(m, 69, m->store_run,
 		       "cannot create aster_migrations");
 }
 
@@ -318,13 +318,13 @@ on_table_begun(void *arg, enum aster_store_status st, struct aster_txn *txn,
 	if (st == ASTER_STORE_OK)
 		m->txn = txn;
 	if (!wanted(m) || st != ASTER_STORE_OK) {
-		finish(m, 69, &m->g->runs[m->member], error != NULL ? error :
+		finish(m, 69, m->store_run, error != NULL ? error :
 		       "cannot begin a transaction");
 		return;
 	}
 	if (m->store->ops->exec(m->store->self, txn, create_table_sql,
 	                        on_table_created, m) < 0)
-		finish(m, 69, &m->g->runs[m->member],
+		finish(m, 69, m->store_run,
 		       "cannot create aster_migrations");
 }
 
