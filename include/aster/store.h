@@ -18,6 +18,12 @@
  * SQL NULL); results arrive as text. Migrations and queries written for
  * one database run only on another if their SQL is portable.
  *
+ * Callbacks are never NULL. A transaction holds a connection of the
+ * store until it ends; SQLite has only one, so code must not wait for
+ * work outside its transaction before ending it. When a provider commits
+ * several callers' work together (SQLite's group commit) and the commit
+ * fails, each of them is answered ASTER_STORE_UNAVAILABLE.
+ *
  * A provider's stop() completes every pending callback (with
  * ASTER_STORE_UNAVAILABLE) before it returns, and rolls back open
  * transactions, so a caller's in-flight work always gets an answer.

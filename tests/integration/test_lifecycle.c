@@ -233,17 +233,25 @@ END_TEST
 
 START_TEST(test_default_product)
 {
-	char confd[PATH_MAX], env[PATH_MAX + 32];
-	const char *envv[2] = {env, NULL};
-	char *run = integ_tempdir();
+	char confd[PATH_MAX], env[PATH_MAX + 32], state_env[PATH_MAX + 32];
+	char db[PATH_MAX + 32];
+	const char *envv[3] = {env, state_env, NULL};
+	char *run = integ_tempdir(), *state = integ_tempdir();
 	struct aster_test *t;
 	struct aster_test_response r;
 	json_object *o, *mods, *st;
+	struct stat sb;
 
-	/* conf.d keeps its control socket under $RUNTIME_DIRECTORY. */
+	/* conf.d keeps its control socket under $RUNTIME_DIRECTORY and its
+	 * SQLite store under $STATE_DIRECTORY (in a subdirectory here, to
+	 * see it created). */
 	snprintf(confd, sizeof(confd), "%s/conf.d", unit_srcdir());
 	snprintf(env, sizeof(env), "RUNTIME_DIRECTORY=%s", run);
+	snprintf(state_env, sizeof(state_env), "STATE_DIRECTORY=%s/lib", state);
 	t = integ_start_dir(confd, envv);
+	snprintf(db, sizeof(db), "%s/lib/aster.db", state);
+	ck_assert_msg(stat(db, &sb) == 0 && S_ISREG(sb.st_mode),
+	              "conf.d: the SQLite store %s was not created", db);
 	ck_assert_msg(aster_test_address(t, "public") != NULL &&
 	              aster_test_address(t, "internal") != NULL,
 	              "conf.d: expected a public and an internal listener");
@@ -262,6 +270,8 @@ START_TEST(test_default_product)
 	ck_assert_str_eq(integ_json_str(o, "status"), "ready");
 	ck_assert_msg(json_object_object_get_ex(o, "modules", &mods) &&
 	              json_object_object_get_ex(mods, "core", &st) &&
+	              strcmp(json_object_get_string(st), "running") == 0 &&
+	              json_object_object_get_ex(mods, "database", &st) &&
 	              strcmp(json_object_get_string(st), "running") == 0,
 	              "ready: %s", r.body);
 	json_object_put(o);
@@ -290,9 +300,18 @@ START_TEST(test_default_product)
 	integ_assert_problem(&r, 404, "route-not-found");
 	aster_test_response_free(&r);
 
+	/* ...nor the state API on the public one. */
+	integ_request(t, "public", "GET",
+	              "/gateway/v1/internal/state/demo/greeting", NULL, NULL,
+	              &r);
+	integ_assert_problem(&r, 404, "route-not-found");
+	aster_test_response_free(&r);
+
 	integ_stop(t);
 	aster_test_remove_tree(run);
+	aster_test_remove_tree(state);
 	free(run);
+	free(state);
 }
 END_TEST
 
