@@ -28,6 +28,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "runtime/runtime.h"
+#include "util/hex.h"
 #include "util/json_check.h"
 
 #define NAMESPACE_MAX 128
@@ -572,18 +573,6 @@ on_listed(void *arg, enum aster_store_status st, const struct aster_doc *docs,
 	list_free(l);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A query value, percent-decoded ('+' is a space, as forms send it);
  * NULL when malformed or holding a NUL byte. */
 static char *
@@ -602,8 +591,8 @@ query_decode(const char *s, size_t len)
 		} else if (s[i] != '%') {
 			out[o++] = s[i];
 		} else if (i + 2 < len &&
-		           (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		           (lo = hexval((unsigned char)s[i + 2])) >= 0 &&
+		           (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		           (lo = hex_digit((unsigned char)s[i + 2])) >= 0 &&
 		           (hi | lo) != 0) {
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/hex.h"
+
 enum {
 	RS_HEAD,
 	RS_BODY,
@@ -94,18 +96,6 @@ grow(void *buf, size_t *cap, size_t need, size_t limit)
 		return NULL;
 	*cap = ncap;
 	return nb;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* RFC 9110 §5.6.2 tchar. */
@@ -262,8 +252,8 @@ http_path_decode(char *dst, const char *src, size_t len)
 
 		if (c == '%') {
 			if (len - i < 3 ||
-			    (hi = hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)src[i + 2])) < 0)
+			    (hi = hex_digit((unsigned char)src[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)src[i + 2])) < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
@@ -658,7 +648,7 @@ parse_body(struct http_request *r, const char *data, size_t len,
 static enum http_parse_result
 chunk_size_byte(struct http_request *r, unsigned char c)
 {
-	int d = hexval(c);
+	int d = hex_digit(c);
 
 	if (d >= 0) {
 		uint64_t room = r->max_body - r->body_len;

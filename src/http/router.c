@@ -35,6 +35,7 @@
 
 #include "config/manifest.h"
 #include "util/arena.h"
+#include "util/hex.h"
 
 /* A route on its node. */
 struct rentry {
@@ -189,18 +190,6 @@ key_push(struct arena *tmp, struct rkey *k, const char *s, size_t len,
 	k->nsegs++;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * A literal segment of a mount path. Request paths arrive percent-decoded
  * (http_path), so the literal is decoded too; a decoded '/' then splits it
@@ -217,8 +206,8 @@ key_literal(struct arena *a, struct arena *tmp, struct rkey *k,
 		int hi, lo;
 
 		if (raw[i] == '%' && i + 2 < len &&
-		    (hi = hex_value(raw[i + 1])) >= 0 &&
-		    (lo = hex_value(raw[i + 2])) >= 0) {
+		    (hi = hex_digit(raw[i + 1])) >= 0 &&
+		    (lo = hex_digit(raw[i + 2])) >= 0) {
 			d[n++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
