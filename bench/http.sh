@@ -34,20 +34,8 @@
 # BENCH_PERF (0), TMPDIR.
 set -u
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 ASTERD" >&2
-	exit 64
-fi
-asterd=$1
-case $asterd in /*) ;; *) asterd=$PWD/$asterd ;; esac
-if [ ! -x "$asterd" ]; then
-	echo "bench: $asterd is not an executable; run make first" >&2
-	exit 64
-fi
-
-cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
-benchdir=$PWD
-export LC_ALL=C
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init "$@"
 unset NOTIFY_SOCKET
 PATH=$PATH:/usr/sbin:/sbin
 
