@@ -5,4 +5,4 @@
 -- sends, its colons written \x3a (pgbench would read ":name" as a
 -- variable).
 \set k random(0, :keys - 1)
-INSERT INTO bench_documents (namespace, key, value, version) VALUES ('bench', 'k' || :k, E'{"n"\x3a42,"s"\x3a"bench","ok"\x3atrue}', nextval('bench_document_version')) ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version RETURNING version, (xmax = 0) AS created;
+INSERT INTO bench_documents (namespace, key, value, version) VALUES ('bench', 'k' || :k, E'{"n"\x3a42,"s"\x3a"bench","ok"\x3atrue}', nextval('bench_document_version')) ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, version = nextval('bench_document_version') RETURNING version, (xmax = 0) AS created;

@@ -3,8 +3,9 @@
  * descriptor, configuration, start and stop, and the loop side of the
  * store.
  *
- * start() opens the database, then hands the connection to one worker
- * thread (worker.c) for good. The loop never waits on SQLite: the ops
+ * start() starts one worker thread (worker.c), which opens the database
+ * and owns the connection for good; the start ends (host->started) when
+ * the open does. The loop never waits on SQLite: the ops
  * queue requests (ops.c), the worker runs them, and an eventfd
  * registered on the service's event_base wakes the loop to run the
  * callbacks here, in the order the worker finished the requests.
@@ -59,6 +60,19 @@ sq_validate(const struct aster_host *host, struct aster_check *chk,
 
 /* --- the loop side --- */
 
+/* The end of the start: the core learns it unless a stop came first (the
+ * service handle is gone then). started() may stop the store at once. */
+static void
+sq_started(struct sq_store *s, int ok, const char *error)
+{
+	struct aster_service *svc = s->svc;
+
+	s->svc = NULL;
+	if (svc != NULL)
+		s->host->started(svc, ok, ok ? NULL : error != NULL ? error :
+		                 "sqlite: cannot open the database");
+}
+
 /* Runs r's callback with its outcome, then frees r (and its transaction
  * when this was the transaction's last word). */
 void
@@ -107,6 +121,9 @@ sq_deliver(struct sq_req *r)
 		if (r->cb.list != NULL)
 			r->cb.list(r->arg, st, ok ? r->docs : NULL,
 			           ok ? r->ndocs : 0, ok && r->more, r->error);
+		break;
+	case SQ_OPEN:
+		sq_started(r->arg, ok, r->error);
 		break;
 	}
 	sq_req_free(r);
@@ -273,16 +290,15 @@ sq_wake_setup(struct sq_store *s, struct aster_service *svc)
 static void sq_stop(void *state);
 
 /*
- * Opens the database of `config` and starts the worker. ASTER_STARTED
- * with the store in *state, or ASTER_FAILED with a one-line cause naming
- * the file.
+ * Starts the worker, which opens the database of `config`: ASTER_PENDING
+ * with the store in *state (host->started() follows the open, with a
+ * one-line cause naming the file when it failed), or ASTER_FAILED.
  */
 static int
 sq_start(const struct aster_host *host, struct aster_service *svc,
          const aster_node *config, void **state, const char **cause)
 {
 	struct sq_store *s;
-	char err[384];
 
 	*state = NULL;
 	*cause = sq_cause;
@@ -299,11 +315,12 @@ sq_start(const struct aster_host *host, struct aster_service *svc,
 	if (sq_read_config(s, host, config) < 0 ||
 	    sq_mkdir_parents(s->path) < 0)
 		goto fail;
-	if (sq_db_open(s, err, sizeof(err)) < 0) {
-		snprintf(sq_cause, sizeof(sq_cause), "sqlite: cannot open %s: "
-		         "%s", s->path, err);
+	if ((s->open_req = calloc(1, sizeof(*s->open_req))) == NULL) {
+		snprintf(sq_cause, sizeof(sq_cause), "sqlite: out of memory");
 		goto fail;
 	}
+	s->open_req->kind = SQ_OPEN;
+	s->open_req->arg = s;
 	if (sq_wake_setup(s, svc) < 0) {
 		snprintf(sq_cause, sizeof(sq_cause), "sqlite: %s: cannot set "
 		         "up the event loop wake-up: %s", s->path,
@@ -315,12 +332,12 @@ sq_start(const struct aster_host *host, struct aster_service *svc,
 		         "the worker thread: %s", s->path, strerror(errno));
 		goto fail;
 	}
-	atomic_store(&s->healthy, 1);
+	s->svc = svc;
 	*state = s;
 	*cause = NULL;
-	return ASTER_STARTED;
+	return ASTER_PENDING;
 fail:
-	sq_db_close(s);
+	free(s->open_req);
 	sq_store_free(s);
 	return ASTER_FAILED;
 }
@@ -339,6 +356,7 @@ sq_stop(void *state)
 
 	if (s == NULL || s->stopped)
 		return;
+	s->svc = NULL;          /* a pending start ends unannounced */
 	atomic_store(&s->healthy, 0);
 	pthread_mutex_lock(&s->mu);
 	atomic_store(&s->stopping, 1);

@@ -40,6 +40,8 @@ enum sq_kind {
 	SQ_DOC_PUT,
 	SQ_DOC_DELETE,
 	SQ_DOC_LIST,
+	SQ_OPEN,                    /* the worker opened the database (or
+	                               not): the end of the start */
 };
 
 /* Bytes of results: every cell is appended NUL-terminated; offsets are
@@ -159,6 +161,9 @@ struct sq_store {
 	/* loop only (start/stop and the ops run on the loop thread) */
 	pthread_t worker;
 	int worker_started;
+	struct aster_service *svc;  /* while the start is pending */
+	struct sq_req *open_req;    /* the start's outcome, filled by the
+	                               worker */
 	int efd;                    /* eventfd: the worker wakes the loop */
 	struct event *ev;
 	struct aster_txn *txns;     /* live transactions */

@@ -25,6 +25,7 @@
 #include "sq.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -320,6 +321,31 @@ sq_fail_queue(struct sq_store *s, struct sq_queue *q)
 }
 
 /*
+ * Opens the database on the worker, where waiting on the disk or on
+ * another process's lock keeps nobody else waiting, and posts the start's
+ * outcome to the loop. Returns 0 when open.
+ */
+static int
+sq_worker_open(struct sq_store *s)
+{
+	struct sq_req *r = s->open_req;
+	char err[384];
+	int rc = sq_db_open(s, err, sizeof(err));
+
+	r->st = rc == 0 ? ASTER_STORE_OK : ASTER_STORE_UNAVAILABLE;
+	if (rc < 0 && (r->error = malloc(strlen(s->path) + strlen(err) +
+	                                 32)) != NULL)
+		sprintf(r->error, "sqlite: cannot open %s: %s", s->path, err);
+	if (rc == 0)
+		atomic_store(&s->healthy, 1);
+	pthread_mutex_lock(&s->mu);
+	s->open_req = NULL;
+	sq_post_one(s, r);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/*
  * The worker's loop; arg is the store. Returns when stop() set
  * `stopping`, after the shutdown described at the top of this file.
  */
@@ -328,6 +354,12 @@ sq_worker_main(void *arg)
 {
 	struct sq_store *s = arg;
 
+	if (sq_worker_open(s) < 0) {
+		pthread_mutex_lock(&s->mu);
+		sq_fail_queue(s, &s->queue);
+		pthread_mutex_unlock(&s->mu);
+		return NULL;
+	}
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		while (!atomic_load(&s->stopping) && !sq_runnable(s))
