@@ -74,6 +74,12 @@ send_store_error(struct http_exchange *ex, struct request_ctx *ctx,
 }
 
 static void
+send_out_of_memory(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	problem_send(ex, 500, "internal", "out of memory", ctx->request_id);
+}
+
+static void
 add_etag(struct http_exchange *ex, uint64_t version)
 {
 	char etag[32];
@@ -711,10 +717,14 @@ list_documents(struct http_exchange *ex, struct request_ctx *ctx)
 	}
 	if ((s = store_or_answer(ex, ctx)) == NULL)
 		return;
-	l = calloc(1, sizeof(*l));
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->ns = strdup(ns)) == NULL) {
+		free(l);
+		send_out_of_memory(ex, ctx);
+		return;
+	}
 	l->ex = ex;
 	l->ctx = ctx;
-	l->ns = strdup(ns);
 	if (parse_list_query(l, &limit) < 0) {
 		list_free(l);
 		return;
@@ -791,12 +801,16 @@ serve_document(struct http_exchange *ex, struct request_ctx *ctx)
 	if (check_document_request(ex, ctx, ns, key, is_put) < 0 ||
 	    (s = store_or_answer(ex, ctx)) == NULL)
 		return;
-	c = calloc(1, sizeof(*c));
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ns = strdup(ns)) == NULL || (c->key = strdup(key)) == NULL) {
+		if (c != NULL)
+			call_free(c);
+		send_out_of_memory(ex, ctx);
+		return;
+	}
 	c->ex = ex;
 	c->ctx = ctx;
 	c->store = s;
-	c->ns = strdup(ns);
-	c->key = strdup(key);
 	c->is_delete = !is_get && !is_put;
 	rc = is_get ? s->ops->doc_get(s->self, ns, key, on_got, c) :
 	     start_write(c);
