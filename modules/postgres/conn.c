@@ -1,11 +1,14 @@
 /*
  * conn.c - one PostgreSQL connection's state machine.
  *
- *   DOWN --timer--> CONNECTING --PQconnectPoll OK--> [WAIT_SCHEMA] -->
+ *   DOWN --timer--> [RESOLVING] --> CONNECTING --PQconnectPoll OK-->
+ *   [WAIT_SCHEMA] -->
  *   SETUP (schema on the first connection, then one PQsendPrepare per
  *   statement) --> IDLE <--> BUSY (one op in flight)
  *
  * and any failure goes back to DOWN, with exponential backoff and jitter.
+ * RESOLVING looks the DSN's host names up first (resolve.c), when it has
+ * any; the attempt's deadline covers the lookups and the connect.
  * Everything uses libpq's asynchronous calls on a non-blocking socket
  * watched by libevent: reading always (so a server that goes away is
  * seen even while idle), writing only while PQflush has output left.
@@ -96,6 +99,15 @@ pg_conn_init(struct pg_conn *c, struct pg_pool *p)
 	return c->timer != NULL ? 0 : -1;
 }
 
+/* Gives up the attempt's host name lookups, if any are running. */
+static void
+conn_resolve_cancel(struct pg_conn *c)
+{
+	if (c->resolve != NULL)
+		pg_resolve_cancel(c->resolve);
+	c->resolve = NULL;
+}
+
 static void
 conn_events_free(struct pg_conn *c)
 {
@@ -154,6 +166,19 @@ conn_backoff(struct pg_conn *c)
 	timer_add_ms(c->timer, ms);
 }
 
+/* Fails the attempt with libpq's message, which names a host whose
+ * address was looked up here by that address only: add the name. */
+static void
+conn_connect_fail(struct pg_conn *c)
+{
+	const char *msg = PQerrorMessage(c->pg);
+	char *named = c->pool->resolver != NULL ?
+	              pg_resolve_describe(c->pg, msg) : NULL;
+
+	conn_fail(c, named != NULL ? named : msg, 1);
+	free(named);
+}
+
 /* Waits for the socket as PQconnectPoll asked. */
 static void
 conn_connect_wait(struct pg_conn *c, PostgresPollingStatusType poll)
@@ -166,31 +191,69 @@ conn_connect_wait(struct pg_conn *c, PostgresPollingStatusType poll)
 }
 
 /*
- * Starts one connection attempt; its outcome arrives through the socket
- * events or the attempt's deadline (libpq's connect_timeout only applies
- * to its blocking calls). A failure schedules the next attempt.
+ * Has libpq start connecting with the DSN, host, hostaddr and port
+ * overriding its own (NULL: the DSN's), under the attempt's deadline.
  */
-void
-pg_conn_connect(struct pg_conn *c)
+static void
+conn_start(struct pg_conn *c, const char *host, const char *hostaddr,
+           const char *port)
 {
 	static const char *const kw[] = {
-		"dbname", "fallback_application_name", NULL,
+		"dbname", "host", "hostaddr", "port",
+		"fallback_application_name", NULL,
 	};
-	const char *val[] = {c->pool->dsn, "asterd", NULL};
+	const char *val[] = {c->pool->dsn, host, hostaddr, port, "asterd",
+	                     NULL};
 
+	/* Later keywords override what the DSN (dbname, expanded) set;
+	 * NULL values are skipped. */
 	c->pg = PQconnectStartParams(kw, val, 1);
 	if (c->pg == NULL) {
 		conn_fail(c, "out of memory", 1);
 		return;
 	}
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
-		conn_fail(c, PQerrorMessage(c->pg), 1);
+		conn_connect_fail(c);
 		return;
 	}
 	PQsetNoticeReceiver(c->pg, conn_notice, c);
 	c->state = PG_CONNECTING;
-	timer_add_ms(c->timer, (unsigned)c->pool->connect_timeout_ms);
+	if (!evtimer_pending(c->timer, NULL))
+		timer_add_ms(c->timer, (unsigned)c->pool->connect_timeout_ms);
 	conn_connect_wait(c, PGRES_POLLING_WRITING);
+}
+
+/*
+ * Starts one connection attempt; its outcome arrives through the socket
+ * events or the attempt's deadline (libpq's connect_timeout only applies
+ * to its blocking calls). With host names to look up, the lookups come
+ * first (pg_conn_resolved). A failure schedules the next attempt.
+ */
+void
+pg_conn_connect(struct pg_conn *c)
+{
+	if (c->pool->resolver == NULL) {
+		conn_start(c, NULL, NULL, NULL);
+		return;
+	}
+	c->state = PG_RESOLVING;
+	timer_add_ms(c->timer, (unsigned)c->pool->connect_timeout_ms);
+	if (pg_resolve_start(c) < 0)
+		conn_fail(c, "out of memory", 1);
+}
+
+/*
+ * resolve.c's outcome for c's attempt: the host, hostaddr and port
+ * lists to connect with (port NULL: the DSN's), or err, one line.
+ */
+void
+pg_conn_resolved(struct pg_conn *c, const char *host, const char *hostaddr,
+                 const char *port, const char *err)
+{
+	if (err != NULL)
+		conn_fail(c, err, 1);
+	else
+		conn_start(c, host, hostaddr, port);
 }
 
 /*
@@ -236,7 +299,7 @@ conn_connect_step(struct pg_conn *c)
 	if (poll == PGRES_POLLING_OK)
 		conn_connected(c);
 	else if (poll == PGRES_POLLING_FAILED)
-		conn_fail(c, PQerrorMessage(c->pg), 1);
+		conn_connect_fail(c);
 	else
 		conn_connect_wait(c, poll);
 }
@@ -665,7 +728,7 @@ static void
 conn_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg_conn *c = arg;
-	char buf[128];
+	char buf[384];
 
 	(void)fd;
 	(void)what;
@@ -673,7 +736,13 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		pg_conn_connect(c);
 		return;
 	}
-	if (c->state == PG_CONNECTING) {
+	if (c->state == PG_RESOLVING) {
+		snprintf(buf, sizeof(buf), "connection attempt timed out after "
+		         "%d ms looking up host name \"%s\"",
+		         c->pool->connect_timeout_ms,
+		         pg_resolve_waiting(c->resolve));
+		conn_fail(c, buf, 1);
+	} else if (c->state == PG_CONNECTING) {
 		snprintf(buf, sizeof(buf), "connection attempt timed out after "
 		         "%d ms", c->pool->connect_timeout_ms);
 		conn_fail(c, buf, 1);
@@ -723,6 +792,7 @@ conn_fail(struct pg_conn *c, const char *msg, int retry)
 	c->step = PG_STEP_NONE;
 	c->ready = 0;
 	c->doomed = 0;
+	conn_resolve_cancel(c);
 	conn_events_free(c);
 	PQfinish(c->pg);
 	c->pg = NULL;
@@ -745,6 +815,7 @@ pg_conn_close(struct pg_conn *c, const char *why)
 void
 pg_conn_free(struct pg_conn *c)
 {
+	conn_resolve_cancel(c);
 	conn_events_free(c);
 	if (c->pg != NULL)
 		PQfinish(c->pg);

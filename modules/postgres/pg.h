@@ -9,7 +9,8 @@
  * place a caller's callback runs. That single point keeps the connection
  * state machine free of re-entrancy: a callback may submit more work,
  * commit, or even stop the store, and nothing on the stack below it
- * holds a stale pointer.
+ * holds a stale pointer. Host names are looked up with evdns before
+ * libpq connects (resolve.c), since libpq's own lookup would block.
  */
 #ifndef ASTER_PG_H
 #define ASTER_PG_H
@@ -91,6 +92,7 @@ struct aster_txn {
 
 enum pg_cstate {
 	PG_DOWN,          /* waiting for the backoff timer */
+	PG_RESOLVING,     /* looking host names up (resolve.c) */
 	PG_CONNECTING,    /* PQconnectPoll in progress */
 	PG_WAIT_SCHEMA,   /* connected; another connection creates tables */
 	PG_SETUP,         /* schema, PREPAREs or a cleanup ROLLBACK */
@@ -107,6 +109,8 @@ enum pg_step {
 };
 
 struct pg_pool;
+struct pg_resolver;
+struct pg_resolve;
 
 struct pg_conn {
 	struct pg_pool *pool;
@@ -115,6 +119,7 @@ struct pg_conn {
 	struct event *rev;          /* EV_READ|EV_PERSIST while connected */
 	struct event *wev;          /* EV_WRITE while PQflush says 1 */
 	struct event *timer;        /* backoff, or the attempt's deadline */
+	struct pg_resolve *resolve; /* PG_RESOLVING: the attempt's lookups */
 	enum pg_cstate state;
 	enum pg_step step;
 	int prep;                   /* PG_STEP_PREPARE: which statement */
@@ -139,6 +144,7 @@ struct pg_pool {
 	struct event_base *base;
 
 	char *dsn;
+	struct pg_resolver *resolver; /* NULL: no host name to look up */
 	int size;
 	int connect_timeout_ms;
 	int queue_timeout_ms;
@@ -194,11 +200,23 @@ char *pg_one_line(const char *msg);
 /* conn.c */
 int pg_conn_init(struct pg_conn *c, struct pg_pool *p);
 void pg_conn_connect(struct pg_conn *c);
+void pg_conn_resolved(struct pg_conn *c, const char *host,
+                      const char *hostaddr, const char *port,
+                      const char *err);
 int pg_conn_next(struct pg_conn *c);
 void pg_conn_close(struct pg_conn *c, const char *why);
 void pg_conn_free(struct pg_conn *c);
 enum aster_store_status pg_classify(const PGresult *res, const char **msg,
                                     int *lost);
+
+/* resolve.c */
+int pg_resolver_new(struct event_base *base, const char *dsn,
+                    struct pg_resolver **out);
+void pg_resolver_close(struct pg_resolver *r);
+int pg_resolve_start(struct pg_conn *c);
+void pg_resolve_cancel(struct pg_resolve *job);
+const char *pg_resolve_waiting(const struct pg_resolve *job);
+char *pg_resolve_describe(PGconn *pg, const char *msg);
 
 /* ops.c */
 struct pg_op *pg_op_new(enum pg_kind kind, const char *text, size_t n,

@@ -325,20 +325,38 @@ pool_on_done(evutil_socket_t fd, short what, void *arg)
 		pool_free(p);
 }
 
+/* A host name some connection is still looking up, or NULL. */
+static const char *
+pool_resolving(const struct pg_pool *p)
+{
+	int i;
+
+	for (i = 0; i < p->size; i++)
+		if (p->conns[i].resolve != NULL)
+			return pg_resolve_waiting(p->conns[i].resolve);
+	return NULL;
+}
+
 static void
 start_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct pg_pool *p = arg;
-	char msg[640];
+	const char *why = p->last_error, *name;
+	char msg[640], wait[320];
 
 	(void)fd;
 	(void)what;
 	if (p->ever_connected)
 		return;     /* connected; the schema is on its way */
+	/* No attempt ended yet: say what the first one is waiting for. */
+	if (why == NULL && (name = pool_resolving(p)) != NULL) {
+		snprintf(wait, sizeof(wait), "still looking up host name "
+		         "\"%s\"", name);
+		why = wait;
+	}
 	snprintf(msg, sizeof(msg), "cannot connect to PostgreSQL within %d "
-	         "ms%s%s", p->connect_timeout_ms,
-	         p->last_error != NULL ? ": " : "",
-	         p->last_error != NULL ? p->last_error : "");
+	         "ms%s%s", p->connect_timeout_ms, why != NULL ? ": " : "",
+	         why != NULL ? why : "");
 	pg_pool_start_result(p, 0, msg);
 }
 
@@ -380,6 +398,8 @@ pg_pool_new(const struct aster_host *host, struct aster_service *svc,
 	for (i = 0; i < size; i++)
 		if (pg_conn_init(&p->conns[i], p) < 0)
 			goto fail;
+	if (pg_resolver_new(p->base, dsn, &p->resolver) < 0)
+		goto fail;
 	timer_add_ms(p->start_timer, (uint64_t)connect_timeout_ms);
 	for (i = 0; i < size; i++)
 		pg_conn_connect(&p->conns[i]);
@@ -434,6 +454,8 @@ pool_free(struct pg_pool *p)
 	if (p->conns != NULL)
 		for (i = 0; i < p->size; i++)
 			pg_conn_free(&p->conns[i]);
+	if (p->resolver != NULL)    /* after the conns: none looks up */
+		pg_resolver_close(p->resolver);
 	/* Only a failed pg_pool_new() can leave ops here (none), but a
 	 * transaction the caller never ended is ours to free. */
 	while ((op = pg_pool_next(p)) != NULL)
