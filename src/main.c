@@ -326,6 +326,10 @@ run(const struct options *o, struct config *cfg, struct diag_list *dl,
 	rt.config_dir = o->config_dir;
 	rt.ephemeral_ports = o->ephemeral_ports;
 	rc = runtime_run(&rt, cfg);
+	/* Providers stopped by now may have left deferred clean-ups on the
+	 * loop (libevent finalizes a cancelled DNS lookup on its next
+	 * pass): one last pass runs them. */
+	event_base_loop(rt.base, EVLOOP_NONBLOCK);
 	event_base_free(rt.base);
 	return rc;
 }
