@@ -4,9 +4,10 @@
  */
 #include "util/json_check.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/utf8.h"
 
 struct scan {
 	const unsigned char *p, *end, *start;
@@ -77,33 +78,11 @@ number(struct scan *s)
 
 /* One UTF-8 sequence of two or more bytes starting at s->p. */
 static int
-utf8_sequence(struct scan *s)
+utf8(struct scan *s)
 {
-	unsigned char c = *s->p;
-	size_t len, i;
-	uint32_t cp;
+	size_t len = utf8_sequence(s->p, (size_t)(s->end - s->p));
 
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return fail(s, "invalid UTF-8 in a string");
-	}
-	if ((size_t)(s->end - s->p) < len)
-		return fail(s, "invalid UTF-8 in a string");
-	for (i = 1; i < len; i++) {
-		if ((s->p[i] & 0xc0) != 0x80)
-			return fail(s, "invalid UTF-8 in a string");
-		cp = cp << 6 | (s->p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+	if (len == 0)
 		return fail(s, "invalid UTF-8 in a string");
 	s->p += len;
 	return 0;
@@ -143,7 +122,7 @@ string(struct scan *s)
 		if (c < 0x20)
 			return fail(s, "a control character in a string");
 		if (c >= 0x80) {
-			if (utf8_sequence(s) < 0)
+			if (utf8(s) < 0)
 				return -1;
 			continue;
 		}
