@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change to this header. */
-#define ASTER_PROVIDER_ABI 2
+#define ASTER_PROVIDER_ABI 3
 
 /* A YAML node of the configuration (opaque; read it through the host). */
 typedef struct aster_node aster_node;
@@ -50,9 +50,10 @@ struct aster_request;
 /* libevent's loop, as <event2/event.h> declares it. */
 struct event_base;
 
-/* The state store (aster/store.h). */
+/* The state store (aster/store.h) and credentials (aster/auth.h). */
 struct aster_store;
 struct aster_store_ops;
+struct aster_auth_ops;
 
 enum aster_node_kind {
 	ASTER_NODE_SCALAR = 0,
@@ -181,6 +182,9 @@ struct aster_provider {
 	/* Set by state store providers (aster/store.h): the operations on
 	 * an instance's state. NULL for every other provider. */
 	const struct aster_store_ops *store;
+
+	/* Set by auth providers (aster/auth.h), likewise. */
+	const struct aster_auth_ops *auth;
 };
 
 /* Declares the descriptor a provider shared object exports. */

@@ -177,6 +177,31 @@ struct aster_store_ops {
 	/* 1 while the store can serve requests (connected), else 0; a
 	 * cheap check, read by /gateway/v1/ready. */
 	int (*healthy)(void *self);
+
+	/*
+	 * Notifications between the nodes sharing the store (PostgreSQL:
+	 * LISTEN/NOTIFY; SQLite, a single node: within this process).
+	 * Channels are 1 to 63 bytes of [a-z0-9_], starting with a letter or
+	 * '_'; payloads are text of at most 7999 bytes.
+	 *
+	 * publish sends payload on channel to every subscriber of every
+	 * node, this one included: when txn commits, or at once when txn is
+	 * NULL; its callback says OK once it is sent.
+	 *
+	 * subscribe calls cb(arg, payload) for each notification on channel
+	 * until unsubscribe (called with the same channel, cb and arg) or the
+	 * store's stop. cb(arg, NULL) says notifications may have been lost
+	 * (the listening connection broke and is back): a subscriber drops
+	 * whatever they were keeping it up to date on. Both answer at once:
+	 * 0, or -1 for bad arguments or out of memory.
+	 */
+	int (*publish)(void *self, struct aster_txn *txn, const char *channel,
+	               const char *payload, aster_store_done_cb cb, void *arg);
+	int (*subscribe)(void *self, const char *channel,
+	                 void (*cb)(void *arg, const char *payload), void *arg);
+	int (*unsubscribe)(void *self, const char *channel,
+	                   void (*cb)(void *arg, const char *payload),
+	                   void *arg);
 };
 
 /* A store as its users hold it. */
