@@ -185,6 +185,11 @@ struct aster_provider {
 
 	/* Set by auth providers (aster/auth.h), likewise. */
 	const struct aster_auth_ops *auth;
+
+	/* Called on a reload (SIGHUP, asterctl reload) for an instance that
+	 * keeps running because its module did not change: re-read the files
+	 * its config names (keys, certificates). May be NULL. */
+	void (*reload)(void *state);
 };
 
 /* Declares the descriptor a provider shared object exports. */
