@@ -42,6 +42,10 @@ struct options {
 	const char *command;
 	int json;
 	int dry_run;
+	/* keys */
+	const char *action;         /* create, list, revoke */
+	const char *key_id;         /* revoke */
+	const char *name, *role, *spaces, *expires;
 };
 
 static void
@@ -59,6 +63,12 @@ usage(FILE *out)
 	      "  reload [--dry-run]  re-read the configuration; with "
 	      "--dry-run only\n"
 	      "                      print what would change\n"
+	      "  keys create --role admin|user --name NAME [--spaces A,B] "
+	      "[--expires TIME]\n"
+	      "                      make an API key and print it (shown "
+	      "once)\n"
+	      "  keys list           every API key, without secrets\n"
+	      "  keys revoke ID      revoke a key on every node\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --socket PATH   the control socket (default: "
@@ -69,6 +79,10 @@ usage(FILE *out)
 	      "dir\n"
 	      "  -j, --json          print the daemon's JSON answer as is\n"
 	      "  -n, --dry-run       with reload: change nothing\n"
+	      "  --role, --name, --spaces, --expires\n"
+	      "                      with keys create: the key's role, name, "
+	      "spaces\n"
+	      "                      (comma-separated) and expiry (RFC 3339)\n"
 	      "  -V, --version       print the version and exit\n"
 	      "  -h, --help          print this help and exit\n"
 	      "\n"
@@ -86,8 +100,36 @@ bad_usage(const char *fmt, const char *arg)
 }
 
 static const char *const commands[] = {
-	"status", "modules", "routes", "plan", "reload",
+	"status", "modules", "routes", "plan", "reload", "keys",
 };
+
+/* `keys ACTION [ID]` and the options that go with it. */
+static int
+check_keys(int argc, char **argv, struct options *o)
+{
+	int creating;
+
+	if (optind >= argc)
+		return bad_usage("%s", "keys needs an action: create, list "
+		                 "or revoke");
+	o->action = argv[optind++];
+	creating = strcmp(o->action, "create") == 0;
+	if (!creating && strcmp(o->action, "list") != 0 &&
+	    strcmp(o->action, "revoke") != 0)
+		return bad_usage("unknown keys action '%s'", o->action);
+	if (strcmp(o->action, "revoke") == 0) {
+		if (optind >= argc)
+			return bad_usage("%s", "keys revoke needs a key id");
+		o->key_id = argv[optind++];
+	}
+	if (creating && (o->role == NULL || o->name == NULL))
+		return bad_usage("%s", "keys create needs --role and --name");
+	if (!creating && (o->role != NULL || o->name != NULL ||
+	                  o->spaces != NULL || o->expires != NULL))
+		return bad_usage("%s", "--role, --name, --spaces and "
+		                 "--expires go with keys create");
+	return 0;
+}
 
 static int
 parse_options(int argc, char **argv, struct options *o)
@@ -97,6 +139,10 @@ parse_options(int argc, char **argv, struct options *o)
 		{"config", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"role", required_argument, NULL, 'R'},
+		{"name", required_argument, NULL, 'N'},
+		{"spaces", required_argument, NULL, 'S'},
+		{"expires", required_argument, NULL, 'E'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -121,6 +167,18 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'n':
 			o->dry_run = 1;
 			break;
+		case 'R':
+			o->role = optarg;
+			break;
+		case 'N':
+			o->name = optarg;
+			break;
+		case 'S':
+			o->spaces = optarg;
+			break;
+		case 'E':
+			o->expires = optarg;
+			break;
 		case 'V':
 			printf("asterctl %s\n", ASTER_VERSION);
 			exit(0);
@@ -139,6 +197,14 @@ parse_options(int argc, char **argv, struct options *o)
 		return bad_usage("%s", "no command given (status, modules, "
 		                 "routes, plan, reload)");
 	o->command = argv[optind++];
+	if (strcmp(o->command, "keys") == 0 &&
+	    (c = check_keys(argc, argv, o)) != 0)
+		return c;
+	if (strcmp(o->command, "keys") != 0 &&
+	    (o->role != NULL || o->name != NULL || o->spaces != NULL ||
+	     o->expires != NULL))
+		return bad_usage("%s", "--role, --name, --spaces and --expires "
+		                 "go with keys create");
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -687,6 +753,92 @@ show_reload(json_object *a)
 	table_print(&t, stdout);
 }
 
+/* --- keys ------------------------------------------------------------- */
+
+static void
+add_keys_request(json_object *req, const struct options *o)
+{
+	json_object *spaces;
+	const char *p, *comma;
+
+	json_object_object_add(req, "action", json_object_new_string(
+	                       o->action));
+	if (o->key_id != NULL)
+		json_object_object_add(req, "id",
+		                       json_object_new_string(o->key_id));
+	if (o->name != NULL)
+		json_object_object_add(req, "name",
+		                       json_object_new_string(o->name));
+	if (o->role != NULL)
+		json_object_object_add(req, "role",
+		                       json_object_new_string(o->role));
+	if (o->expires != NULL)
+		json_object_object_add(req, "expires_at",
+		                       json_object_new_string(o->expires));
+	if (o->spaces == NULL)
+		return;
+	spaces = json_object_new_array();
+	for (p = o->spaces; *p != '\0'; p = *comma ? comma + 1 : comma) {
+		comma = p + strcspn(p, ",");
+		if (comma > p)
+			json_object_array_add(spaces,
+			    json_object_new_string_len(p, (int)(comma - p)));
+	}
+	json_object_object_add(req, "spaces", spaces);
+}
+
+/* The key alone on the first line (the one time it is shown), then its
+ * fields. */
+static void
+show_created_key(json_object *k)
+{
+	struct table t = {2, 0, 0, NULL};
+	char *spaces = join(member(k, "spaces"), ",");
+
+	printf("%s\n", str(k, "key", ""));
+	table_row(&t, (const char *[]){"id", str(k, "id", "?")});
+	table_row(&t, (const char *[]){"name", str(k, "name", "")});
+	table_row(&t, (const char *[]){"role", str(k, "role", "")});
+	table_row(&t, (const char *[]){"spaces", spaces != NULL && *spaces ?
+	                               spaces : "all"});
+	table_row(&t, (const char *[]){"expires", str(k, "expires_at",
+	                                              "never")});
+	table_print(&t, stdout);
+	free(spaces);
+}
+
+static void
+show_keys(const struct options *o, json_object *a)
+{
+	struct table t = {7, 0, 0, NULL};
+	json_object *keys = member(a, "keys");
+	size_t i;
+
+	if (strcmp(o->action, "create") == 0) {
+		show_created_key(member(a, "key"));
+		return;
+	}
+	if (strcmp(o->action, "revoke") == 0) {
+		printf("revoked %s\n", str(member(a, "key"), "id", "?"));
+		return;
+	}
+	table_row(&t, (const char *[]){"ID", "NAME", "ROLE", "SPACES",
+	          "EXPIRES", "LAST USED", "REVOKED"});
+	for (i = 0; i < array_len(keys); i++) {
+		json_object *k = json_object_array_get_idx(keys, i);
+		char *spaces = join(member(k, "spaces"), ",");
+
+		table_row(&t, (const char *[]){str(k, "id", "?"),
+		          str(k, "name", ""), str(k, "role", ""),
+		          spaces != NULL && *spaces ? spaces : "all",
+		          str(k, "expires_at", "never"),
+		          str(k, "last_used_at", "never"),
+		          str(k, "revoked_at", "-")});
+		free(spaces);
+	}
+	table_print(&t, stdout);
+}
+
 /* --- main -------------------------------------------------------------- */
 
 static char *
@@ -700,6 +852,8 @@ build_request(const struct options *o)
 	if (strcmp(o->command, "reload") == 0)
 		json_object_object_add(req, "dryRun",
 		                       json_object_new_boolean(o->dry_run));
+	if (strcmp(o->command, "keys") == 0)
+		add_keys_request(req, o);
 	text = strdup(json_object_to_json_string_ext(req,
 	    JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
@@ -735,6 +889,8 @@ show(const struct options *o, const char *line)
 		show_routes(a);
 	} else if (strcmp(o->command, "plan") == 0) {
 		show_plan(a);
+	} else if (strcmp(o->command, "keys") == 0) {
+		show_keys(o, a);
 	} else {
 		show_reload(a);
 	}
@@ -749,7 +905,7 @@ show(const struct options *o, const char *line)
 int
 main(int argc, char **argv)
 {
-	struct options o = {NULL, NULL, NULL, 0, 0};
+	struct options o = {0};
 	char *path = NULL, *request, *answer = NULL;
 	int rc;
 

@@ -48,6 +48,13 @@ struct control_conn {
 	int eof;            /* the client sends nothing more */
 	int closing;        /* no more requests: close once written */
 	int paused;         /* reading stopped until the answers drain */
+	struct control_pending *pending;    /* an answer still to come */
+};
+
+/* An answer a command gives later; outlives its connection if the client
+ * leaves first (then the answer is dropped). */
+struct control_pending {
+	struct control_conn *cc;
 };
 
 struct control {
@@ -346,9 +353,11 @@ cmd_reload(struct runtime *rt, json_object *req)
 	return o;
 }
 
-/* Parses one request line and runs it. Never NULL. */
+/* Parses one request line and runs it. NULL when the answer comes
+ * later, through control_answer_later(*pending). */
 static json_object *
-control_dispatch(struct control *c, const char *line, size_t len)
+control_dispatch(struct control *c, const char *line, size_t len,
+                 struct control_pending **pending)
 {
 	struct json_tokener *tok;
 	json_object *req, *cmd, *ans;
@@ -397,6 +406,15 @@ control_dispatch(struct control *c, const char *line, size_t len)
 		ans = cmd_plan(c->rt);
 	else if (strcmp(name, "reload") == 0)
 		ans = cmd_reload(c->rt, req);
+	else if (strcmp(name, "keys") == 0 &&
+	         (*pending = calloc(1, sizeof(**pending))) == NULL)
+		ans = answer_error("out of memory");
+	else if (strcmp(name, "keys") == 0 &&
+	         (ans = control_keys(c->rt, req, *pending)) != NULL) {
+		free(*pending);
+		*pending = NULL;
+	} else if (strcmp(name, "keys") == 0)
+		ans = NULL;
 	else
 		ans = answer_error("unknown command '%s'", name);
 	json_object_put(req);
@@ -412,6 +430,8 @@ conn_free(struct control_conn *cc)
 
 	TAILQ_REMOVE(&c->conns, cc, entry);
 	c->nconns--;
+	if (cc->pending != NULL)
+		cc->pending->cc = NULL;
 	bufferevent_free(cc->bev);
 	free(cc);
 }
@@ -448,10 +468,41 @@ conn_answer(struct control_conn *cc, const char *line, size_t len)
 		conn_too_long(cc);
 		return;
 	}
+	struct control_pending *pending = NULL;
+	json_object *ans;
+
 	/* Blank lines are what a person at socat(1) types by accident. */
 	if (strspn(line, " \t\r") == len)
 		return;
-	conn_send(cc, control_dispatch(cc->ctl, line, len));
+	ans = control_dispatch(cc->ctl, line, len, &pending);
+	if (ans != NULL) {
+		conn_send(cc, ans);
+		return;
+	}
+	/* Answers keep the order of requests: read nothing more until
+	 * this one is given. */
+	pending->cc = cc;
+	cc->pending = pending;
+	bufferevent_disable(cc->bev, EV_READ);
+}
+
+static void conn_serve(struct control_conn *cc);
+
+void
+control_answer_later(struct control_pending *p, json_object *ans)
+{
+	struct control_conn *cc = p->cc;
+
+	free(p);
+	if (cc == NULL) {
+		json_object_put(ans);
+		return;
+	}
+	cc->pending = NULL;
+	conn_send(cc, ans);
+	if (!cc->paused)
+		bufferevent_enable(cc->bev, EV_READ);
+	conn_serve(cc);
 }
 
 /*
@@ -468,6 +519,8 @@ conn_serve(struct control_conn *cc)
 	char *line;
 
 	while (!cc->closing) {
+		if (cc->pending != NULL)
+			return;
 		if (evbuffer_get_length(out) > CONTROL_MAX_PENDING) {
 			cc->paused = 1;
 			bufferevent_disable(cc->bev, EV_READ);
@@ -479,6 +532,8 @@ conn_serve(struct control_conn *cc)
 		conn_answer(cc, line, len);
 		free(line);
 	}
+	if (cc->pending != NULL)
+		return;
 	if (!cc->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE + 1)
 		conn_too_long(cc);
 	if (!cc->closing && cc->eof) {

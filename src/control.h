@@ -10,6 +10,11 @@
  *   {"command":"routes"}                      {"ok":true,"routes":[...]}
  *   {"command":"plan"}                        {"ok":true,"waves":[[...]]}
  *   {"command":"reload","dryRun":false}       runtime_reload()'s report
+ *   {"command":"keys","action":"create","name":"ops","role":"admin"}
+ *                                             {"ok":true,"key":{...,"key"}}
+ *   {"command":"keys","action":"list"}        {"ok":true,"keys":[...]}
+ *   {"command":"keys","action":"revoke","id":"..."}
+ *                                             {"ok":true,"key":{...}}
  *
  * and {"ok":false,"error":"..."} for anything refused. asterctl(1)
  * documents every field.
@@ -46,5 +51,19 @@ struct control *control_open(struct runtime *rt, const char *path,
 /* Closes every connection, stops listening and removes the socket file
  * (unless another process has replaced it since). NULL is ignored. */
 void control_close(struct control *c);
+
+/*
+ * Commands that answer later (control_keys.c): such a command returns
+ * NULL and gives its answer through control_answer_later(p, ans), once,
+ * which takes ans; the connection reads no further request meanwhile.
+ */
+struct control_pending;
+struct json_object;
+void control_answer_later(struct control_pending *p, struct json_object *ans);
+
+/* {"command":"keys","action":"create"|"list"|"revoke",...}: the answer,
+ * or NULL when it comes later through p. */
+struct json_object *control_keys(struct runtime *rt, struct json_object *req,
+                                 struct control_pending *p);
 
 #endif

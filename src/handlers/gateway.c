@@ -242,6 +242,10 @@ handler_gateway(struct http_exchange *ex, struct request_ctx *ctx)
 		send_openapi(ex, ctx);
 		return;
 	}
+	if (strcmp(op, "whoami") == 0 || strncmp(op, "keys-", 5) == 0) {
+		handler_keys(ex, ctx);
+		return;
+	}
 	if (strcmp(op, "state") == 0 || strcmp(op, "state-list") == 0) {
 		handler_state(ex, ctx);
 		return;

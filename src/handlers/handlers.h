@@ -7,6 +7,9 @@
 #ifndef ASTER_HANDLERS_H
 #define ASTER_HANDLERS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct aster_node;
 struct http_exchange;
 struct json_object;
@@ -31,6 +34,27 @@ void handler_gateway(struct http_exchange *ex, struct request_ctx *ctx);
  * document) and `state-list` of the internal state API (SPEC §8), on the
  * state store the route's module reaches. */
 void handler_state(struct http_exchange *ex, struct request_ctx *ctx);
+
+/* The gateway operations on credentials: `whoami` (the caller's
+ * credential) and the admin API key endpoints `keys-create` (POST, 201
+ * with the key shown once), `keys-list` and `keys-revoke` (DELETE
+ * .../{keyId}, 204), through the product's auth service. */
+void handler_keys(struct http_exchange *ex, struct request_ctx *ctx);
+
+/* keys.c, shared with the control socket: an API key as JSON
+ * ({"id","name","role","spaces","expires_at"} and "key" when just
+ * created, else the four times); a Unix time as RFC 3339 UTC (NULL for
+ * 0); parsing RFC 3339 (0 or -1); and a key spec from its JSON object
+ * (NULL, or what is wrong; spaces point into o, through the caller's
+ * array of max entries). */
+struct aster_api_key;
+struct aster_api_key_spec;
+struct json_object *keys_json(const struct aster_api_key *k);
+struct json_object *keys_time_json(int64_t t);
+int keys_parse_time(const char *s, int64_t *out);
+const char *keys_spec_from_json(struct json_object *o,
+                                struct aster_api_key_spec *spec,
+                                const char **spaces, size_t max);
 
 /* The OpenAPI 3.1 document of the generation's routes of the given
  * scopes (enum scope bits), as JSON text (malloc'ed). */

@@ -34,6 +34,17 @@ static const struct aster_operation gateway_operations[] = {
 	 "{\"type\":\"object\",\"required\":[\"key\",\"value\","
 	 "\"etag\"]}},\"cursor\":{\"type\":[\"string\",\"null\"]}}}",
 	 NULL},
+	{"whoami", "GET", "The caller's credential",
+	 "{\"type\":\"object\",\"required\":[\"kind\",\"id\","
+	 "\"role\"],\"properties\":{\"kind\":{\"enum\":[\"api-key\","
+	 "\"jwt\"]},\"id\":{\"type\":\"string\"},\"role\":{\"enum\":"
+	 "[\"admin\",\"user\"]},\"spaces\":{\"type\":[\"array\","
+	 "\"null\"],\"items\":{\"type\":\"string\"}}}}", NULL},
+	{"keys-create", "POST", "Create an API key (shown once)", NULL, NULL},
+	{"keys-list", "GET", "Every API key, without secrets",
+	 "{\"type\":\"object\",\"required\":[\"items\"]}", NULL},
+	{"keys-revoke", "DELETE", "Revoke an API key, on every node", NULL,
+	 NULL},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -41,8 +52,8 @@ const struct aster_provider gateway_provider = {
 	.abi = ASTER_PROVIDER_ABI,
 	.name = "gateway",
 	.description = "Core endpoints: health, readiness, identity, "
-	               "modules, routes, the OpenAPI document and the "
-	               "internal state API",
+	               "modules, routes, the OpenAPI document, the "
+	               "internal state API, whoami and API keys",
 	.config_keys = NULL,
 	.validate = NULL,
 	.operations = gateway_operations,

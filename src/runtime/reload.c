@@ -11,6 +11,8 @@
  */
 #include "runtime/runtime.h"
 
+#include <aster/provider.h>
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,6 +298,19 @@ settle_listeners(struct runtime *rt, struct config *cfg)
 
 /* --- applying ----------------------------------------------------------- */
 
+/* A service that keeps running: re-pointed at the new configuration's
+ * service object, and told to re-read the files its config names (the
+ * manifest is unchanged; a JWKS or certificate file may not be). */
+static void
+reload_service(struct service_run *sr, struct service *s)
+{
+	const struct aster_provider *p = s->impl;
+
+	sr->service = s;
+	if (sr->started && p != NULL && p->reload != NULL)
+		p->reload(sr->state);
+}
+
 /* An unchanged running module keeps its services: they move to the new
  * run, re-pointed at the new configuration's service objects. */
 static void
@@ -315,7 +330,8 @@ carry_over(struct generation *old, struct generation *new)
 		n->services = o->services;
 		n->nservices = o->nservices;
 		for (k = 0; k < n->nservices; k++)
-			n->services[k].service = n->module->services.v[k];
+			reload_service(&n->services[k],
+			               n->module->services.v[k]);
 		o->carried = 1;
 	}
 }

@@ -123,6 +123,7 @@ release_ctx(void *data)
 
 	generation_unref(ctx->gen);
 	free(ctx->path_copy);
+	free(ctx->cred);
 	free(ctx);
 }
 
@@ -161,21 +162,6 @@ answer_options_or_405(struct http_exchange *ex, struct request_ctx *ctx)
 	             "answer this method", ctx->request_id);
 }
 
-/* Scopes user and admin need a credential; no verifier exists yet, so
- * every such request is refused as unauthenticated (SPEC §7.4). */
-static int
-refuse_without_credential(struct http_exchange *ex, struct request_ctx *ctx)
-{
-	if (!(ctx->route->scope & (SCOPE_USER | SCOPE_ADMIN)))
-		return 0;
-	http_add_header(ex, "WWW-Authenticate", "Bearer");
-	problem_send(ex, 401, "unauthorized", http_header(ex,
-	             "Authorization") == NULL ? "a bearer credential is "
-	             "required" : "the credential cannot be verified",
-	             ctx->request_id);
-	return 1;
-}
-
 static int
 refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
 {
@@ -188,6 +174,13 @@ refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
 	problem_send(ex, 503, "unavailable", "the module serving this route "
 	             "is not running", ctx->request_id);
 	return 1;
+}
+
+void
+runtime_continue_request(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	if (!refuse_unless_running(ex, ctx))
+		handler_run(ex, ctx);
 }
 
 void
@@ -222,9 +215,8 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 		answer_options_or_405(ex, ctx);
 	} else if (status != 200) {
 		problem_send(ex, 500, "internal", NULL, ctx->request_id);
-	} else if (!refuse_without_credential(ex, ctx) &&
-	           !refuse_unless_running(ex, ctx)) {
-		handler_run(ex, ctx);
+	} else {
+		runtime_authenticate(ex, ctx);
 	}
 }
 

@@ -251,6 +251,18 @@ void runtime_on_http_error(struct http_exchange *ex, int status,
 int runtime_bind(const struct listener *l, int ephemeral,
                  struct listener_run *run, const char **err);
 
+/* A verified caller, copied from the auth service's answer (one
+ * allocation). */
+struct request_credential {
+	const char *kind;           /* "api-key" or "jwt" */
+	const char *id;
+	const char *name;           /* NULL for a JWT */
+	const char *role;           /* "admin" or "user" */
+	const char **spaces;
+	size_t nspaces;             /* 0: not limited */
+	int64_t expires_at;
+};
+
 /* What a handler is given for one request. */
 struct request_ctx {
 	struct runtime *rt;
@@ -261,6 +273,35 @@ struct request_ctx {
 	char request_id[132];
 	char traceparent[56];
 	char *path_copy;            /* backing store of match params */
+	struct request_credential *cred;    /* user and admin routes */
 };
+
+/* The auth service of a generation: the ops and state of a started
+ * service of the module providing `auth`. */
+struct aster_auth_ops;
+struct aster_credential;
+struct auth_handle {
+	const struct aster_auth_ops *ops;
+	void *self;
+};
+
+/*
+ * auth.c: the run of the member providing `auth` (NULL when none); its
+ * running auth service into *out (0, or -1 when there is none running);
+ * a copy of a credential (NULL when out of memory); and the credential
+ * check of a request: public and internal routes go on at once, user
+ * and admin ones once their bearer token is verified (401, 403 or 503
+ * otherwise), through runtime_continue_request().
+ */
+struct module_run *runtime_auth_run(struct generation *g);
+int runtime_auth_of(struct generation *g, struct auth_handle *out);
+struct request_credential *runtime_credential_copy(
+    const struct aster_credential *c);
+void runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx);
+
+/* request.c: what follows the credential check (rate limit, module state,
+ * the handler). */
+void runtime_continue_request(struct http_exchange *ex,
+                              struct request_ctx *ctx);
 
 #endif
