@@ -84,6 +84,7 @@
 
 #include "http/parse.h"
 #include "http/problem.h"
+#include "http/tls.h"
 
 #define DEFAULT_MAX_HEADER  16384
 /* One recv() takes at most this much: a request head or two, and bodies
@@ -109,6 +110,9 @@
  * line, handler fields, framing and body of a small answer cost some
  * 0.1 us more as four pieces), and send() has no msghdr to copy in. */
 #define FLAT_MAX            2048
+/* TLS: a response up to one record's worth is written from the stack;
+ * queued output is written a record at a time. */
+#define TLS_RECORD          16384
 
 enum conn_state {
 	CONN_IDLE,
@@ -174,6 +178,11 @@ struct http_conn {
 	unsigned in_process:1;          /* conn_process() is on the stack */
 	unsigned written:1;             /* the response is out: complete it */
 	unsigned broken:1;              /* a send failed: close */
+	/* TLS only (tls != NULL): see TLS below. */
+	unsigned tls_rw:1;              /* a read waits for POLLOUT */
+	unsigned tls_wr:1;              /* a write waits for POLLIN */
+	unsigned tls_up:1;              /* the handshake is done */
+	struct ssl_st *tls;
 	LIST_ENTRY(http_conn) wheel_link;
 	LIST_ENTRY(http_conn) soon_link;
 	TAILQ_ENTRY(http_conn) link;
@@ -191,7 +200,9 @@ struct http_server {
 	struct event *soon_ev;              /* made active for s->soon */
 	struct http_limits limits;
 	unsigned first_ms;                  /* a new connection's first byte */
-	unsigned write_ms;                  /* a queued response's progress */
+	unsigned write_ms;                  /* a queued response's progress;
+	                                       also a TLS handshake's time */
+	struct ssl_ctx_st *tls;             /* for new connections, or NULL */
 	http_handler_fn handler;
 	http_error_fn on_error;
 	void *arg;
@@ -614,9 +625,18 @@ conn_soon(struct http_conn *c)
 	c->soon = 1;
 }
 
+static void tls_events(struct http_conn *c);
+
+/* Reads input (or not). For TLS, reading is what the server wants, and
+ * tls_events() decides what the socket waits for. */
 static void
 conn_reading(struct http_conn *c, int on)
 {
+	if (c->tls != NULL) {
+		c->reading = on != 0;
+		tls_events(c);
+		return;
+	}
 	if (on && !c->reading) {
 		if (event_add(&c->rev, NULL) == 0)
 			c->reading = 1;
@@ -697,6 +717,18 @@ conn_queued(const struct http_conn *c)
 }
 
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
+static void tls_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The write event, made on first use; NULL when out of memory. */
+static struct event *
+conn_wev(struct http_conn *c)
+{
+	if (c->wev == NULL)
+		c->wev = event_new(c->server->base, c->fd,
+		                   EV_WRITE | EV_PERSIST, c->tls != NULL ?
+		                   tls_write_cb : conn_write_cb, c);
+	return c->wev;
+}
 
 /*
  * Output is queued: the write event writes it as the socket takes it. A
@@ -709,15 +741,17 @@ conn_want_write(struct http_conn *c)
 {
 	struct http_server *s = c->server;
 
-	if (c->wev == NULL)
-		c->wev = event_new(s->base, c->fd, EV_WRITE | EV_PERSIST,
-		                   conn_write_cb, c);
-	if (c->wev == NULL || (!c->writing && event_add(c->wev, NULL) == -1)) {
+	if (conn_wev(c) == NULL ||
+	    (c->tls == NULL && !c->writing &&
+	     event_add(c->wev, NULL) == -1)) {
 		c->broken = 1;
 		conn_soon(c);
 		return -1;
 	}
-	c->writing = 1;
+	if (c->tls != NULL)
+		tls_events(c);
+	else
+		c->writing = 1;
 	if (c->state == CONN_WRITING)
 		conn_deadline(c, s->write_ms);
 	return 0;
@@ -730,6 +764,8 @@ conn_want_write(struct http_conn *c)
  * went out. A failed send marks the connection
  * broken and has the soon event close it.
  */
+static int tls_send(struct http_conn *c, struct iovec *iov, size_t n);
+
 static int
 conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 {
@@ -740,6 +776,8 @@ conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 	ssize_t w = 0;
 	size_t i, off, total = 0;
 
+	if (c->tls != NULL)
+		return tls_send(c, iov, n);
 	if (c->broken) {
 		conn_soon(c);
 		return 0;
@@ -982,6 +1020,8 @@ conn_linger(struct http_conn *c)
 		return;
 	}
 	c->state = CONN_LINGER;
+	if (c->tls != NULL)
+		tls_conn_shutdown(c->tls);
 	shutdown(c->fd, SHUT_WR);
 	conn_in_free(c);
 	conn_reading(c, 1);
@@ -989,38 +1029,33 @@ conn_linger(struct http_conn *c)
 }
 
 /*
- * One recv() per readable event: into the server's buffer when the
- * connection can parse it at once, else appended to the input it keeps.
- * A client that has sent everything and shut its side down may still
- * read the response being written; any other end of input closes.
+ * Where the next read goes: the server's buffer when the connection can
+ * parse it at once (returns 1), else the end of the input it keeps (0).
+ * *room is 0 when out of memory.
  */
-static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+static inline int
+conn_read_into(struct http_conn *c, char **buf, size_t *room)
 {
-	struct http_conn *c = arg;
-	struct http_server *s = c->server;
-	char *buf = s->rbuf;
-	size_t room = READ_BUF;
-	ssize_t n;
-	int direct;
+	if (c->in_off == c->in_len && (c->state == CONN_IDLE ||
+	    c->state == CONN_READING || c->state == CONN_LINGER)) {
+		*buf = c->server->rbuf;
+		*room = READ_BUF;
+		return 1;
+	}
+	*room = conn_in_room(c);
+	*buf = c->in + c->in_len;
+	return 0;
+}
 
-	(void)what;
-	direct = c->in_off == c->in_len && (c->state == CONN_IDLE ||
-	    c->state == CONN_READING || c->state == CONN_LINGER);
-	if (!direct) {
-		room = conn_in_room(c);
-		buf = c->in + c->in_len;
-	}
-	n = -1;
-	errno = ENOMEM;
-	if (room > 0) {
-		do
-			n = recv(fd, buf, room, 0);
-		while (n == -1 && errno == EINTR);
-	}
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	s->depth++;
+/*
+ * What a read brought: n bytes at buf (see conn_read_into()), 0 at the
+ * end of input, -1 on an error. A client that has sent everything and
+ * shut its side down may still read the response being written; any
+ * other end of input closes.
+ */
+static inline void
+conn_input(struct http_conn *c, char *buf, ssize_t n, int direct)
+{
 	if (n == 0 && c->state == CONN_WRITING) {
 		c->peer_eof = 1;
 		conn_reading(c, 0);
@@ -1040,6 +1075,32 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_process(c);
 	}
+}
+
+/* One recv() per readable event, handled by conn_input(). */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+	char *buf;
+	size_t room;
+	ssize_t n;
+	int direct;
+
+	(void)what;
+	direct = conn_read_into(c, &buf, &room);
+	n = -1;
+	errno = ENOMEM;
+	if (room > 0) {
+		do
+			n = recv(fd, buf, room, 0);
+		while (n == -1 && errno == EINTR);
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	s->depth++;
+	conn_input(c, buf, n, direct);
 	server_leave(s);
 }
 
@@ -1105,6 +1166,248 @@ soon_cb(evutil_socket_t fd, short what, void *arg)
 	server_leave(s);
 }
 
+/* --- TLS ---------------------------------------------------------------- */
+
+/*
+ * A TLS connection (c->tls) runs the same states as a plain one, with
+ * OpenSSL between the socket and the buffers (tls.h), and callbacks of
+ * its own, so that the plain path never asks whether it is TLS but in
+ * conn_send(). The handshake needs no state: the first reads do it, while
+ * the connection is IDLE with the write deadline (the request timeout)
+ * instead of the idle one, and a client that sends garbage fails it and
+ * is closed.
+ *
+ * Reading: one SSL_read per readable event, at most one record, through
+ * conn_input() like a recv(). What OpenSSL decrypted and the read did
+ * not take lies in the connection, and the socket will not say so: the
+ * read event is made active by hand while tls_conn_pending() says so.
+ *
+ * Writing: output is written record by record, from the stack when a
+ * response fits in one, else from the queue (c->out); a write that must
+ * be repeated is repeated from the queue, which then begins with the
+ * same bytes (moving buffer, tls.h).
+ *
+ * Either may wait for the other readiness of the socket (a read wanting
+ * to write a handshake message, a write waiting for one): c->tls_rw and
+ * c->tls_wr say so, and tls_events() derives the events to wait for from
+ * them, c->reading (the server wants input) and the queue. The callback
+ * that finds the other direction waiting runs that one instead.
+ */
+
+/* Adds and removes c's events to match what it waits for; an active
+ * read event for decrypted input left over. */
+static void
+tls_events(struct http_conn *c)
+{
+	int r = (c->reading && !c->tls_rw) || c->tls_wr;
+	int w = (conn_queued(c) && !c->tls_wr) || c->tls_rw;
+	int radded = event_pending(&c->rev, EV_READ, NULL) != 0;
+
+	if (r && !radded)
+		event_add(&c->rev, NULL);
+	else if (!r && radded)
+		event_del(&c->rev);
+	if (r && c->reading && tls_conn_pending(c->tls) > 0)
+		event_active(&c->rev, EV_READ, 1);
+	if (w && !c->writing && conn_wev(c) != NULL &&
+	    event_add(c->wev, NULL) == 0)
+		c->writing = 1;
+	else if (!w && c->writing) {
+		event_del(c->wev);
+		c->writing = 0;
+	}
+}
+
+/* The wait that io (of a call that moved nothing) asks for: read wants
+ * write or write wants read; a plain want needs no change. */
+static void
+tls_wait(struct http_conn *c, enum tls_io io, int reading)
+{
+	if (reading && io == TLS_IO_WANT_WRITE)
+		c->tls_rw = 1;
+	else if (!reading && io == TLS_IO_WANT_READ)
+		c->tls_wr = 1;
+	else
+		return;
+	tls_events(c);
+}
+
+/* Writes the queue a record at a time until it is empty or the socket
+ * is full. Returns the bytes written, or -1 when the connection broke;
+ * *io is the state of the last write. */
+static ssize_t
+tls_flush(struct http_conn *c, enum tls_io *io)
+{
+	unsigned char *p;
+	size_t len, w;
+	ssize_t total = 0;
+
+	*io = TLS_IO_DONE;
+	while (c->out != NULL && (len = evbuffer_get_length(c->out)) > 0) {
+		if (len > TLS_RECORD)
+			len = TLS_RECORD;
+		if ((p = evbuffer_pullup(c->out, (ssize_t)len)) == NULL)
+			return -1;
+		if ((w = tls_conn_write(c->tls, p, len, io)) == 0)
+			break;
+		evbuffer_drain(c->out, w);
+		total += (ssize_t)w;
+	}
+	if (*io == TLS_IO_ERROR || *io == TLS_IO_EOF)
+		return -1;
+	if (*io == TLS_IO_WANT_READ)
+		tls_wait(c, *io, 0);
+	return total;
+}
+
+/* conn_send() for TLS: returns 1 when everything went out. */
+static int
+tls_send(struct http_conn *c, struct iovec *iov, size_t n)
+{
+	char flat[TLS_RECORD];
+	struct evbuffer *out;
+	enum tls_io io = TLS_IO_DONE;
+	size_t i, off = 0, total = 0, w = 0;
+
+	if (c->broken)
+		goto broken;
+	for (i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if (!conn_queued(c) && total <= sizeof(flat)) {
+		for (i = 0; i < n; i++) {
+			memcpy(flat + off, iov[i].iov_base, iov[i].iov_len);
+			off += iov[i].iov_len;
+		}
+		if (total > 0)
+			w = tls_conn_write(c->tls, flat, total, &io);
+		if (w == total)
+			return 1;
+		if (w == 0 && (io == TLS_IO_ERROR || io == TLS_IO_EOF))
+			goto broken;
+		if ((out = conn_out(c)) == NULL ||
+		    evbuffer_add(out, flat + w, total - w) == -1)
+			goto broken;
+		if (w == 0)
+			tls_wait(c, io, 0);
+	} else {
+		if ((out = conn_out(c)) == NULL)
+			goto broken;
+		for (i = 0; i < n; i++)
+			if (evbuffer_add(out, iov[i].iov_base,
+			                 iov[i].iov_len) == -1)
+				goto broken;
+		if (tls_flush(c, &io) == -1)
+			goto broken;
+	}
+	if (!conn_queued(c))
+		return 1;
+	conn_want_write(c);
+	return 0;
+broken:
+	c->broken = 1;
+	conn_soon(c);
+	return 0;
+}
+
+/* The queue can be written (conn_write_cb() for TLS). */
+static void
+tls_output(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	enum tls_io io;
+	ssize_t n = tls_flush(c, &io);
+
+	if (n == -1) {
+		conn_close(c);
+	} else if (conn_queued(c)) {
+		if (n > 0 && c->state == CONN_WRITING)
+			conn_deadline(c, s->write_ms);
+	} else {
+		tls_events(c);
+		if (c->state == CONN_WRITING && response_done(c))
+			conn_process(c);
+	}
+}
+
+/* The socket is readable (conn_read_cb() for TLS). */
+static void
+tls_input(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	enum tls_io io = TLS_IO_ERROR;
+	char *buf;
+	size_t room, n = 0;
+	int direct;
+
+	direct = conn_read_into(c, &buf, &room);
+	if (room > 0)
+		n = tls_conn_read(c->tls, buf, room, &io);
+	if (!c->tls_up && tls_conn_established(c->tls)) {
+		c->tls_up = 1;
+		if (c->state == CONN_IDLE)
+			conn_deadline(c, s->first_ms);
+	}
+	switch (io) {
+	case TLS_IO_DONE:
+		if (c->reading && tls_conn_pending(c->tls) > 0)
+			event_active(&c->rev, EV_READ, 1);
+		conn_input(c, buf, (ssize_t)n, direct);
+		break;
+	case TLS_IO_WANT_READ:
+		break;
+	case TLS_IO_WANT_WRITE:
+		tls_wait(c, io, 1);
+		break;
+	case TLS_IO_EOF:
+		conn_input(c, buf, 0, direct);
+		break;
+	case TLS_IO_ERROR:
+		conn_close(c);
+		break;
+	}
+}
+
+static void
+tls_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+
+	/* Our close_notify is sent: what comes is dropped unread. */
+	if (c->state == CONN_LINGER && !c->tls_wr) {
+		conn_read_cb(fd, what, arg);
+		return;
+	}
+	s->depth++;
+	if (c->tls_wr) {
+		c->tls_wr = 0;
+		tls_events(c);
+		tls_output(c);
+	} else {
+		tls_input(c);
+	}
+	server_leave(s);
+}
+
+static void
+tls_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *c = arg;
+	struct http_server *s = c->server;
+
+	(void)fd;
+	(void)what;
+	s->depth++;
+	if (c->tls_rw) {
+		c->tls_rw = 0;
+		tls_events(c);
+		tls_input(c);
+	} else {
+		tls_output(c);
+	}
+	server_leave(s);
+}
+
 /*
  * Frees c. An exchange the handler still holds is orphaned; one whose
  * response was being written is completed (the connection died).
@@ -1125,6 +1428,10 @@ conn_close(struct http_conn *c)
 		event_free(c->wev);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	if (c->tls != NULL) {
+		tls_conn_shutdown(c->tls);
+		tls_conn_free(c->tls);
+	}
 	close(c->fd);
 	free(c->in);
 	ex->conn = NULL;
@@ -1149,8 +1456,9 @@ conn_new(struct http_server *s, evutil_socket_t fd,
 	int one = 1;
 
 	if (c == NULL || ex == NULL ||
+	    (s->tls != NULL && (c->tls = tls_conn_new(s->tls, fd)) == NULL) ||
 	    event_assign(&c->rev, s->base, fd, EV_READ | EV_PERSIST,
-	                 conn_read_cb, c) == -1 ||
+	                 c->tls != NULL ? tls_read_cb : conn_read_cb, c) == -1 ||
 	    event_add(&c->rev, NULL) == -1) {
 		close(fd);
 		goto fail;
@@ -1167,11 +1475,14 @@ conn_new(struct http_server *s, evutil_socket_t fd,
 	ex->conn = c;
 	TAILQ_INSERT_TAIL(&s->conns, c, link);
 	s->nconns++;
-	conn_deadline(c, s->first_ms);
+	/* TLS: the handshake must be done within the request timeout. */
+	conn_deadline(c, c->tls != NULL ? s->write_ms : s->first_ms);
 	return c;
 fail:
 	if (ex != NULL)
 		exchange_free(ex);
+	if (c != NULL && c->tls != NULL)
+		tls_conn_free(c->tls);
 	free(c);
 	return NULL;
 }
@@ -1296,6 +1607,16 @@ http_server_set_limits(struct http_server *s, const struct http_limits *limits)
 	listener_update(s);
 }
 
+/* See server.h. */
+void
+http_server_set_tls(struct http_server *s, struct ssl_ctx_st *ctx)
+{
+	struct ssl_ctx_st *old = s->tls;
+
+	s->tls = tls_context_ref(ctx);
+	tls_context_free(old);
+}
+
 /* See server.h. Closes the listening socket at once. */
 void
 http_server_drain(struct http_server *s)
@@ -1353,6 +1674,7 @@ server_destroy(struct http_server *s)
 	event_free(s->retry);
 	event_free(s->tick);
 	event_free(s->soon_ev);
+	tls_context_free(s->tls);
 	free(s->rbuf);
 	free(s);
 }

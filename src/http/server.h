@@ -7,6 +7,7 @@
  * contract wants 431, 413 and 408 as problem+json and a connection cap;
  * so the server is ours, on evconnlistener and plain events: one recv()
  * per readable event, responses sent directly, deadlines on a wheel.
+ * A listener may terminate TLS (OpenSSL, http/tls.h) on the same events.
  *
  * Every complete request becomes an http_exchange handed to the server's
  * handler. The handler answers at once or later (http_respond() may be
@@ -56,6 +57,17 @@ struct http_server *http_server_new(struct event_base *base, int fd,
                                     const struct http_limits *limits,
                                     http_handler_fn handler,
                                     http_error_fn on_error, void *arg);
+
+struct ssl_ctx_st;
+
+/*
+ * Terminates TLS on the connections accepted from now on with ctx (see
+ * http/tls.h; the server takes its own reference), or serves them in
+ * plain text for NULL. Connections already open keep what they began
+ * with, so a reload can bring a new certificate without cutting any. A
+ * TLS handshake must complete within the request timeout.
+ */
+void http_server_set_tls(struct http_server *s, struct ssl_ctx_st *ctx);
 
 /* New limits for requests that start from now on (reload). */
 void http_server_set_limits(struct http_server *s,
