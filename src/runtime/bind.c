@@ -4,13 +4,16 @@
  * Binding happens before the event loop runs and before any module
  * starts, so a busy port fails start-up at once (exit 69) with nothing
  * half started. Host names resolve here, synchronously, for the same
- * reason: nothing else is running yet.
+ * reason: nothing else is running yet. A TLS listener's certificate and
+ * key are loaded first, for the same reason: one that cannot be read,
+ * parsed or paired fails start-up (or a reload) before anything is bound.
  */
 #include "runtime/runtime.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "http/tls.h"
 
 #define LISTEN_BACKLOG 511
 
@@ -152,19 +157,45 @@ bind_unix(const struct listener *l, struct listener_run *run,
 	return 0;
 }
 
+/* See runtime.h. The reason lives in a static buffer: start-up and
+ * reloads run on the one thread of the loop, and use it at once. */
+int
+runtime_load_tls(const struct listener *l, struct ssl_ctx_st **ctx,
+                 const char **err)
+{
+	static char why[2 * PATH_MAX + 256];
+
+	*ctx = NULL;
+	*err = NULL;
+	if (l->tls == NULL)
+		return 0;
+	*ctx = tls_context_new(l->tls->cert, l->tls->key, why, sizeof(why));
+	if (*ctx == NULL) {
+		*err = why;
+		return -1;
+	}
+	return 0;
+}
+
 int
 runtime_bind(const struct listener *l, int ephemeral,
              struct listener_run *run, const char **err)
 {
+	struct ssl_ctx_st *tls;
+	int rc;
+
+	if (runtime_load_tls(l, &tls, err) < 0)
+		return -1;
 	*err = NULL;
 	errno = 0;
-	/* Serving a tls: listener in plain text would be worse than not
-	 * serving it: refuse until TLS termination exists. */
-	if (l->tls != NULL) {
-		*err = "TLS termination is not available in this build";
+	if (l->kind == LISTEN_UNIX)
+		rc = bind_unix(l, run, err);
+	else
+		rc = bind_tcp(l, ephemeral, run, err);
+	if (rc < 0) {
+		tls_context_free(tls);
 		return -1;
 	}
-	if (l->kind == LISTEN_UNIX)
-		return bind_unix(l, run, err);
-	return bind_tcp(l, ephemeral, run, err);
+	run->tls = tls;
+	return 0;
 }

@@ -19,6 +19,7 @@
 #include "aster/provider.h"
 #include "control.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "log.h"
 #include "provider/check.h"
 #include "runtime/notify.h"
@@ -431,8 +432,11 @@ runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
 	                             runtime_on_http_error, lr);
 	if (lr->server == NULL)
 		return -1;
-	log_msg(LOG_INFO, "listening on %s (%s)", lr->bound,
-	        scopes_text(lr->scopes, scopes, sizeof(scopes)));
+	/* Before the loop runs again: no connection is accepted plain. */
+	http_server_set_tls(lr->server, lr->tls);
+	log_msg(LOG_INFO, "listening on %s (%s)%s", lr->bound,
+	        scopes_text(lr->scopes, scopes, sizeof(scopes)),
+	        lr->tls != NULL ? " with TLS" : "");
 	if (rt->ephemeral_ports) {
 		printf("listening %s %s\n", lr->bound,
 		       scopes_text(lr->scopes, scopes, sizeof(scopes)));
@@ -484,6 +488,8 @@ runtime_close_listener(struct listener_run *lr)
 		close(lr->fd);
 	lr->server = NULL;
 	lr->fd = -1;
+	tls_context_free(lr->tls);
+	lr->tls = NULL;
 	free(lr->normal);
 	free(lr->bound);
 	lr->normal = lr->bound = NULL;

@@ -7,7 +7,10 @@
  * removed and changed modules stop, in reverse plan order; added and
  * changed ones start, wave by wave; the route table is swapped at once,
  * while requests in flight finish on the generation they began on.
- * Listeners that did not change are never closed.
+ * Listeners that did not change are never closed; a TLS one among them
+ * gets its certificate and key read again, for new connections (open
+ * ones keep theirs), and one that fails to load rejects the reload as a
+ * failed bind does.
  */
 #include "runtime/runtime.h"
 
@@ -21,6 +24,7 @@
 
 #include "diag.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "log.h"
 #include "product.h"
 #include "runtime/notify.h"
@@ -268,9 +272,65 @@ bind_new_listeners(struct runtime *rt, struct config *cfg, char **why)
 	return 0;
 }
 
-/* Points kept listeners at the new declarations; closes removed ones. */
+/* A listener's TLS context loaded for a reload: lr is the open listener
+ * that keeps the address (NULL for a new one, which runtime_bind()
+ * loads itself). */
+struct tls_load {
+	struct listener_run *lr;
+	struct ssl_ctx_st *ctx;
+};
+
 static void
-settle_listeners(struct runtime *rt, struct config *cfg)
+free_listener_tls(struct config *cfg, struct tls_load *tls)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->product->server->listen.n; i++) {
+		tls_context_free(tls[i].ctx);
+		tls[i].ctx = NULL;
+	}
+}
+
+/*
+ * Loads the TLS contexts of cfg's listeners into tls[] (by index in
+ * server.listen): of those an open listener keeps, or, for a dry run
+ * (all), of every one. On failure frees what it loaded and names the
+ * listener and the file.
+ */
+static int
+load_listener_tls(struct runtime *rt, struct config *cfg, int all,
+                  struct tls_load *tls, char **why)
+{
+	const struct objlist *listen = &cfg->product->server->listen;
+	size_t i;
+
+	for (i = 0; i < listen->n; i++) {
+		tls[i].lr = NULL;
+		tls[i].ctx = NULL;
+	}
+	for (i = 0; i < listen->n; i++) {
+		struct listener *l = listen->v[i];
+		const char *err;
+
+		tls[i].lr = find_listener(rt, l->normal);
+		if (!all && tls[i].lr == NULL)
+			continue;
+		if (runtime_load_tls(l, &tls[i].ctx, &err) < 0) {
+			if (asprintf(why, "listener %s: %s", l->address,
+			             err) < 0)
+				*why = NULL;
+			free_listener_tls(cfg, tls);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Points kept listeners at the new declarations and TLS contexts (taken
+ * from tls[]); closes removed ones. */
+static void
+settle_listeners(struct runtime *rt, struct config *cfg,
+                 struct tls_load *tls)
 {
 	const struct objlist *listen = &cfg->product->server->listen;
 	size_t i, j;
@@ -292,6 +352,20 @@ settle_listeners(struct runtime *rt, struct config *cfg)
 		}
 		lr->decl = keep;
 		lr->scopes = keep->scopes;
+	}
+	/* Connections open keep the context they began with. */
+	for (j = 0; j < listen->n; j++) {
+		struct listener_run *lr = tls[j].lr;
+
+		if (lr == NULL || (lr->tls == NULL && tls[j].ctx == NULL))
+			continue;
+		tls_context_free(lr->tls);
+		lr->tls = tls[j].ctx;
+		tls[j].ctx = NULL;
+		http_server_set_tls(lr->server, lr->tls);
+		log_msg(LOG_INFO, "listener %s: %s", lr->bound,
+		        lr->tls != NULL ? "TLS certificate loaded for new "
+		        "connections" : "TLS off for new connections");
 	}
 	runtime_apply_limits(rt, cfg);
 }
@@ -356,7 +430,7 @@ runtime_reload_finished(struct runtime *rt, const char *failure)
 }
 
 static void
-apply(struct runtime *rt, struct generation *new)
+apply(struct runtime *rt, struct generation *new, struct tls_load *tls)
 {
 	struct generation *old = rt->current;
 
@@ -364,7 +438,7 @@ apply(struct runtime *rt, struct generation *new)
 	runtime_configure_log(new->cfg);
 	carry_over(old, new);
 	runtime_stop_runs(rt, old, owns_running, NULL);
-	settle_listeners(rt, new->cfg);
+	settle_listeners(rt, new->cfg, tls);
 	rt->current = new;
 	generation_unref(old);
 	rt->state = RUNTIME_RELOADING;
@@ -381,6 +455,8 @@ runtime_reload(struct runtime *rt, int dry_run, char **report)
 	struct diff d;
 	json_object *o;
 	char *why = NULL;
+	struct tls_load tls[RUNTIME_MAX_LISTENERS];
+	int failed = 0;
 
 	*report = NULL;
 	if (rt->state != RUNTIME_RUNNING)
@@ -415,14 +491,26 @@ runtime_reload(struct runtime *rt, int dry_run, char **report)
 	diff_routes(rt->current->cfg, cfg, &d);
 	json_object_array_sort(d.removed, compare_json_strings);
 	json_object_array_sort(d.added, compare_json_strings);
-	if (!dry_run && bind_new_listeners(rt, cfg, &why) < 0) {
+	/* Certificates first: one that fails binds nothing. A dry run
+	 * loads them all, and binds nothing. */
+	if (cfg->product->server->listen.n > RUNTIME_MAX_LISTENERS) {
+		why = strdup("too many listeners");
+		failed = 1;
+	} else if (load_listener_tls(rt, cfg, dry_run, tls, &why) < 0) {
+		failed = 1;
+	} else if (!dry_run && bind_new_listeners(rt, cfg, &why) < 0) {
+		free_listener_tls(cfg, tls);
+		failed = 1;
+	}
+	if (failed) {
 		json_object_put(d.stop);
 		json_object_put(d.start);
 		json_object_put(d.restart);
 		json_object_put(d.added);
 		json_object_put(d.removed);
 		generation_unref(next);
-		refuse(rt, 0, why != NULL ? why : "cannot bind", NULL, report);
+		refuse(rt, dry_run, why != NULL ? why : "cannot bind", NULL,
+		       report);
 		free(why);
 		return -1;
 	}
@@ -436,9 +524,11 @@ runtime_reload(struct runtime *rt, int dry_run, char **report)
 	json_object_object_add(o, "routesRemoved", d.removed);
 	json_object_object_add(o, "diagnostics", json_object_new_array());
 	*report = render_report(o);
-	if (dry_run)
+	if (dry_run) {
+		free_listener_tls(cfg, tls);
 		generation_unref(next);
-	else
-		apply(rt, next);
+	} else {
+		apply(rt, next, tls);
+	}
 	return 0;
 }

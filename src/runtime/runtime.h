@@ -20,6 +20,7 @@
 
 struct event_base;
 struct provider_registry;
+struct ssl_ctx_st;
 struct http_server;
 struct http_exchange;
 struct log;
@@ -107,6 +108,8 @@ struct listener_run {
 	unsigned scopes;
 	struct http_server *server;
 	int fd;
+	struct ssl_ctx_st *tls;     /* TLS listener: the context new
+	                               connections get (a reference), or NULL */
 };
 
 struct reload_result {
@@ -246,10 +249,18 @@ void runtime_on_request(struct http_exchange *ex, void *arg);
 void runtime_on_http_error(struct http_exchange *ex, int status,
                            const char *code, const char *detail, void *arg);
 
-/* bind.c: binds l (TCP on port 0 when ephemeral); fills run->fd and
- * run->bound. Returns 0, or -1 with *err (static or strerror text). */
+/* bind.c: binds l (TCP on port 0 when ephemeral); fills run->fd,
+ * run->bound and, for a TLS listener, run->tls (runtime_load_tls()).
+ * Returns 0, or -1 with *err (static or strerror text). */
 int runtime_bind(const struct listener *l, int ephemeral,
                  struct listener_run *run, const char **err);
+
+/* bind.c: l's TLS context from its certificate and key files, in *ctx
+ * (the caller's reference), NULL for a plain listener. Returns 0, or -1
+ * with *err naming the file and the cause (static text, valid until the
+ * next call). */
+int runtime_load_tls(const struct listener *l, struct ssl_ctx_st **ctx,
+                     const char **err);
 
 /* A verified caller, copied from the auth service's answer (one
  * allocation). */
