@@ -710,6 +710,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 		return 69;
 	}
 	rt->current = generation_new(cfg, ++rt->next_generation);
+	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	log_attach(rt->base);
 	watch_signals(rt);
 	for (i = 0; i < rt->nlisteners; i++)
@@ -738,5 +739,6 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	rt->current = NULL;
 	free(rt->last_reload.message);
 	free(rt->last_reload.diagnostics_json);
+	ratelimiter_free(rt->ratelimiter);
 	return rt->exit_code;
 }

@@ -17,6 +17,7 @@
 
 #include "config/manifest.h"
 #include "http/router.h"
+#include "runtime/ratelimit.h"
 
 struct event_base;
 struct provider_registry;
@@ -141,6 +142,7 @@ struct runtime {
 	uint64_t started_us;
 	struct reload_result last_reload;
 	unsigned next_generation;
+	struct ratelimiter *ratelimiter;/* buckets outlive generations */
 };
 
 /*
