@@ -3,12 +3,10 @@
  * verified by the product's auth service (aster/auth.h), and the scope
  * rule of SPEC §7.4 applied to the answer.
  *
- * The auth service is a service of the module that provides `auth`,
- * found in the request's generation like the state store is. A token
- * verified at once (a cached key, a JWT) continues the request inside
- * the call; one that needs the store continues it from the callback.
- * The credential is copied into the request context, one block, for the
- * handlers (whoami) and the rate limiter.
+ * The auth service is found in the request's generation (credential.c).
+ * A token verified at once (a cached key, a JWT) continues the request
+ * inside the call; one that needs the store continues it from the
+ * callback. The credential is copied into the request context.
  */
 #include "runtime/runtime.h"
 
@@ -22,97 +20,6 @@
 
 #include "http/problem.h"
 #include "http/server.h"
-
-static int
-provides_auth(const struct module *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->provides.n; i++)
-		if (strcmp(m->provides.v[i], ASTER_AUTH_CAPABILITY) == 0)
-			return 1;
-	return 0;
-}
-
-struct module_run *
-runtime_auth_run(struct generation *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->nruns; i++)
-		if (provides_auth(g->runs[i].module))
-			return module_run_live(&g->runs[i]);
-	return NULL;
-}
-
-int
-runtime_auth_of(struct generation *g, struct auth_handle *out)
-{
-	struct module_run *run = runtime_auth_run(g);
-	size_t i;
-
-	if (run == NULL || run->state != MODULE_RUNNING)
-		return -1;
-	for (i = 0; i < run->nservices; i++) {
-		const struct aster_provider *p = run->services[i].service->impl;
-
-		if (run->services[i].started && p != NULL && p->auth != NULL) {
-			out->ops = p->auth;
-			out->self = run->services[i].state;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* --- the credential, copied --------------------------------------------- */
-
-static size_t
-text_size(const char *s)
-{
-	return s != NULL ? strlen(s) + 1 : 0;
-}
-
-static char *
-put_text(char **at, const char *s)
-{
-	char *r = *at;
-	size_t n = text_size(s);
-
-	if (s == NULL)
-		return NULL;
-	memcpy(r, s, n);
-	*at += n;
-	return r;
-}
-
-struct request_credential *
-runtime_credential_copy(const struct aster_credential *c)
-{
-	size_t size = sizeof(struct request_credential) +
-	              c->nspaces * sizeof(char *);
-	struct request_credential *r;
-	char *at;
-	size_t i;
-
-	size += text_size(c->kind) + text_size(c->id) + text_size(c->name) +
-	        text_size(c->role);
-	for (i = 0; i < c->nspaces; i++)
-		size += text_size(c->spaces[i]);
-	if ((r = calloc(1, size)) == NULL)
-		return NULL;
-	r->spaces = (const char **)(r + 1);
-	at = (char *)(r->spaces + c->nspaces);
-	r->kind = put_text(&at, c->kind != NULL ? c->kind : "unknown");
-	r->id = put_text(&at, c->id != NULL ? c->id : "");
-	r->name = put_text(&at, c->name);
-	r->role = put_text(&at, c->role != NULL ? c->role : "user");
-	for (i = 0; i < c->nspaces; i++)
-		r->spaces[i] = put_text(&at, c->spaces[i]);
-	r->nspaces = c->nspaces;
-	r->expires_at = c->expires_at;
-	return r;
-}
 
 /* --- verifying ----------------------------------------------------------- */
 

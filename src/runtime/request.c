@@ -179,7 +179,9 @@ refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
 void
 runtime_continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 {
-	if (!refuse_unless_running(ex, ctx))
+	if (!ratelimit_check(ctx->rt, ex, ctx, ctx->cred != NULL ?
+	                     ctx->cred->id : NULL) &&
+	    !refuse_unless_running(ex, ctx))
 		handler_run(ex, ctx);
 }
 

@@ -916,7 +916,7 @@ race_round(struct fx *f, const char *round)
 {
 	struct aster_test *t[NODES];
 	struct aster_test_options o = integ_options(NULL);
-	int i, total = 0, lines = 0, each[NODES];
+	int i, total = 0, each[NODES];
 
 	for (i = 0; i < NODES; i++) {
 		t[i] = aster_test_spawn(f->dir, &o);
@@ -948,7 +948,6 @@ race_round(struct fx *f, const char *round)
 		              "'migrations: %d applied' but logged %d:\n%s",
 		              round, i + 1, each[i], count_applied(log), log);
 		total += each[i];
-		lines += count_applied(log);
 	}
 	for (i = 0; i < NODES; i++)
 		integ_stop(t[i]);

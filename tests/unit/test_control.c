@@ -662,16 +662,23 @@ START_TEST(test_reload_bad_dry_run)
 }
 END_TEST
 
-/* Keys belong to the auth work; until then, exactly this. */
-START_TEST(test_keys_unknown)
+/* The keys commands go to the product's auth service; a product without
+ * one refuses them, naming what is missing, and the connection goes on. */
+START_TEST(test_keys_without_auth)
 {
 	struct client c;
-	const char req[] = "{\"command\":\"keys\",\"action\":\"list\"}\n";
+	const char req[] = "{\"command\":\"keys\",\"action\":\"list\"}\n"
+	                   "{\"command\":\"keys\"}\n";
 
 	client_open(&c);
-	client_talk(&c, req, strlen(req), 1);
+	client_talk(&c, req, strlen(req), 2);
 	ck_assert_str_eq(client_line(&c, 0),
-	                 "{\"ok\":false,\"error\":\"unknown command 'keys'\"}");
+	                 "{\"ok\":false,\"error\":\"no auth service is "
+	                 "running (the product needs a module providing "
+	                 "auth)\"}");
+	ck_assert_str_eq(client_line(&c, 1),
+	                 "{\"ok\":false,\"error\":\"\\\"action\\\" must be "
+	                 "create, list or revoke\"}");
 	client_close(&c);
 }
 END_TEST
@@ -1382,7 +1389,7 @@ control_suite(void)
 	tcase_add_test(tc, test_reload_rc_wins);
 	tcase_add_test(tc, test_reload_no_report);
 	tcase_add_test(tc, test_reload_bad_dry_run);
-	tcase_add_test(tc, test_keys_unknown);
+	tcase_add_test(tc, test_keys_without_auth);
 	tcase_add_loop_test(tc, test_refusals, 0, (int)NELEM(refusals));
 	suite_add_tcase(s, tc);
 
