@@ -11,7 +11,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 /* The life log of one test: a temp dir holding life.log. */
 struct life {
@@ -463,24 +469,25 @@ START_TEST(test_busy_port_exits_69)
 END_TEST
 
 /*
- * TLS is not terminated yet: a tls: listener must not be served in plain
- * text. Start-up refuses it (69, naming the address) before any module
- * starts.
+ * A tls: listener is served with TLS (test_tls.c has the details):
+ * start-up loads its certificate and key, starts the modules, and a
+ * client completes a handshake on it.
  */
-START_TEST(test_tls_listener_refused)
+START_TEST(test_tls_listener_served)
 {
 	struct life l;
-	struct aster_test_options o;
 	struct aster_test *t;
-	char confdir[PATH_MAX], *log;
-	const char *err;
-	int rc;
+	struct aster_test_conn *c;
+	char confdir[PATH_MAX], path[PATH_MAX], *log;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	SSL_CTX *ctx;
+	SSL *ssl;
+	FILE *f;
+	struct timeval tv = {10, 0};
+	int fd;
 
 	life_init(&l);
-	ck_assert(aster_test_write_file(l.dir, "conf/server.crt", "x\n",
-	                                -1) == 0);
-	ck_assert(aster_test_write_file(l.dir, "conf/server.key", "x\n",
-	                                -1) == 0);
 	ck_assert(aster_test_write_file(l.dir, "conf/product.yaml",
 	          "kind: product\nid: tlstest\nname: TLS\nversion: 0.1.0\n"
 	          "server:\n  listen:\n    - address: 127.0.0.1:0\n"
@@ -492,23 +499,49 @@ START_TEST(test_tls_listener_refused)
 	          "    provider: testlife\n"
 	          "    config: { log: \"${ASTER_TEST_LIFE_LOG}\", "
 	          "label: alpha }\n", -1) == 0);
-	o = integ_options(l.envv);
+	/* A self-signed certificate and its key. */
+	ck_assert(k != NULL && x != NULL);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	ck_assert(X509_set_pubkey(x, k) == 1);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	                           MBSTRING_ASC,
+	                           (const unsigned char *)"lifecycle", -1, -1,
+	                           0);
+	ck_assert(X509_set_issuer_name(x, X509_get_subject_name(x)) == 1);
+	ck_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/conf/server.crt", l.dir);
+	ck_assert((f = fopen(path, "w")) != NULL);
+	ck_assert(PEM_write_X509(f, x) == 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/conf/server.key", l.dir);
+	ck_assert((f = fopen(path, "w")) != NULL);
+	ck_assert(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+
 	snprintf(confdir, sizeof(confdir), "%s/conf", l.dir);
-	t = aster_test_spawn(confdir, &o);
-	ck_assert(t != NULL);
-	rc = aster_test_wait(t, aster_test_timeout(10000));
-	if (rc == -1)
-		aster_test_stop(t);
-	err = aster_test_stderr(t);
-	ck_assert_msg(rc == 69, "exit %d for a tls: listener, expected 69; "
-	              "stderr:\n%s", rc, err);
-	ck_assert_msg(strstr(err, "127.0.0.1:0") != NULL &&
-	              strstr(err, "TLS") != NULL,
-	              "stderr does not name the listener and TLS:\n%s", err);
-	aster_test_free(t);
+	t = integ_start_dir(confdir, l.envv);
+	c = aster_test_connect(t, "public");
+	ck_assert(c != NULL);
+	/* Blocking, with a timeout, for SSL_connect(). */
+	fd = aster_test_conn_fd(c);
+	ck_assert(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert(ctx != NULL && (ssl = SSL_new(ctx)) != NULL);
+	ck_assert(SSL_set_fd(ssl, fd) == 1);
+	ck_assert_msg(SSL_connect(ssl) == 1, "no TLS handshake on the "
+	              "tls: listener");
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	aster_test_conn_close(c);
+	integ_stop(t);
 	log = integ_read_file(l.path);
-	ck_assert_msg(line_of(log, "start alpha") == -1,
-	              "modules started although a listener failed:\n%s", log);
+	ck_assert_msg(line_of(log, "start alpha") != -1,
+	              "module alpha did not start:\n%s", log);
 	free(log);
 	life_done(&l);
 }
@@ -884,7 +917,7 @@ lifecycle_suite(void)
 	tcase_add_test(fail, test_module_failure_rolls_back);
 	tcase_add_test(fail, test_invalid_config_exits_78);
 	tcase_add_test(fail, test_busy_port_exits_69);
-	tcase_add_test(fail, test_tls_listener_refused);
+	tcase_add_test(fail, test_tls_listener_served);
 	tcase_add_test(fail, test_bad_command_line_exits_64);
 	suite_add_tcase(s, run);
 	suite_add_tcase(s, fail);
