@@ -33,14 +33,15 @@
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 /* A key with a pass phrase is refused: OpenSSL would otherwise ask for
- * it on the terminal and block start-up (or a reload). */
+ * it on the terminal and block start-up (or a reload). *arg notes that
+ * one was wanted, for the message. */
 static int
 no_password(char *buf, int size, int rwflag, void *arg)
 {
 	(void)buf;
 	(void)size;
 	(void)rwflag;
-	(void)arg;
+	*(int *)arg = 1;
 	return 0;
 }
 
@@ -63,6 +64,7 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 {
 	SSL_CTX *ctx;
 	const char *why;
+	int encrypted = 0;
 
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
@@ -72,6 +74,7 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 		return NULL;
 	}
 	SSL_CTX_set_default_passwd_cb(ctx, no_password);
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, &encrypted);
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
 		snprintf(err, errlen, "cannot configure TLS: %s",
@@ -99,7 +102,8 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 	                                SSL_FILETYPE_PEM) != 1) {
 		why = first_error();
 		snprintf(err, errlen, "cannot load TLS key '%s': %s",
-		         key_path, why);
+		         key_path, encrypted ? "it has a pass phrase (keys "
+		         "must be stored unencrypted)" : why);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -108,6 +112,8 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 		         "certificate '%s'", key_path, cert_path);
 		goto fail;
 	}
+	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+	SSL_CTX_set_default_passwd_cb(ctx, NULL);
 	return ctx;
 fail:
 	SSL_CTX_free(ctx);
