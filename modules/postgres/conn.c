@@ -21,6 +21,11 @@
  * Nothing here runs a caller's callback: outcomes go to the pool's done
  * list (pg_pool_complete), so a connection's fields stay ours for the
  * whole of an event handler.
+ *
+ * The pool's listener (notify.c) is a connection of this kind too, with
+ * another life once connected: no schema and no PREPAREs, only the
+ * LISTEN/UNLISTEN scripts notify.c asks for (step LISTEN), and the
+ * notifications it reads handed to notify.c.
  */
 #include "pg.h"
 
@@ -35,6 +40,7 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void conn_fail(struct pg_conn *c, const char *msg, int retry);
 static int conn_setup(struct pg_conn *c, enum pg_step step, int k);
+static int conn_listen_next(struct pg_conn *c);
 
 /*
  * Notices ("relation already exists, skipping") are not errors, and
@@ -268,12 +274,19 @@ conn_connected(struct pg_conn *c)
 
 	evtimer_del(c->timer);
 	c->attempts = 0;
-	p->ever_connected = 1;
+	if (!c->listener)
+		p->ever_connected = 1;
 	if (PQsetnonblocking(c->pg, 1) != 0) {
 		conn_fail(c, PQerrorMessage(c->pg), 1);
 		return;
 	}
 	event_add(c->rev, NULL);
+	if (c->listener) {
+		c->ready = 1;
+		c->state = PG_SETUP;
+		conn_listen_next(c);
+		return;
+	}
 	switch (p->schema) {
 	case PG_SCHEMA_DONE:
 		conn_setup(c, PG_STEP_PREPARE, 0);
@@ -382,6 +395,10 @@ conn_send_op(struct pg_conn *c, struct pg_op *op)
 	case PG_EXEC:
 		ok = PQsendQuery(c->pg, sql);
 		break;
+	case PG_PUBLISH:
+		ok = PQsendQueryParams(c->pg, sql, op->nparams, NULL,
+		                       op->params, NULL, NULL, 0);
+		break;
 	default:
 		ok = PQsendQueryPrepared(c->pg, sql, op->nparams, op->params,
 		                         NULL, NULL, 0);
@@ -409,6 +426,8 @@ pg_conn_next(struct pg_conn *c)
 	 * that the op waits for a live connection instead of failing. */
 	if (c->state == PG_IDLE && conn_check_idle(c) < 0)
 		return -1;
+	if (c->listener)
+		return conn_listen_next(c);
 	if (!c->ready) {
 		c->state = PG_WAIT_SCHEMA;
 		return 0;
@@ -605,6 +624,74 @@ conn_prepare_done(struct pg_conn *c, PGresult *res)
 	return pg_conn_next(c);
 }
 
+/* Hands the notifications libpq has parsed to notify.c (the listener),
+ * or drops them (a NOTIFY a caller's SQL asked for on a pool
+ * connection). */
+static void
+conn_notifies(struct pg_conn *c)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(c->pg)) != NULL) {
+		if (c->listener)
+			pg_listen_notify(c->pool, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
+/*
+ * The listener's next work: the LISTEN/UNLISTEN script notify.c wants
+ * sent, else idle. Notifications parsed meanwhile (conn_check_idle
+ * reads the socket) are handed over first: the socket will not wake us
+ * for them again. -1 when the connection failed.
+ */
+static int
+conn_listen_next(struct pg_conn *c)
+{
+	char *sql;
+	int oom, ok;
+
+	conn_notifies(c);
+	sql = pg_listen_script(c->pool, &oom);
+	if (sql == NULL) {
+		if (oom) {
+			conn_fail(c, "out of memory", 1);
+			return -1;
+		}
+		c->state = PG_IDLE;
+		return 0;
+	}
+	c->state = PG_SETUP;
+	c->step = PG_STEP_LISTEN;
+	ok = PQsendQuery(c->pg, sql);
+	free(sql);
+	if (!ok) {
+		conn_fail(c, PQerrorMessage(c->pg), 1);
+		return -1;
+	}
+	return conn_flush(c);
+}
+
+/* The listener's script ended. Any error - a hot standby refuses
+ * LISTEN - is the session's: reconnect with backoff, and try again. */
+static int
+conn_listen_done(struct pg_conn *c, PGresult *res)
+{
+	const char *msg;
+	char buf[512];
+	int lost;
+
+	if (pg_classify(res, &msg, &lost) != ASTER_STORE_OK) {
+		snprintf(buf, sizeof(buf), "cannot LISTEN: %s", msg);
+		PQclear(res);
+		conn_fail(c, buf, 1);
+		return -1;
+	}
+	PQclear(res);
+	pg_listen_done(c->pool);
+	return pg_conn_next(c);
+}
+
 /* The current step's last result arrived (PQgetResult answered NULL). */
 static int
 conn_step_done(struct pg_conn *c)
@@ -631,6 +718,8 @@ conn_step_done(struct pg_conn *c)
 		return conn_schema_done(c, res);
 	case PG_STEP_PREPARE:
 		return conn_prepare_done(c, res);
+	case PG_STEP_LISTEN:
+		return conn_listen_done(c, res);
 	default:
 		if (pg_classify(res, &msg, &lost) != ASTER_STORE_OK) {
 			conn_fail(c, msg, 1);
@@ -659,7 +748,6 @@ conn_keep(struct pg_conn *c, PGresult *r)
 static void
 conn_drain(struct pg_conn *c)
 {
-	PGnotify *n;
 	PGresult *r;
 
 	while (c->pg != NULL && c->step != PG_STEP_NONE && !PQisBusy(c->pg)) {
@@ -689,8 +777,7 @@ conn_drain(struct pg_conn *c)
 	}
 	if (c->pg == NULL)
 		return;
-	while ((n = PQnotifies(c->pg)) != NULL)
-		PQfreemem(n);
+	conn_notifies(c);
 	if (c->step == PG_STEP_NONE)
 		(void)PQisBusy(c->pg);  /* parses: a FATAL while idle */
 	if (c->doomed || PQstatus(c->pg) == CONNECTION_BAD)
@@ -799,6 +886,8 @@ conn_fail(struct pg_conn *c, const char *msg, int retry)
 	c->state = PG_DOWN;
 	evtimer_del(c->timer);
 	free(line);
+	if (c->listener)
+		pg_listen_lost(p);
 	if (retry)
 		conn_backoff(c);
 }

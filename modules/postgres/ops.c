@@ -145,6 +145,7 @@ pg_op_deliver(struct pg_op *op)
 	case PG_EXEC:
 	case PG_COMMIT:
 	case PG_ROLLBACK:
+	case PG_PUBLISH:
 		op->cb.done(op->arg, op->st, op->err);
 		break;
 	case PG_BEGIN:

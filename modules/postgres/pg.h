@@ -11,6 +11,9 @@
  * commit, or even stop the store, and nothing on the stack below it
  * holds a stale pointer. Host names are looked up with evdns before
  * libpq connects (resolve.c), since libpq's own lookup would block.
+ * Notifications (notify.c) have a connection of their own, outside the
+ * pool's array: the listener, which runs LISTEN and reads NOTIFYs; what
+ * it receives waits on the pool's note list for the same loop callback.
  */
 #ifndef ASTER_PG_H
 #define ASTER_PG_H
@@ -38,6 +41,7 @@ enum pg_kind {
 	PG_DOC_DEL_ANY,
 	PG_DOC_DEL_VERSION,
 	PG_DOC_LIST,
+	PG_PUBLISH,                 /* SELECT pg_notify($1, $2) */
 };
 
 /* One unit of caller work, from the API call to its callback. */
@@ -106,6 +110,7 @@ enum pg_step {
 	PG_STEP_PREPARE,
 	PG_STEP_RESET,
 	PG_STEP_OP,
+	PG_STEP_LISTEN,   /* the listener's LISTEN/UNLISTEN script */
 };
 
 struct pg_pool;
@@ -127,10 +132,48 @@ struct pg_conn {
 	int flushing;
 	int doomed;                 /* the server said FATAL: it is closing */
 	char doom_msg[160];
+	int listener;               /* the pool's LISTEN connection */
 	unsigned attempts;          /* failed attempts since the last up */
 	struct pg_op *op;           /* in flight (PG_STEP_OP) */
 	struct aster_txn *txn;      /* pinned transaction */
 	PGresult *res;              /* the result kept for the step */
+};
+
+/* A channel's longest name (PostgreSQL's NAMEDATALEN - 1), and the
+ * longest payload NOTIFY takes. */
+#define PG_CHANNEL_MAX 63
+#define PG_PAYLOAD_MAX 7999
+
+/* One subscribe() (notify.c). */
+struct pg_sub {
+	TAILQ_ENTRY(pg_sub) link;
+	void (*cb)(void *arg, const char *payload);
+	void *arg;
+	int gone;                   /* unsubscribed while callbacks ran:
+	                               freed once they are done */
+};
+
+/*
+ * A channel with subscribers, or one the listener still LISTENs to.
+ * `listening` is what the listener's current session is known to do;
+ * a LISTEN/UNLISTEN script in flight carries the channels marked
+ * `sending`, and makes `listening` equal `sent` when it succeeds.
+ */
+struct pg_chan {
+	TAILQ_ENTRY(pg_chan) link;
+	TAILQ_HEAD(, pg_sub) subs;
+	int nsubs;                  /* those not gone */
+	int listening;
+	int sending, sent;
+	char name[PG_CHANNEL_MAX + 1];
+};
+
+/* A notification the listener received, waiting for the done event;
+ * payload NULL: notifications on the channel may have been lost. */
+struct pg_note {
+	TAILQ_ENTRY(pg_note) link;
+	char *payload;              /* points into the same allocation */
+	char channel[PG_CHANNEL_MAX + 1];
 };
 
 enum pg_schema { PG_SCHEMA_NONE, PG_SCHEMA_RUNNING, PG_SCHEMA_DONE,
@@ -157,6 +200,10 @@ struct pg_pool {
 	struct event *done_ev;      /* runs the done list */
 	struct event *queue_timer;  /* expires the queue's head */
 	struct event *start_timer;  /* connect_timeout_ms after start */
+
+	struct pg_conn *listener;   /* NULL until the first subscribe() */
+	TAILQ_HEAD(, pg_chan) chans;
+	TAILQ_HEAD(, pg_note) notes; /* received, callbacks not yet run */
 
 	enum pg_schema schema;
 	enum pg_start start;
@@ -208,6 +255,22 @@ void pg_conn_close(struct pg_conn *c, const char *why);
 void pg_conn_free(struct pg_conn *c);
 enum aster_store_status pg_classify(const PGresult *res, const char **msg,
                                     int *lost);
+
+/* notify.c */
+int pg_publish(void *self, struct aster_txn *txn, const char *channel,
+               const char *payload, aster_store_done_cb cb, void *arg);
+int pg_subscribe(void *self, const char *channel,
+                 void (*cb)(void *arg, const char *payload), void *arg);
+int pg_unsubscribe(void *self, const char *channel,
+                   void (*cb)(void *arg, const char *payload), void *arg);
+char *pg_listen_script(struct pg_pool *p, int *oom);
+void pg_listen_done(struct pg_pool *p);
+void pg_listen_lost(struct pg_pool *p);
+void pg_listen_notify(struct pg_pool *p, const char *channel,
+                      const char *payload);
+void pg_notes_deliver(struct pg_pool *p);
+void pg_notify_sweep(struct pg_pool *p);
+void pg_notify_free(struct pg_pool *p);
 
 /* resolve.c */
 int pg_resolver_new(struct event_base *base, const char *dsn,

@@ -8,7 +8,8 @@
  * for a connection fails UNAVAILABLE, so an outage answers 503s instead
  * of piling up requests.
  *
- * Outcomes are appended to the done list and a zero-delay event runs
+ * Outcomes are appended to the done list, and notifications the listener
+ * received to the note list (notify.c), and a zero-delay event runs
  * their callbacks (pool_on_done). It is the only place caller code runs,
  * and host->started() too, since the core may stop the service from
  * inside it: `depth` counts those frames, and stop() inside one leaves
@@ -320,9 +321,14 @@ pool_on_done(evutil_socket_t fd, short what, void *arg)
 		TAILQ_REMOVE(&p->done, op, link);
 		pool_deliver(p, op);
 	}
+	pg_notes_deliver(p);
 	p->depth--;
-	if (p->stopping && p->depth == 0)
+	if (p->depth > 0)
+		return;
+	if (p->stopping)
 		pool_free(p);
+	else
+		pg_notify_sweep(p);
 }
 
 /* A host name some connection is still looking up, or NULL. */
@@ -387,6 +393,8 @@ pg_pool_new(const struct aster_host *host, struct aster_service *svc,
 	TAILQ_INIT(&p->queue);
 	TAILQ_INIT(&p->done);
 	TAILQ_INIT(&p->txns);
+	TAILQ_INIT(&p->chans);
+	TAILQ_INIT(&p->notes);
 	p->dsn = strdup(dsn);
 	p->conns = calloc((size_t)size, sizeof(*p->conns));
 	p->done_ev = event_new(p->base, -1, 0, pool_on_done, p);
@@ -414,8 +422,9 @@ fail:
  * what they held open), and every op in flight, queued or completed
  * completes its callback, UNAVAILABLE unless it already had an outcome,
  * before this returns. Callbacks that submit more get UNAVAILABLE too,
- * in the same loop. Frees the pool unless a callback frame is on the
- * stack (then the outermost frees it).
+ * in the same loop. Subscribers hear nothing more: the listener closes,
+ * and notifications still queued are dropped. Frees the pool unless a
+ * callback frame is on the stack (then the outermost frees it).
  */
 void
 pg_pool_stop(struct pg_pool *p)
@@ -431,6 +440,8 @@ pg_pool_stop(struct pg_pool *p)
 	evtimer_del(p->queue_timer);
 	for (i = 0; i < p->size; i++)
 		pg_conn_close(&p->conns[i], "the store is stopping");
+	if (p->listener != NULL)
+		pg_conn_close(p->listener, "the store is stopping");
 	while ((op = pg_pool_next(p)) != NULL)
 		pg_pool_complete(p, op, ASTER_STORE_UNAVAILABLE, NULL,
 		                 "the store is stopping");
@@ -454,6 +465,11 @@ pool_free(struct pg_pool *p)
 	if (p->conns != NULL)
 		for (i = 0; i < p->size; i++)
 			pg_conn_free(&p->conns[i]);
+	if (p->listener != NULL) {
+		pg_conn_free(p->listener);
+		free(p->listener);
+	}
+	pg_notify_free(p);
 	if (p->resolver != NULL)    /* after the conns: none looks up */
 		pg_resolver_close(p->resolver);
 	/* Only a failed pg_pool_new() can leave ops here (none), but a

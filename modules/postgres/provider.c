@@ -129,6 +129,9 @@ static const struct aster_store_ops pg_store_ops = {
 	.doc_delete = pg_doc_delete,
 	.doc_list = pg_doc_list,
 	.healthy = pg_healthy,
+	.publish = pg_publish,
+	.subscribe = pg_subscribe,
+	.unsubscribe = pg_unsubscribe,
 };
 
 ASTER_PROVIDER_DEFINE = {

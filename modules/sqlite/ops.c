@@ -81,6 +81,7 @@ sq_req_free(struct sq_req *r)
 	free(r->lengths);
 	free(r->values);
 	free(r->docs);
+	sq_req_free(r->note);
 	free(r);
 }
 
@@ -99,13 +100,15 @@ sq_txn_free(struct aster_txn *t)
 		s->txns = t->next;
 	if (t->next != NULL)
 		t->next->prev = t->prev;
+	while (t->notes.head != NULL)
+		sq_req_free(sq_queue_pop(&t->notes));
 	free(t->fail_msg);
 	free(t);
 }
 
 /* 1 if s is well-formed UTF-8 (no overlong forms, surrogates or code
  * points past U+10FFFF): keys must be, for byte order to be key order. */
-static int
+int
 sq_utf8_valid(const char *str)
 {
 	const unsigned char *p = (const unsigned char *)str;
@@ -180,7 +183,7 @@ sq_req_new(enum sq_kind kind, struct aster_txn *txn, void *arg)
 }
 
 /* 1 when txn may take another request of store s. */
-static int
+int
 sq_txn_usable(struct sq_store *s, struct aster_txn *txn)
 {
 	return txn == NULL || (txn->store == s && !txn->ending);
@@ -192,7 +195,7 @@ sq_txn_usable(struct sq_store *s, struct aster_txn *txn)
  * it). Returns -1 without taking r once stop() has returned, since then
  * nothing would ever deliver it.
  */
-static int
+int
 sq_submit(struct sq_store *s, struct sq_req *r)
 {
 	if (s->stopped)
@@ -468,4 +471,7 @@ const struct aster_store_ops sq_store_ops = {
 	.doc_delete = sq_doc_delete,
 	.doc_list = sq_doc_list,
 	.healthy = sq_healthy,
+	.publish = sq_publish,
+	.subscribe = sq_subscribe,
+	.unsubscribe = sq_unsubscribe,
 };

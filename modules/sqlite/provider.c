@@ -109,6 +109,7 @@ sq_deliver(struct sq_req *r)
 		break;
 	case SQ_EXEC:
 	case SQ_DOC_DELETE:
+	case SQ_PUBLISH:
 		if (r->cb.done != NULL)
 			r->cb.done(r->arg, st, r->error);
 		break;
@@ -124,6 +125,9 @@ sq_deliver(struct sq_req *r)
 		break;
 	case SQ_OPEN:
 		sq_started(r->arg, ok, r->error);
+		break;
+	case SQ_NOTE:
+		sq_note_deliver(r->arg, r->ns, r->value);
 		break;
 	}
 	sq_req_free(r);
@@ -152,8 +156,12 @@ sq_drain(struct sq_store *s)
 		if (s->stopped)
 			break;
 	}
-	if (--s->draining == 0 && s->stopped)
+	if (--s->draining > 0)
+		return;
+	if (s->stopped)
 		sq_store_free(s);
+	else
+		sq_subs_sweep(s, 0);
 }
 
 /* The eventfd is readable: the worker finished something. */
@@ -177,6 +185,7 @@ sq_store_free(struct sq_store *s)
 {
 	while (s->txns != NULL)
 		sq_txn_free(s->txns);
+	sq_subs_sweep(s, 1);
 	if (s->ev != NULL)
 		event_free(s->ev);
 	if (s->efd >= 0)

@@ -11,6 +11,7 @@
  *   db.c        the connection: open and schema, kept statements, one
  *               request's SQL (query, exec), results, error mapping
  *   docs.c      the versioned documents (doc_*)
+ *   notify.c    notifications within the process (publish, subscribe)
  *
  * Threads: the loop thread calls the ops and runs every callback; one
  * worker thread owns the sqlite3 connection and runs all SQL. They meet
@@ -42,6 +43,10 @@ enum sq_kind {
 	SQ_DOC_LIST,
 	SQ_OPEN,                    /* the worker opened the database (or
 	                               not): the end of the start */
+	SQ_PUBLISH,                 /* publish(): its callback */
+	SQ_NOTE,                    /* a notification for the subscribers
+	                               of channel ns: payload value; arg
+	                               is the store */
 };
 
 /* Bytes of results: every cell is appended NUL-terminated; offsets are
@@ -87,6 +92,8 @@ struct sq_req {
 	uint64_t version;
 	char *prefix, *after;       /* doc_list, NULL: none */
 	size_t limit;
+	struct sq_req *note;        /* publish in a transaction: its SQ_NOTE,
+	                               moved to the transaction's notes */
 
 	/* outputs */
 	enum aster_store_status st;
@@ -113,6 +120,8 @@ struct aster_txn {
 	struct aster_txn *prev, *next;
 	int ending;                 /* loop side: commit/rollback queued */
 	int failed;                 /* worker side: a statement failed */
+	struct sq_queue notes;      /* worker side: SQ_NOTEs published in
+	                               it, posted after its COMMIT */
 	enum aster_store_status fail_st;    /* worker side: its status */
 	char *fail_msg;             /* worker side: its message */
 };
@@ -135,6 +144,16 @@ enum sq_stmt_id {
 	SQ_ST_LIST_GT,              /* key > lower */
 	SQ_ST_LIST_GT_LT,           /* key > lower AND key < upper */
 	SQ_ST_COUNT,
+};
+
+/* One subscribe(); loop only. */
+struct sq_sub {
+	struct sq_sub *next;
+	void (*cb)(void *arg, const char *payload);
+	void *arg;
+	int gone;                   /* unsubscribed while callbacks ran:
+	                               freed once they are done */
+	char channel[64];
 };
 
 struct sq_store {
@@ -167,12 +186,16 @@ struct sq_store {
 	int efd;                    /* eventfd: the worker wakes the loop */
 	struct event *ev;
 	struct aster_txn *txns;     /* live transactions */
+	struct sq_sub *subs;        /* subscriptions, in subscribe order */
 	int draining;               /* depth of sq_drain() calls running */
 	int stopped;                /* stop() has finished its work */
 };
 
 /* ops.c */
 extern const struct aster_store_ops sq_store_ops;
+int sq_utf8_valid(const char *str);
+int sq_txn_usable(struct sq_store *s, struct aster_txn *txn);
+int sq_submit(struct sq_store *s, struct sq_req *r);
 void sq_req_free(struct sq_req *r);
 void sq_txn_free(struct aster_txn *t);
 void sq_queue_push(struct sq_queue *q, struct sq_req *r);
@@ -181,6 +204,17 @@ void sq_queue_append(struct sq_queue *dst, struct sq_queue *src);
 
 /* provider.c */
 void sq_deliver(struct sq_req *r);
+
+/* notify.c */
+int sq_publish(void *self, struct aster_txn *txn, const char *channel,
+               const char *payload, aster_store_done_cb cb, void *arg);
+int sq_subscribe(void *self, const char *channel,
+                 void (*cb)(void *arg, const char *payload), void *arg);
+int sq_unsubscribe(void *self, const char *channel,
+                   void (*cb)(void *arg, const char *payload), void *arg);
+void sq_note_deliver(struct sq_store *s, const char *channel,
+                     const char *payload);
+void sq_subs_sweep(struct sq_store *s, int all);
 
 /* worker.c */
 void *sq_worker_main(void *arg);

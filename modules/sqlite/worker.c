@@ -17,7 +17,10 @@
  *     and the batch pays it once.
  *
  * Completions go to the done queue and the eventfd wakes the loop, which
- * runs the callbacks (provider.c). On stop the worker finishes what it is
+ * runs the callbacks (provider.c). A publish in a transaction keeps its
+ * notification on the transaction; a successful COMMIT posts them right
+ * after its own completion (equal ones once, as PostgreSQL sends them),
+ * anything else drops them. On stop the worker finishes what it is
  * running (a batch stops starting new requests), rolls back the open
  * transaction, fails everything still queued with UNAVAILABLE and closes
  * the connection.
@@ -218,6 +221,22 @@ sq_txn_mark_failed(struct aster_txn *t, enum aster_store_status st,
 	t->fail_msg = strdup(why != NULL ? why : "statement failed");
 }
 
+/* Keeps note until t commits; one equal to a note t has already (same
+ * channel and payload) is dropped, as PostgreSQL does. */
+static void
+sq_txn_add_note(struct aster_txn *t, struct sq_req *note)
+{
+	struct sq_req *n;
+
+	for (n = t->notes.head; n != NULL; n = n->next)
+		if (strcmp(n->ns, note->ns) == 0 &&
+		    strcmp(n->value, note->value) == 0) {
+			sq_req_free(note);
+			return;
+		}
+	sq_queue_push(&t->notes, note);
+}
+
 /* commit of the open transaction t: OK only once COMMIT succeeded; after
  * a failed statement, a rollback answering that statement's status. */
 static void
@@ -264,6 +283,19 @@ sq_txn_run(struct sq_store *s, struct sq_req *r)
 		r->st = ASTER_STORE_OK;
 		s->active = NULL;
 		break;
+	case SQ_PUBLISH:
+		/* Like a statement: refused once the transaction failed. */
+		if (t->failed) {
+			snprintf(msg, sizeof(msg), "the transaction failed "
+			         "earlier (%s): only rollback is possible",
+			         t->fail_msg != NULL ? t->fail_msg : "");
+			sq_req_fail(r, ASTER_STORE_ERROR, msg);
+			break;
+		}
+		sq_txn_add_note(t, r->note);
+		r->note = NULL;
+		r->st = ASTER_STORE_OK;
+		break;
 	default:
 		if (t->failed) {
 			snprintf(msg, sizeof(msg), "the transaction failed "
@@ -288,15 +320,28 @@ static void
 sq_step_txn(struct sq_store *s)
 {
 	struct sq_req *r = sq_queue_pop(&s->tq);
+	struct sq_queue out = {NULL, NULL, 0};
+	struct aster_txn *t = r->txn;
+	int end = r->kind == SQ_COMMIT || r->kind == SQ_ROLLBACK;
 
 	pthread_mutex_unlock(&s->mu);
-	if (r->txn != s->active)
+	if (t != s->active) {
 		sq_req_fail(r, ASTER_STORE_ERROR,
 		            "not the open transaction of this store");
-	else
+		end = 0;
+	} else {
 		sq_txn_run(s, r);
+	}
+	sq_queue_push(&out, r);
+	/* The loop frees t once r is delivered: its notes leave it now,
+	 * posted after r when it committed, else dropped. */
+	if (end && r->kind == SQ_COMMIT && r->st == ASTER_STORE_OK)
+		sq_queue_append(&out, &t->notes);
+	else if (end)
+		while (t->notes.head != NULL)
+			sq_req_free(sq_queue_pop(&t->notes));
 	pthread_mutex_lock(&s->mu);
-	sq_post_one(s, r);
+	sq_post(s, &out);
 }
 
 /* --- the thread --- */

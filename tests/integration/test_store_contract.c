@@ -11,7 +11,9 @@
  * "storecheck: SCENARIO ok". Then the provider's own promises: the
  * SQLite file is made on first start and keeps state across restarts;
  * the PostgreSQL store fails the start when the server is down, and
- * /ready follows the server going away and coming back.
+ * /ready follows the server going away and coming back. Two asterd on
+ * one PostgreSQL hear each other's notifications (storecheck's peer
+ * scenario), again after the server restarted.
  */
 #include "integ.h"
 
@@ -20,7 +22,7 @@
 /* The scenarios storecheck runs, in order. */
 static const char *const scenarios[] = {
 	"query", "exec", "errors", "transactions", "locks", "documents",
-	"list", "concurrent", "cleanup", NULL,
+	"list", "concurrent", "notify", "cleanup", NULL,
 };
 
 /* Generous: the whole contract runs before `ready`. */
@@ -31,6 +33,7 @@ struct product {
 	char *dir;
 	char conf[PATH_MAX];
 	char db[PATH_MAX];          /* sqlite: the database file */
+	const char *peer_channel;   /* storecheck's peer_channel, or NULL */
 };
 
 static void
@@ -62,16 +65,21 @@ product_write(struct product *p, const char *store_yaml, int contract)
 	    "    methods: [GET]\n"
 	    "    mountPath: /gateway/v1/ready\n"
 	    "    handler: { service: gateway, operation: ready }\n";
-	static const char contract_yaml[] =
-	    "kind: module\n"
-	    "id: contract\n"
-	    "displayName: Store contract\n"
-	    "version: 0.1.0\n"
-	    "needs: [state-store]\n"
-	    "services:\n"
-	    "  - id: check\n"
-	    "    provider: storecheck\n";
-	char db_yaml[4096];
+	char db_yaml[4096], contract_yaml[512];
+
+	snprintf(contract_yaml, sizeof(contract_yaml),
+	         "kind: module\n"
+	         "id: contract\n"
+	         "displayName: Store contract\n"
+	         "version: 0.1.0\n"
+	         "needs: [state-store]\n"
+	         "services:\n"
+	         "  - id: check\n"
+	         "    provider: storecheck\n"
+	         "%s%s%s",
+	         p->peer_channel != NULL ? "    config: { peer_channel: " : "",
+	         p->peer_channel != NULL ? p->peer_channel : "",
+	         p->peer_channel != NULL ? " }\n" : "");
 
 	snprintf(db_yaml, sizeof(db_yaml),
 	         "kind: module\n"
@@ -157,8 +165,9 @@ product_done(struct product *p)
 	free(p->dir);
 }
 
+/* Starts asterd on p without waiting for it. */
 static struct aster_test *
-product_start(struct product *p)
+product_spawn(struct product *p)
 {
 	struct aster_test_options o = integ_options(NULL);
 	struct aster_test *t;
@@ -166,6 +175,13 @@ product_start(struct product *p)
 	o.ready_timeout_ms = CONTRACT_READY_MS;
 	t = aster_test_spawn(p->conf, &o);
 	ck_assert_msg(t != NULL, "cannot run asterd: %s", strerror(errno));
+	return t;
+}
+
+/* Waits for t to be ready, or fails the test with its stderr. */
+static void
+product_wait_ready(struct aster_test *t)
+{
 	if (aster_test_wait_ready(t) != 0) {
 		char *why = strdup(aster_test_error(t));
 
@@ -173,6 +189,14 @@ product_start(struct product *p)
 		ck_abort_msg("asterd did not become ready: %s\n--- asterd "
 		             "stderr ---\n%s", why, aster_test_stderr(t));
 	}
+}
+
+static struct aster_test *
+product_start(struct product *p)
+{
+	struct aster_test *t = product_spawn(p);
+
+	product_wait_ready(t);
 	return t;
 }
 
@@ -501,6 +525,88 @@ START_TEST(test_postgres_ready_follows_server)
 }
 END_TEST
 
+/* N of the first line "storecheck: peer heard TAG<tail>N ms" in t's
+ * log, or -1 when there is none. */
+static long
+peer_heard_ms(struct aster_test *t, const char *tail)
+{
+	static const char heard[] = "storecheck: peer heard ";
+	const char *line = strstr(aster_test_stderr(t), heard);
+
+	while (line != NULL) {
+		const char *end = strchr(line, '\n'), *at = strstr(line, tail);
+
+		if (at != NULL && (end == NULL || at < end))
+			return strtol(at + strlen(tail), NULL, 10);
+		line = strstr(line + 1, heard);
+	}
+	return -1;
+}
+
+/*
+ * Notifications cross nodes: two asterd on one PostgreSQL, each with
+ * storecheck's peer scenario on the same channel, become ready only
+ * once each heard the other's hello, in well under a second (from the
+ * publish call to the subscriber's callback). The server restarts: each listener is told notifications may have been
+ * lost ("peer lost"), listens again and hears the other again.
+ */
+START_TEST(test_postgres_notify_two_nodes)
+{
+	struct aster_test_pg *pg = aster_test_pg_start();
+	struct product pa, pb;
+	struct aster_test *a, *b;
+	struct aster_test *both[2];
+	const int bound = aster_test_timeout(1000);
+	long ms;
+	int i;
+
+	ck_assert_msg(pg != NULL, "aster_test_pg_start failed (see stderr)");
+	product_init(&pa);
+	product_init(&pb);
+	pa.peer_channel = pb.peer_channel = "storecheck_peer";
+	product_postgres(&pa, aster_test_pg_dsn(pg), 1);
+	product_postgres(&pb, aster_test_pg_dsn(pg), 1);
+	a = product_spawn(&pa);
+	b = product_spawn(&pb);
+	product_wait_ready(a);
+	product_wait_ready(b);
+	both[0] = a;
+	both[1] = b;
+	for (i = 0; i < 2; i++) {
+		assert_contract_passed(both[i], i == 0 ? "node a" : "node b");
+		ck_assert_msg(strstr(aster_test_stderr(both[i]),
+		              "storecheck: peer ok\n") != NULL, "node %c: "
+		              "no 'peer ok'\n--- asterd stderr ---\n%s",
+		              'a' + i, aster_test_stderr(both[i]));
+		ms = peer_heard_ms(both[i], " after ");
+		ck_assert_msg(ms >= 0 && ms < bound, "node %c heard the other "
+		              "after %ld ms, expected under %d\n--- asterd "
+		              "stderr ---\n%s", 'a' + i, ms, bound,
+		              aster_test_stderr(both[i]));
+	}
+
+	ck_assert_int_eq(aster_test_pg_stop_server(pg), 0);
+	ck_assert_int_eq(aster_test_pg_start_server(pg), 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_msg(aster_test_wait_stderr(both[i],
+		              "storecheck: peer lost\n",
+		              aster_test_timeout(15000)) == 0 &&
+		              aster_test_wait_stderr(both[i], " again after ",
+		              aster_test_timeout(15000)) == 0,
+		              "node %c did not hear the other again after the "
+		              "server restarted\n--- asterd stderr ---\n%s",
+		              'a' + i, aster_test_stderr(both[i]));
+		/* No bound on that one's time: a hello made while the
+		 * server was away waited for the pool to reconnect. */
+	}
+	integ_stop(a);
+	integ_stop(b);
+	product_done(&pa);
+	product_done(&pb);
+	aster_test_pg_free(pg);
+}
+END_TEST
+
 static Suite *
 store_contract_suite(void)
 {
@@ -523,6 +629,7 @@ store_contract_suite(void)
 	tcase_add_test(tc, test_contract_postgres);
 	tcase_add_test(tc, test_postgres_down_at_start);
 	tcase_add_test(tc, test_postgres_ready_follows_server);
+	tcase_add_test(tc, test_postgres_notify_two_nodes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,7 +23,12 @@
  *
  * Config (all optional): timeout_ms, how long all scenarios may take
  * before the start fails naming the scenario that hung (default 25000,
- * under the core's 30 s start timeout).
+ * under the core's 30 s start timeout); peer_channel, a notification
+ * channel shared with another asterd on the same database: the last
+ * scenario, `peer`, then subscribes to it and publishes "hello TAG MS"
+ * on it every 100 ms for as long as the service runs, and the start
+ * ends once a hello of another node arrived (see scen_peer for the log
+ * lines it writes).
  */
 #include <aster/provider.h>
 #include <aster/store.h>
@@ -46,6 +51,10 @@
 #define SC_BIG (64 * 1024)      /* bytes of the large document */
 #define SC_SERIES 1000          /* rows of the generated result */
 #define SC_TIMEOUT_MS 25000
+#define SC_NSUBS 5              /* the notify scenario's subscribers */
+#define SC_PAYLOAD_MAX 7999     /* store.h */
+#define SC_HEARD_MS 5000        /* how long a notification may take */
+#define SC_PEER_EVERY_MS 100
 
 struct sc;
 
@@ -95,6 +104,19 @@ typedef void (*sc_scenario_fn)(struct sc *sc, int step);
 struct sc_scenario {
 	const char *name;
 	sc_scenario_fn fn;
+};
+
+/* A subscriber of the notify or peer scenario: what it heard. */
+struct sc_sub {
+	struct sc *sc;
+	const char *name;
+	const char *channel;        /* points into struct sc */
+	int subscribed;
+	int synced;                 /* heard "sync" */
+	int lost;                   /* NULLs heard after "sync" */
+	int self_unsub;             /* unsubscribes at its first payload */
+	char log[256];              /* payloads after "sync", comma
+	                               separated; "big" for the largest */
 };
 
 /* The keys the list scenario writes, and what it got back. */
@@ -153,6 +175,21 @@ struct sc {
 	int round;
 	char after[64];
 	char msg[1024];
+
+	/* notify: channels, subscribers, and what a wait expects. */
+	char chan[3][64];
+	struct sc_sub subs[SC_NSUBS];
+	const char *expect[SC_NSUBS];
+	int waiting;                /* 1: for "sync" on every subscriber;
+	                               2: for the logs to match expect */
+	char *payload;              /* SC_PAYLOAD_MAX bytes */
+
+	/* peer (peer_channel configured) */
+	char peer_channel[64];
+	struct sc_sub peer;
+	struct event *peer_timer;
+	int peer_heard;             /* 0, 1 heard, 2 heard then lost */
+	int peer_waiting;
 };
 
 static void sc_resume(struct sc *sc);
@@ -214,6 +251,7 @@ sc_res_clear(struct sc_res *r)
 static void
 sc_free(struct sc *sc)
 {
+	free(sc->payload);
 	while (sc->calls != NULL) {
 		struct sc_call *c = sc->calls;
 
@@ -389,6 +427,13 @@ sc_done_cb(void *arg, enum aster_store_status st, const char *error)
 
 	if (!sc_answer(c))
 		return;
+	if (c->slot == -3) {        /* a publish left running */
+		if (st != ASTER_STORE_OK)
+			sc_fail(c->sc, "a publish left running answered "
+			        "%s%s%s", sc_status(st), error != NULL ? ": " :
+			        "", error != NULL ? error : "");
+		return;
+	}
 	sc_set_error(sc_res_of(c), st, error);
 	sc_continue(c);
 }
@@ -605,6 +650,23 @@ sc_side_query(struct sc *sc, const char *sql, size_t n,
 	sc_called(sc, OPS->query(SELF, NULL, sql, n, params, sc_rows_cb, c));
 }
 
+/* A publish whose answer drives the step (background 0), or one left
+ * running whose answer only has to be OK while the run goes on. */
+static void
+sc_publish(struct sc *sc, const char *what, struct aster_txn *txn,
+           const char *channel, const char *payload, int background)
+{
+	struct sc_call *c = sc_call_new(sc, background ? -3 : -1);
+
+	if (!background)
+		sc->what = what;
+	if (c == NULL)
+		return;
+	sc->in_call = 1;
+	sc_called(sc, OPS->publish(SELF, txn, channel, payload, sc_done_cb,
+	                           c));
+}
+
 /* Steps on once the side call has answered (at once if it has). */
 static void
 sc_await_side(struct sc *sc)
@@ -643,9 +705,12 @@ sc_batch_put(struct sc *sc, size_t i, const char *ns, const char *key,
 static void
 sc_on_nap(evutil_socket_t fd, short what, void *arg)
 {
+	struct sc *sc = arg;
+
 	(void)fd;
 	(void)what;
-	sc_resume(arg);
+	sc->waiting = 0;    /* a wait that timed out: the step says why */
+	sc_resume(sc);
 }
 
 /* Steps on after ms milliseconds. */
@@ -1744,6 +1809,525 @@ scen_concurrent(struct sc *sc, int step)
 	}
 }
 
+/* --- notifications ------------------------------------------------------ */
+
+/* The callback of a call that answered -1: it must never run. */
+static void
+sc_refused_cb(void *arg, enum aster_store_status st, const char *error)
+{
+	struct sc_call *c = arg;
+
+	(void)st;
+	(void)error;
+	if (sc_answer(c))
+		sc_fail(c->sc, "the callback of a call that answered -1 ran");
+}
+
+/* A publish that must answer -1 (and so never call back). 0 when it
+ * did, else the test has failed. */
+static int
+sc_publish_refused(struct sc *sc, const char *channel, const char *payload,
+                   int with_cb)
+{
+	struct sc_call *c = sc_call_new(sc, -1);
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	sc->in_call = 1;
+	rc = OPS->publish(SELF, NULL, channel, payload,
+	                  with_cb ? sc_refused_cb : NULL, c);
+	sc->in_call = 0;
+	if (rc == 0) {
+		sc->inflight++;     /* its answer must still find sc */
+		sc_fail(sc, "publish on '%.70s' of %zu bytes answered 0, "
+		        "expected -1", channel != NULL ? channel : "(null)",
+		        payload != NULL ? strlen(payload) : 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sc_all_synced(const struct sc *sc)
+{
+	size_t i;
+
+	for (i = 0; i < SC_NSUBS; i++)
+		if (sc->subs[i].subscribed && !sc->subs[i].synced)
+			return 0;
+	return 1;
+}
+
+static int
+sc_logs_match(const struct sc *sc)
+{
+	size_t i;
+
+	for (i = 0; i < SC_NSUBS; i++)
+		if (strcmp(sc->subs[i].log, sc->expect[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* "A heard 'p1' (expected 'p1,t1'); ..." in sc->sql. */
+static const char *
+sc_logs_describe(struct sc *sc)
+{
+	size_t i, n = 0;
+
+	sc->sql[0] = '\0';
+	for (i = 0; i < SC_NSUBS && n < sizeof(sc->sql); i++) {
+		const struct sc_sub *u = &sc->subs[i];
+		int w = snprintf(sc->sql + n, sizeof(sc->sql) - n, "%s%s "
+		                 "heard '%s' (expected '%s')%s",
+		                 i > 0 ? "; " : "", u->name, u->log,
+		                 sc->expect[i], u->synced ? "" :
+		                 ", not even 'sync'");
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return sc->sql;
+}
+
+#define EXPECT_HEARD(why) \
+	EXPECT(sc_logs_match(sc), "%s: %s", (why), sc_logs_describe(sc))
+
+/* Ends a wait of the notify scenario once what it waits for is there. */
+static void
+sc_heard_check(struct sc *sc)
+{
+	if ((sc->waiting == 1 && sc_all_synced(sc)) ||
+	    (sc->waiting == 2 && sc_logs_match(sc))) {
+		sc->waiting = 0;
+		evtimer_del(sc->nap);
+		sc_resume(sc);
+	}
+}
+
+/* Steps on once every subscriber heard "sync" (kind 1) or the logs
+ * match sc->expect (kind 2), or after ms at the latest: the next step
+ * asserts which. */
+static void
+sc_wait_heard(struct sc *sc, int kind, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	sc->acted = 1;
+	sc->waiting = kind;
+	evtimer_add(sc->nap, &tv);
+	sc_heard_check(sc);
+}
+
+static void
+sc_expect(struct sc *sc, const char *a, const char *e, const char *b,
+          const char *c, const char *d)
+{
+	sc->expect[0] = a;
+	sc->expect[1] = e;
+	sc->expect[2] = b;
+	sc->expect[3] = c;
+	sc->expect[4] = d;
+}
+
+/* A subscriber of the notify scenario heard payload. */
+static void
+sc_heard(void *arg, const char *payload)
+{
+	struct sc_sub *u = arg;
+	struct sc *sc = u->sc;
+	size_t len, n;
+	int rc;
+
+	if (sc->done)
+		return;
+	if (sc->in_call) {
+		sc_fail(sc, "%s heard a notification inside a store call",
+		        u->name);
+		return;
+	}
+	if (!u->subscribed) {
+		sc_fail(sc, "%s heard '%.40s' after it unsubscribed", u->name,
+		        payload != NULL ? payload : "(null)");
+		return;
+	}
+	if (payload == NULL) {
+		/* Before "sync": its LISTEN took effect. After: a loss,
+		 * which nothing here should cause. */
+		if (u->synced)
+			u->lost++;
+		return;
+	}
+	if (strcmp(payload, "sync") == 0) {
+		u->synced = 1;
+		sc_heard_check(sc);
+		return;
+	}
+	len = strlen(payload);
+	n = strlen(u->log);
+	snprintf(u->log + n, sizeof(u->log) - n, "%s%s", n > 0 ? "," : "",
+	         len == SC_PAYLOAD_MAX && sc->payload != NULL &&
+	         memcmp(payload, sc->payload, len) == 0 ? "big" : payload);
+	if (u->self_unsub) {
+		/* From inside its own callback, with others of the channel
+		 * still to hear the same notification. */
+		u->self_unsub = 0;
+		sc->in_call = 1;
+		rc = OPS->unsubscribe(SELF, u->channel, sc_heard, u);
+		sc->in_call = 0;
+		if (rc != 0) {
+			sc_fail(sc, "%s unsubscribing in its callback: %d, "
+			        "expected 0", u->name, rc);
+			return;
+		}
+		u->subscribed = 0;
+	}
+	sc_heard_check(sc);
+}
+
+/*
+ * notify: publish, subscribe and unsubscribe. Subscribers A and B on
+ * channel one, E and C on two (E unsubscribes from inside its first
+ * callback), D on three (63 bytes, the longest), which also gets the
+ * largest payload. Each subscriber logs what it heard; "sync" is
+ * published until everyone heard it, since a subscription may take
+ * effect a little after subscribe() returned (PostgreSQL's LISTEN).
+ */
+static void
+scen_notify(struct sc *sc, int step)
+{
+	static const char *const names[SC_NSUBS] = {"A", "E", "B", "C", "D"};
+	static const int chan_of[SC_NSUBS] = {0, 1, 0, 1, 2};
+	static const char *const bad[] = {
+		"", "Upper", "9lives", "dash-ed", "sp ace", "dot.ted",
+		"\xc3\xa9t\xc3\xa9", "semi;colon", "quo\"te",
+	};
+	static const char p2[] = "p2 b\xc3\xa9ta";
+	const char *one = sc->chan[0], *two = sc->chan[1], *three = sc->chan[2];
+	char longer[80];
+	size_t i;
+
+	switch (step) {
+	case 0:
+		sc->what = "bad arguments answer -1";
+		snprintf(sc->chan[0], sizeof(sc->chan[0]), "sc_%s_one", sc->tag);
+		snprintf(sc->chan[1], sizeof(sc->chan[1]), "sc_%s_two", sc->tag);
+		/* The longest: 63 bytes. */
+		i = (size_t)snprintf(sc->chan[2], sizeof(sc->chan[2]),
+		                     "sc_%s_three_", sc->tag);
+		EXPECT(i < 63, "the tag is too long for a channel name");
+		memset(sc->chan[2] + i, 'x', 63 - i);
+		sc->chan[2][63] = '\0';
+		snprintf(longer, sizeof(longer), "%sx", sc->chan[2]);
+		sc->payload = malloc(SC_PAYLOAD_MAX + 2);
+		EXPECT(sc->payload != NULL, "out of memory");
+		for (i = 0; i <= SC_PAYLOAD_MAX; i++)
+			sc->payload[i] = (char)('a' + i % 26);
+		sc->payload[SC_PAYLOAD_MAX + 1] = '\0';   /* 8000 bytes */
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]) + 2; i++) {
+			const char *b = i < sizeof(bad) / sizeof(bad[0]) ?
+			                bad[i] : i == sizeof(bad) / sizeof(bad[0]) ?
+			                longer : NULL;
+
+			EXPECT(OPS->subscribe(SELF, b, sc_heard, &sc->subs[0]) ==
+			       -1, "subscribe to '%s' answered 0, expected -1",
+			       b != NULL ? b : "(null)");
+			EXPECT(OPS->unsubscribe(SELF, b, sc_heard,
+			       &sc->subs[0]) == -1, "unsubscribe from '%s' "
+			       "answered 0, expected -1", b != NULL ? b : "(null)");
+			if (sc_publish_refused(sc, b, "x", 1) < 0)
+				return;
+		}
+		if (sc_publish_refused(sc, one, sc->payload, 1) < 0 ||
+		    sc_publish_refused(sc, one, NULL, 1) < 0 ||
+		    sc_publish_refused(sc, one, "bad \xff utf-8", 1) < 0 ||
+		    sc_publish_refused(sc, one, "x", 0) < 0)
+			return;
+		EXPECT(OPS->subscribe(SELF, one, NULL, NULL) == -1,
+		       "subscribe without a callback answered 0");
+		EXPECT(OPS->unsubscribe(SELF, one, sc_heard, &sc->subs[0]) ==
+		       -1, "unsubscribe of a subscription never made answered "
+		       "0, expected -1");
+		sc->payload[SC_PAYLOAD_MAX] = '\0';     /* the largest */
+
+		sc->what = "subscribe";
+		for (i = 0; i < SC_NSUBS; i++) {
+			struct sc_sub *u = &sc->subs[i];
+
+			memset(u, 0, sizeof(*u));
+			u->sc = sc;
+			u->name = names[i];
+			u->channel = sc->chan[chan_of[i]];
+			u->self_unsub = i == 1;
+			EXPECT(OPS->subscribe(SELF, u->channel, sc_heard, u) == 0,
+			       "subscribing %s to %s answered -1", u->name,
+			       u->channel);
+			u->subscribed = 1;
+		}
+		EXPECT(OPS->subscribe(SELF, one, sc_heard, &sc->subs[0]) == -1,
+		       "subscribing A to %s again answered 0, expected -1", one);
+		sc->round = 0;
+		sc_sleep(sc, 0);
+		return;
+	case 1:
+		if (!sc_all_synced(sc)) {
+			sc->what = "every subscriber hears 'sync'";
+			sc_expect(sc, "", "", "", "", "");
+			EXPECT(sc->round++ < 100, "nothing heard within 10 s of "
+			       "subscribing: %s", sc_logs_describe(sc));
+			for (i = 0; i < 3; i++)
+				sc_publish(sc, NULL, NULL, sc->chan[i], "sync", 1);
+			sc->step = 1;       /* this step again */
+			sc_wait_heard(sc, 1, 100);
+			return;
+		}
+		sc_expect(sc, "", "", "", "", "");
+		EXPECT_HEARD("something besides 'sync' was heard");
+		sc_publish(sc, "publish without a transaction", NULL, one, "p1",
+		           0);
+		return;
+	case 2:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_publish(sc, "publish UTF-8", NULL, two, p2, 0);
+		return;
+	case 3:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_publish(sc, "publish the largest payload on the longest "
+		           "channel", NULL, three, sc->payload, 0);
+		return;
+	case 4:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_expect(sc, "p1", p2, "p1", p2, "big");
+		sc_wait_heard(sc, 2, SC_HEARD_MS);
+		return;
+	case 5:
+		EXPECT_HEARD("published without a transaction");
+		sc_begin(sc, "begin", NULL, 0);
+		return;
+	case 6:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc->txn = sc->res.txn;
+		sc_publish(sc, "publish in a transaction", sc->txn, one, "t1", 0);
+		return;
+	case 7:
+		EXPECT_ST(ASTER_STORE_OK);
+		/* The same notification twice in a transaction is sent
+		 * once (PostgreSQL's rule, which SQLite follows). */
+		sc_publish(sc, NULL, sc->txn, one, "t1", 1);
+		sc_publish(sc, "publish on another channel in the transaction",
+		           sc->txn, two, "t2", 0);
+		return;
+	case 8:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_sleep(sc, 200);
+		return;
+	case 9:
+		EXPECT_HEARD("heard before the transaction committed");
+		sc_end(sc, "commit", sc->txn, 1);
+		sc->txn = NULL;
+		return;
+	case 10:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_expect(sc, "p1,t1", p2, "p1,t1", "p2 b\xc3\xa9ta,t2", "big");
+		sc_wait_heard(sc, 2, SC_HEARD_MS);
+		return;
+	case 11:
+		EXPECT_HEARD("published in a committed transaction");
+		sc_begin(sc, "begin to roll back", NULL, 0);
+		return;
+	case 12:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc->txn = sc->res.txn;
+		sc_publish(sc, "publish in a transaction to roll back", sc->txn,
+		           one, "r1", 0);
+		return;
+	case 13:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_end(sc, "rollback", sc->txn, 0);
+		sc->txn = NULL;
+		return;
+	case 14:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_begin(sc, "begin a transaction that fails", NULL, 0);
+		return;
+	case 15:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc->txn = sc->res.txn;
+		sc_publish(sc, "publish in a transaction that fails", sc->txn,
+		           one, "f1", 0);
+		return;
+	case 16:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_table(sc, "missing");
+		sc_query(sc, "a failing statement after the publish", sc->txn,
+		         sc_sqlf(sc, "SELECT * FROM %s"), 0, NULL);
+		return;
+	case 17:
+		EXPECT_ST(ASTER_STORE_ERROR);
+		sc_end(sc, "commit after the failed statement", sc->txn, 1);
+		sc->txn = NULL;
+		return;
+	case 18:
+		EXPECT_ST(ASTER_STORE_ERROR);
+		sc_publish(sc, "publish after the rolled back ones", NULL, one,
+		           "after", 0);
+		return;
+	case 19:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_expect(sc, "p1,t1,after", p2, "p1,t1,after",
+		          "p2 b\xc3\xa9ta,t2", "big");
+		sc_wait_heard(sc, 2, SC_HEARD_MS);
+		return;
+	case 20:
+		EXPECT_HEARD("published in rolled back transactions, then "
+		             "without one");
+		sc->what = "unsubscribe A";
+		EXPECT(OPS->unsubscribe(SELF, one, sc_heard, &sc->subs[0]) == 0,
+		       "answered -1");
+		sc->subs[0].subscribed = 0;
+		EXPECT(OPS->unsubscribe(SELF, one, sc_heard, &sc->subs[0]) ==
+		       -1, "unsubscribing A again answered 0, expected -1");
+		sc_publish(sc, "publish after A unsubscribed", NULL, one, "u1",
+		           0);
+		return;
+	case 21:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_expect(sc, "p1,t1,after", p2, "p1,t1,after,u1",
+		          "p2 b\xc3\xa9ta,t2", "big");
+		sc_wait_heard(sc, 2, SC_HEARD_MS);
+		return;
+	case 22:
+		EXPECT_HEARD("published after A unsubscribed");
+		sc_sleep(sc, 200);
+		return;
+	case 23:
+		EXPECT_HEARD("a while after A unsubscribed");
+		sc->what = "unsubscribe the others";
+		for (i = 2; i < SC_NSUBS; i++) {
+			struct sc_sub *u = &sc->subs[i];
+
+			EXPECT(OPS->unsubscribe(SELF, u->channel, sc_heard, u) ==
+			       0, "unsubscribing %s answered -1", u->name);
+			u->subscribed = 0;
+		}
+		EXPECT(OPS->unsubscribe(SELF, two, sc_heard, &sc->subs[1]) ==
+		       -1, "unsubscribing E, which unsubscribed in its "
+		       "callback, answered 0, expected -1");
+		sc_publish(sc, "publish to nobody", NULL, one, "u2", 0);
+		return;
+	case 24:
+	case 25:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_publish(sc, "publish to nobody", NULL, sc->chan[step - 23],
+		           "u2", 0);
+		return;
+	case 26:
+		EXPECT_ST(ASTER_STORE_OK);
+		sc_sleep(sc, 300);
+		return;
+	case 27:
+		EXPECT_HEARD("after everyone unsubscribed");
+		for (i = 0; i < SC_NSUBS; i++)
+			EXPECT(sc->subs[i].lost == 0, "%s was told %d time(s) "
+			       "that notifications were lost", sc->subs[i].name,
+			       sc->subs[i].lost);
+		sc_pass(sc);
+		return;
+	}
+}
+
+/* Milliseconds since the epoch: both nodes of the peer test read the
+ * same clock. */
+static long long
+sc_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sc_on_peer_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct sc *sc = arg;
+	char hello[96];
+
+	(void)fd;
+	(void)what;
+	snprintf(hello, sizeof(hello), "hello %s %lld", sc->tag, sc_wall_ms());
+	sc_publish(sc, NULL, NULL, sc->peer_channel, hello, 1);
+}
+
+/*
+ * What the peer subscription hears. The first hello of another node
+ * logs "storecheck: peer heard TAG after N ms" (N: from its publish to
+ * now) and ends the peer scenario; a NULL after that logs
+ * "storecheck: peer lost", and the next hello of another node
+ * "storecheck: peer heard TAG again after N ms".
+ */
+static void
+sc_peer_heard(void *arg, const char *payload)
+{
+	struct sc_sub *u = arg;
+	struct sc *sc = u->sc;
+	char tag[40];
+	long long ms;
+
+	if (sc->in_call && !sc->done) {
+		sc_fail(sc, "peer: heard a notification inside a store call");
+		return;
+	}
+	if (payload == NULL) {
+		if (sc->peer_heard == 1) {
+			fprintf(stderr, SC "peer lost\n");
+			sc->peer_heard = 2;
+		}
+		return;
+	}
+	if (sscanf(payload, "hello %39s %lld", tag, &ms) != 2 ||
+	    strcmp(tag, sc->tag) == 0 || sc->peer_heard == 1)
+		return;
+	fprintf(stderr, SC "peer heard %s%s after %lld ms\n", tag,
+	        sc->peer_heard == 2 ? " again" : "", sc_wall_ms() - ms);
+	sc->peer_heard = 1;
+	if (sc->peer_waiting) {
+		sc->peer_waiting = 0;
+		sc_resume(sc);
+	}
+}
+
+/* peer (only with peer_channel): another node's notification arrives. */
+static void
+scen_peer(struct sc *sc, int step)
+{
+	struct timeval every = {0, SC_PEER_EVERY_MS * 1000};
+
+	switch (step) {
+	case 0:
+		sc->what = "subscribe to the peer channel";
+		sc->peer.sc = sc;
+		sc->peer.name = "peer";
+		sc->peer.channel = sc->peer_channel;
+		EXPECT(OPS->subscribe(SELF, sc->peer_channel, sc_peer_heard,
+		                      &sc->peer) == 0, "answered -1");
+		sc->peer.subscribed = 1;
+		sc->peer_timer = event_new(sc->base, -1, EV_PERSIST,
+		                           sc_on_peer_timer, sc);
+		EXPECT(sc->peer_timer != NULL, "cannot make a timer");
+		evtimer_add(sc->peer_timer, &every);
+		sc->what = "a hello from another node";
+		sc->peer_waiting = 1;
+		sc->acted = 1;
+		return;
+	case 1:
+		sc_pass(sc);
+		return;
+	}
+}
+
 /* cleanup: drop this run's tables, in one script. */
 static void
 scen_cleanup(struct sc *sc, int step)
@@ -1774,7 +2358,9 @@ static const struct sc_scenario sc_scenarios[] = {
 	{"documents", scen_documents},
 	{"list", scen_list},
 	{"concurrent", scen_concurrent},
+	{"notify", scen_notify},
 	{"cleanup", scen_cleanup},
+	{"peer", scen_peer},        /* last; only with peer_channel */
 };
 #define SC_NSCENARIOS (sizeof(sc_scenarios) / sizeof(sc_scenarios[0]))
 
@@ -1836,6 +2422,10 @@ sc_pass(struct sc *sc)
 	sc->acted = 1;
 	fprintf(stderr, SC "%s ok\n", sc_scenario_name(sc));
 	sc->scenario++;
+	if (sc->scenario < SC_NSCENARIOS &&
+	    sc_scenarios[sc->scenario].fn == scen_peer &&
+	    sc->peer_channel[0] == '\0')
+		sc->scenario++;
 	sc->step = 0;
 	sc->what = NULL;
 	if (sc->scenario == SC_NSCENARIOS) {
@@ -1867,6 +2457,9 @@ sc_on_deadline(evutil_socket_t fd, short what, void *arg)
 static const struct aster_config_key sc_keys[] = {
 	{"timeout_ms", ASTER_VALUE_INT, 0, 100, 600000,
 	 "how long all the scenarios may take (default 25000)"},
+	{"peer_channel", ASTER_VALUE_STRING, 0, 0, 0,
+	 "a notification channel shared with another node (the peer "
+	 "scenario)"},
 	{NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -1877,6 +2470,8 @@ sc_start(const struct aster_host *host, struct aster_service *svc,
 	const struct aster_store *store = host->store(svc);
 	const aster_node *n = config != NULL ?
 	                      host->map_get(config, "timeout_ms") : NULL;
+	const aster_node *peer = config != NULL ?
+	                         host->map_get(config, "peer_channel") : NULL;
 	static unsigned instances;
 	struct timespec ts;
 	struct timeval now = {0, 0}, limit;
@@ -1898,6 +2493,9 @@ sc_start(const struct aster_host *host, struct aster_service *svc,
 	sc->base = host->event_base(svc);
 	sc->timeout_ms = n != NULL && host->scalar(n) != NULL ?
 	                 atoi(host->scalar(n)) : SC_TIMEOUT_MS;
+	if (peer != NULL && host->scalar(peer) != NULL)
+		snprintf(sc->peer_channel, sizeof(sc->peer_channel), "%s",
+		         host->scalar(peer));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(sc->tag, sizeof(sc->tag), "%llx%05lx%x%x",
 	         (unsigned long long)ts.tv_sec, ts.tv_nsec & 0xfffffL,
@@ -1935,9 +2533,22 @@ static void
 sc_stop(void *state)
 {
 	struct sc *sc = state;
+	size_t i;
 
 	if (sc == NULL)
 		return;
+	/* The store outlives us (our module needs it): no subscriber of
+	 * ours may be called once sc is gone. */
+	for (i = 0; i < SC_NSUBS; i++)
+		if (sc->subs[i].subscribed)
+			OPS->unsubscribe(SELF, sc->subs[i].channel, sc_heard,
+			                 &sc->subs[i]);
+	if (sc->peer.subscribed)
+		OPS->unsubscribe(SELF, sc->peer_channel, sc_peer_heard,
+		                 &sc->peer);
+	if (sc->peer_timer != NULL)
+		event_free(sc->peer_timer);
+	sc->peer_timer = NULL;
 	event_free(sc->kick);
 	event_free(sc->nap);
 	event_free(sc->deadline);
