@@ -191,9 +191,14 @@ struct aster_store_ops {
 	 * subscribe calls cb(arg, payload) for each notification on channel
 	 * until unsubscribe (called with the same channel, cb and arg) or the
 	 * store's stop. cb(arg, NULL) says notifications may have been lost
-	 * (the listening connection broke and is back): a subscriber drops
+	 * (the listening connection broke and is back, or, with PostgreSQL,
+	 * the subscription has just taken effect): a subscriber drops
 	 * whatever they were keeping it up to date on. Both answer at once:
-	 * 0, or -1 for bad arguments or out of memory.
+	 * 0, or -1 for bad arguments (a channel or payload out of bounds,
+	 * a payload that is not UTF-8, the same subscription twice, or an
+	 * unknown one to unsubscribe) or out of memory. In a transaction,
+	 * publish answers OK once queued there, and the same channel and
+	 * payload published twice arrive once (PostgreSQL's rule).
 	 */
 	int (*publish)(void *self, struct aster_txn *txn, const char *channel,
 	               const char *payload, aster_store_done_cb cb, void *arg);
