@@ -86,8 +86,6 @@ long au_b64url_decode(const char *s, size_t len, unsigned char *out);
 void au_b64url_encode(const unsigned char *in, size_t len, char *out);
 void au_hex(const unsigned char *in, size_t len, char *out);
 int au_unhex(const char *s, size_t len, unsigned char *out);
-/* 1 when s is a syntactically valid base64url (sizes of our secret). */
-int au_b64url_char(unsigned char c);
 
 /* --- jwks.c --- */
 

@@ -32,12 +32,6 @@ au_b64_val(unsigned char c)
 	return -1;
 }
 
-int
-au_b64url_char(unsigned char c)
-{
-	return au_b64_val(c) >= 0;
-}
-
 long
 au_b64url_decode(const char *s, size_t len, unsigned char *out)
 {

@@ -107,6 +107,10 @@ au_op_deferred(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Fired: a stop() inside the callback must not free op (it frees
+	 * only ops still waiting for their event). */
+	event_free(op->ev);
+	op->ev = NULL;
 	if (a == NULL) {        /* not reached: detach frees these */
 		au_op_free(op);
 		return;
