@@ -187,11 +187,14 @@ prod_done(struct prod *p)
 	free(p->dir);
 }
 
-/* The control socket's answer to a reload: ok or not, and the message. */
+/* The control socket's answer to a reload (a dry run or not): ok or not,
+ * and the message. */
 static int
-prod_reload(struct prod *p, char *message, size_t len)
+prod_reload(struct prod *p, int dry_run, char *message, size_t len)
 {
-	json_object *o = integ_control(p->control, "{\"command\":\"reload\"}");
+	json_object *o = integ_control(p->control, dry_run ?
+	    "{\"command\":\"reload\",\"dryRun\":true}" :
+	    "{\"command\":\"reload\"}");
 	json_object *v;
 	int ok;
 
@@ -629,7 +632,7 @@ START_TEST(test_tls_reload_new_certificate)
 	make_cert(p.dir, "server.crt", "server.key", "second");
 	file_fingerprint(p.dir, "server.crt", second);
 	ck_assert_str_ne(first, second);
-	ck_assert_msg(prod_reload(&p, msg, sizeof(msg)), "reload: %s", msg);
+	ck_assert_msg(prod_reload(&p, 0, msg, sizeof(msg)), "reload: %s", msg);
 
 	after = tls_open(&p);
 	peer_fingerprint(after, seen);
@@ -664,7 +667,11 @@ START_TEST(test_tls_reload_broken_certificate)
 
 	ck_assert(aster_test_write_file(p.dir, "server.crt",
 	          "-----BEGIN CERTIFICATE-----\nbroken\n", -1) == 0);
-	ck_assert_msg(!prod_reload(&p, msg, sizeof(msg)),
+	ck_assert_msg(!prod_reload(&p, 1, msg, sizeof(msg)),
+	              "a dry run accepted a broken certificate");
+	ck_assert_msg(strstr(msg, crt) != NULL,
+	              "the dry run's refusal does not name %s: %s", crt, msg);
+	ck_assert_msg(!prod_reload(&p, 0, msg, sizeof(msg)),
 	              "a broken certificate was accepted");
 	ck_assert_msg(strstr(msg, crt) != NULL,
 	              "the refusal does not name %s: %s", crt, msg);
@@ -676,7 +683,7 @@ START_TEST(test_tls_reload_broken_certificate)
 
 	/* A good certificate with the key of another one. */
 	make_cert(p.dir, "server.crt", "other.key", "other");
-	ck_assert_msg(!prod_reload(&p, msg, sizeof(msg)),
+	ck_assert_msg(!prod_reload(&p, 0, msg, sizeof(msg)),
 	              "a key that does not match was accepted");
 	ck_assert_msg(strstr(msg, key) != NULL && strstr(msg, "match"),
 	              "the refusal does not name %s: %s", key, msg);
