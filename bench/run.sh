@@ -146,4 +146,9 @@ bash "$benchdir/http.sh" "$asterd" || fail=1
 echo
 bash "$benchdir/state.sh" "$asterd" || fail=1
 
+# Then the cost of credentials (bench/auth.sh; its FAIL counts only with
+# BENCH_STRICT=1).
+echo
+bash "$benchdir/auth.sh" "$asterd" || fail=1
+
 exit $fail
