@@ -141,6 +141,7 @@ struct au_auth {
 	EVP_MD *sha256;
 	EVP_MD_CTX *md;
 
+	uint64_t last_id_ms;                /* of the last key id made */
 	int subscribed;
 	int depth;                          /* callbacks running */
 	int stopped;                        /* stop() ran: free on leave */

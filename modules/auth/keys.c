@@ -1,6 +1,7 @@
 /*
  * keys.c - API keys: `aster_<id>_<secret>`, the id 16 lowercase hex
- * characters, the secret 32 random bytes in base64url (43 characters).
+ * characters (time-ordered, see au_key_new_id), the secret 32 random
+ * bytes in base64url (43 characters).
  * The store keeps the SHA-256 of the secret's bytes, in hex, never the
  * secret (table aster_api_keys, created by provider.c).
  *
@@ -640,6 +641,33 @@ done:
 	return out;
 }
 
+/*
+ * A new key id: 11 hex digits of Unix milliseconds (strictly increasing
+ * on this node), then 5 random ones. The table keeps created_at in
+ * seconds, so the list's order (created_at, id) is the order of creation
+ * only because ids sort by time: keys made in the same second by one
+ * node come out in the order they were made. Ids are not secrets.
+ */
+static int
+au_key_new_id(struct au_auth *a, char out[AU_ID_LEN + 1])
+{
+	struct timespec ts;
+	unsigned char r[3];
+	uint64_t ms;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (ms <= a->last_id_ms)
+		ms = a->last_id_ms + 1;
+	a->last_id_ms = ms;
+	snprintf(out, AU_ID_LEN + 1, "%011llx%05x",
+	         (unsigned long long)(ms & 0xfffffffffffULL),
+	         (unsigned)(r[0] << 16 | r[1] << 8 | r[2]) & 0xfffffu);
+	return 0;
+}
+
 int
 au_key_create(void *self, const struct aster_api_key_spec *spec,
               aster_auth_key_cb cb, void *arg)
@@ -647,7 +675,7 @@ au_key_create(void *self, const struct aster_api_key_spec *spec,
 	struct au_auth *a = self;
 	struct au_op *op;
 	struct au_key *k;
-	unsigned char idb[AU_ID_LEN / 2], secret[32];
+	unsigned char secret[32];
 	char sec64[AU_SECRET_LEN + 1], hashhex[65], created[24], expires[24];
 	char buf[200], *spaces = NULL;
 	const char *bad, *params[7];
@@ -670,10 +698,9 @@ au_key_create(void *self, const struct aster_api_key_spec *spec,
 	k->ce.destroy = au_key_destroy;
 	k->ce.refs = 1;
 	op->made = k;
-	if (RAND_bytes(idb, sizeof(idb)) != 1 ||
+	if (au_key_new_id(a, k->id) < 0 ||
 	    RAND_bytes(secret, sizeof(secret)) != 1)
 		goto fail;
-	au_hex(idb, sizeof(idb), k->id);
 	memcpy(k->ce.key, k->id, AU_ID_LEN);
 	k->ce.klen = AU_ID_LEN;
 	au_b64url_encode(secret, sizeof(secret), sec64);
