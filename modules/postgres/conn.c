@@ -267,6 +267,23 @@ pg_conn_resolved(struct pg_conn *c, const char *host, const char *hostaddr,
  * (under an advisory lock, as several nodes may start at once), the
  * others wait for it, then each prepares the document statements.
  */
+/*
+ * The server is back (a pool connection just connected): a listener
+ * still waiting out its backoff tries now. While it is down, other nodes'
+ * notifications - revocations - are lost, so it must not lag the pool.
+ */
+static void
+wake_listener(struct pg_pool *p)
+{
+	struct pg_conn *l = p->listener;
+
+	if (l == NULL || l->state != PG_DOWN || p->stopping)
+		return;
+	evtimer_del(l->timer);
+	l->attempts = 0;
+	pg_conn_connect(l);
+}
+
 static void
 conn_connected(struct pg_conn *c)
 {
@@ -274,8 +291,10 @@ conn_connected(struct pg_conn *c)
 
 	evtimer_del(c->timer);
 	c->attempts = 0;
-	if (!c->listener)
+	if (!c->listener) {
 		p->ever_connected = 1;
+		wake_listener(p);
+	}
 	if (PQsetnonblocking(c->pg, 1) != 0) {
 		conn_fail(c, PQerrorMessage(c->pg), 1);
 		return;
