@@ -874,7 +874,12 @@ show(const struct options *o, const char *line)
 		return EXIT_UNAVAILABLE;
 	}
 	ok = json_object_get_boolean(member(a, "ok"));
-	if (o->json) {
+	if (o->json && ok && strcmp(o->command, "keys") == 0 &&
+	    strcmp(o->action, "create") == 0) {
+		/* SPEC 12: the key object itself, for scripts to keep. */
+		printf("%s\n", json_object_to_json_string_ext(member(a, "key"),
+		       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (o->json) {
 		printf("%s\n", line);
 	} else if (!ok) {
 		show_diagnostics(a);

@@ -35,7 +35,7 @@ enum aster_auth_status {
 	ASTER_AUTH_OK = 0,
 	ASTER_AUTH_INVALID,     /* verify: missing, malformed, unknown,
 	                           expired, revoked or badly signed (401);
-	                           keys: a bad request (400) */
+	                           keys: a bad request (422) */
 	ASTER_AUTH_NOT_FOUND,   /* keys: no such key (404) */
 	ASTER_AUTH_UNAVAILABLE, /* cannot tell now: the store is down (503) */
 };
