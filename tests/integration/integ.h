@@ -20,10 +20,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +321,301 @@ integ_control(const char *path, const char *request)
 	}
 	aster_test_conn_close(c);
 	return o;
+}
+
+/*
+ * Spawns asterd on the config dir conf, waiting up to ready_timeout_ms
+ * for it to be ready (0: the harness's default); fails the test with
+ * asterd's stderr when it is not. The caller stops it (integ_stop).
+ */
+static inline struct aster_test *
+integ_spawn_ready(const char *conf, int ready_timeout_ms)
+{
+	struct aster_test_options o = integ_options(NULL);
+	struct aster_test *t;
+
+	if (ready_timeout_ms > 0)
+		o.ready_timeout_ms = ready_timeout_ms;
+	t = aster_test_spawn(conf, &o);
+	ck_assert_msg(t != NULL, "cannot run asterd: %s", strerror(errno));
+	if (aster_test_wait_ready(t) != 0) {
+		char *why = strdup(aster_test_error(t));
+
+		aster_test_stop(t);
+		ck_abort_msg("asterd did not become ready: %s\n--- asterd "
+		             "stderr ---\n%s", why, aster_test_stderr(t));
+	}
+	return t;
+}
+
+/*
+ * Writes conf/product.yaml: product id (name name, version 0.1.0) with two
+ * listeners on 127.0.0.1:0, one for the scopes public, user and admin and
+ * one for internal, the control socket at sock and shutdown_timeout_ms
+ * 2000.
+ */
+static inline void
+integ_write_product(const char *conf, const char *id, const char *name,
+                    const char *sock)
+{
+	char product[PATH_MAX + 512];
+	int w = snprintf(product, sizeof(product),
+	                 "kind: product\n"
+	                 "id: %s\n"
+	                 "name: %s\n"
+	                 "version: 0.1.0\n"
+	                 "server:\n"
+	                 "  listen:\n"
+	                 "    - address: 127.0.0.1:0\n"
+	                 "      scopes: [public, user, admin]\n"
+	                 "    - address: 127.0.0.1:0\n"
+	                 "      scopes: [internal]\n"
+	                 "  control: \"%s\"\n"
+	                 "  shutdown_timeout_ms: 2000\n", id, name, sock);
+
+	ck_assert(w > 0 && (size_t)w < sizeof(product));
+	ck_assert_int_eq(aster_test_write_file(conf, "product.yaml", product,
+	                                       -1), 0);
+}
+
+/*
+ * Writes conf/modules/probe.yaml: module `probe` with one GET route per
+ * scope, each a `respond` handler answering 200 with the scope's name:
+ * /t/public (public), /t/user (user), /gateway/v1/admin/probe (admin)
+ * and, when internal is not 0, /gateway/v1/internal/probe (internal).
+ */
+static inline void
+integ_write_probe(const char *conf, int internal)
+{
+	static const char probe[] =
+	    "kind: module\n"
+	    "id: probe\n"
+	    "displayName: Probe\n"
+	    "version: 0.1.0\n"
+	    "routes:\n"
+	    "  - id: route:probe.public\n"
+	    "    scope: public\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /t/public\n"
+	    "    handler: { respond: { status: 200, body: public } }\n"
+	    "  - id: route:probe.user\n"
+	    "    scope: user\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /t/user\n"
+	    "    handler: { respond: { status: 200, body: user } }\n"
+	    "  - id: route:probe.admin\n"
+	    "    scope: admin\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /gateway/v1/admin/probe\n"
+	    "    handler: { respond: { status: 200, body: admin } }\n";
+	static const char probe_internal[] =
+	    "  - id: route:probe.internal\n"
+	    "    scope: internal\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /gateway/v1/internal/probe\n"
+	    "    handler: { respond: { status: 200, body: internal } }\n";
+	char yaml[sizeof(probe) + sizeof(probe_internal)];
+
+	snprintf(yaml, sizeof(yaml), "%s%s", probe,
+	         internal ? probe_internal : "");
+	ck_assert_int_eq(aster_test_write_file(conf, "modules/probe.yaml",
+	                                       yaml, -1), 0);
+}
+
+/* The database module's service `state` (provider gateway) and its
+ * internal state routes, route:database.state.document (GET, PUT, DELETE
+ * /gateway/v1/internal/state/{namespace}/{key}) and
+ * route:database.state.list (GET /gateway/v1/internal/state/{namespace}),
+ * as the YAML lines that end the module after its other services. */
+#define INTEG_DATABASE_STATE_YAML \
+	    "  - id: state\n" \
+	    "    provider: gateway\n" \
+	    "routes:\n" \
+	    "  - id: route:database.state.document\n" \
+	    "    scope: internal\n" \
+	    "    methods: [GET, PUT, DELETE]\n" \
+	    "    mountPath: /gateway/v1/internal/state/{namespace}/{key}\n" \
+	    "    handler: { service: state, operation: state }\n" \
+	    "  - id: route:database.state.list\n" \
+	    "    scope: internal\n" \
+	    "    methods: [GET]\n" \
+	    "    mountPath: /gateway/v1/internal/state/{namespace}\n" \
+	    "    handler: { service: state, operation: state-list }\n"
+
+/* The database module's service `store` on PostgreSQL at dsn (pool_size
+ * 4, connect_timeout_ms 3000, queue_timeout_ms 2000), as YAML lines for
+ * integ_write_database, in buf. */
+static inline const char *
+integ_pg_store_yaml(char *buf, size_t len, const char *dsn)
+{
+	int w = snprintf(buf, len,
+	                 "  - id: store\n"
+	                 "    provider: postgres\n"
+	                 "    config:\n"
+	                 "      dsn: \"%s\"\n"
+	                 "      pool_size: 4\n"
+	                 "      connect_timeout_ms: 3000\n"
+	                 "      queue_timeout_ms: 2000\n", dsn);
+
+	ck_assert(w > 0 && (size_t)w < len);
+	return buf;
+}
+
+/*
+ * Writes conf/modules/database.yaml: module `database`, version 0.1.0,
+ * providing state-store, whose services are store_yaml (YAML list items
+ * under `services:`, such as "  - id: store\n    provider: sqlite\n...")
+ * and, when state_api is not 0, INTEG_DATABASE_STATE_YAML.
+ */
+static inline void
+integ_write_database(const char *conf, const char *store_yaml, int state_api)
+{
+	static const char head[] =
+	    "kind: module\n"
+	    "id: database\n"
+	    "displayName: Database\n"
+	    "version: 0.1.0\n"
+	    "provides: [state-store]\n"
+	    "services:\n";
+	size_t len = sizeof(head) + strlen(store_yaml) +
+	             sizeof(INTEG_DATABASE_STATE_YAML);
+	char *yaml = malloc(len);
+
+	ck_assert(yaml != NULL);
+	snprintf(yaml, len, "%s%s%s", head, store_yaml,
+	         state_api ? INTEG_DATABASE_STATE_YAML : "");
+	ck_assert_int_eq(aster_test_write_file(conf, "modules/database.yaml",
+	                                       yaml, -1), 0);
+	free(yaml);
+}
+
+/* Whether text holds word, compared case-insensitively. */
+static inline int
+integ_has_word(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (; *text != '\0'; text++)
+		if (strncasecmp(text, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* o[name] as JSON text ("null" when absent or null), in buf. */
+static inline const char *
+integ_json_text(json_object *o, const char *name, char *buf, size_t len)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
+		snprintf(buf, len, "null");
+	else
+		snprintf(buf, len, "%s", json_object_to_json_string_ext(v,
+		         JSON_C_TO_STRING_PLAIN));
+	return buf;
+}
+
+/* The asterctl beside $ASTERD (build/asterctl when it is unset), in
+ * buf. */
+static inline const char *
+integ_asterctl_path(char *buf, size_t len)
+{
+	const char *asterd = getenv("ASTERD");
+	const char *slash;
+
+	if (asterd == NULL || *asterd == '\0')
+		asterd = "build/asterd";
+	slash = strrchr(asterd, '/');
+	snprintf(buf, len, "%.*sasterctl",
+	         slash != NULL ? (int)(slash - asterd + 1) : 0, asterd);
+	return buf;
+}
+
+/* All of fd until EOF, malloc'ed and NUL-terminated; closes fd. */
+static inline char *
+integ_read_fd(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	ck_assert(buf != NULL);
+	for (;;) {
+		ssize_t got;
+
+		if (cap - len < 1024) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert(buf != NULL);
+		}
+		got = read(fd, buf + len, cap - len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/*
+ * Runs the asterctl beside $ASTERD (integ_asterctl_path) with args
+ * (NULL-terminated, 22 at most), as a child process without
+ * ASTER_CONTROL_SOCKET and with env ("NAME=value", or NULL) added to its
+ * environment. Its stdout lands in *out; its stderr in *err when err is
+ * not NULL, else in *out with stdout (both malloc'ed). Waits for it and
+ * returns its exit status (128 + the signal when one killed it).
+ * asterctl writes little: stdout is read to its end before stderr, which
+ * must stay under a pipe's capacity.
+ */
+static inline int
+integ_asterctl(const char *const *args, const char *env, char **out,
+               char **err)
+{
+	char path[PATH_MAX], *argv[24];
+	int fds[2][2], st, n = 0;
+	pid_t pid;
+
+	argv[n++] = (char *)integ_asterctl_path(path, sizeof(path));
+	while (*args != NULL && n < 23)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	ck_assert(pipe(fds[0]) == 0 && pipe(fds[1]) == 0);
+	pid = fork();
+	ck_assert(pid != -1);
+	if (pid == 0) {
+		dup2(fds[0][1], 1);
+		dup2(err != NULL ? fds[1][1] : fds[0][1], 2);
+		close(fds[0][0]);
+		close(fds[0][1]);
+		close(fds[1][0]);
+		close(fds[1][1]);
+		unsetenv("ASTER_CONTROL_SOCKET");
+		if (env != NULL)
+			putenv((char *)env);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0][1]);
+	close(fds[1][1]);
+	*out = integ_read_fd(fds[0][0]);
+	if (err != NULL)
+		*err = integ_read_fd(fds[1][0]);
+	else
+		close(fds[1][0]);
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline uint64_t
+integ_ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Sleeps ms milliseconds. */

@@ -7,15 +7,12 @@
  */
 #include "integ.h"
 
-#include <sys/wait.h>
-
 struct ctl {
 	char *conf;
 	char *run;
 	char env[PATH_MAX + 32];
 	const char *envv[2];
 	char socket[PATH_MAX];
-	char asterctl[PATH_MAX];
 	struct aster_test *t;
 };
 
@@ -23,14 +20,6 @@ static void
 ctl_start(struct ctl *c)
 {
 	char src[PATH_MAX];
-	const char *asterd = getenv("ASTERD");
-	const char *slash;
-
-	if (asterd == NULL || *asterd == '\0')
-		asterd = "build/asterd";
-	slash = strrchr(asterd, '/');
-	snprintf(c->asterctl, sizeof(c->asterctl), "%.*sasterctl",
-	         slash != NULL ? (int)(slash - asterd + 1) : 0, asterd);
 	c->conf = aster_test_copy_dir(integ_conf(src, sizeof(src), "reload"));
 	ck_assert(c->conf != NULL);
 	c->run = integ_tempdir();
@@ -52,61 +41,6 @@ ctl_done(struct ctl *c)
 	free(c->run);
 }
 
-/*
- * Runs asterctl with args (NULL-terminated) and the extra environment
- * entry env (or NULL); stdout and stderr together land in *out
- * (malloc'ed). Returns the exit status.
- */
-static int
-run_asterctl(struct ctl *c, const char *env, const char *const *args,
-             char **out)
-{
-	char *argv[16];
-	int fds[2], st, n = 0;
-	size_t len = 0, cap = 4096;
-	pid_t pid;
-
-	argv[n++] = c->asterctl;
-	while (*args != NULL && n < 15)
-		argv[n++] = (char *)*args++;
-	argv[n] = NULL;
-	ck_assert(pipe(fds) == 0);
-	pid = fork();
-	ck_assert(pid != -1);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
-		unsetenv("ASTER_CONTROL_SOCKET");
-		if (env != NULL)
-			putenv((char *)env);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	*out = malloc(cap);
-	ck_assert(*out != NULL);
-	for (;;) {
-		ssize_t got;
-
-		if (cap - len < 1024) {
-			cap *= 2;
-			*out = realloc(*out, cap);
-			ck_assert(*out != NULL);
-		}
-		got = read(fds[0], *out + len, cap - len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-	}
-	(*out)[len] = '\0';
-	close(fds[0]);
-	ck_assert(waitpid(pid, &st, 0) == pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 START_TEST(test_control_socket_mode)
 {
@@ -138,14 +72,14 @@ START_TEST(test_asterctl_status)
 	by_socket[1] = c.socket;
 	by_conf[1] = c.conf;
 
-	rc = run_asterctl(&c, NULL, by_socket, &out);
+	rc = integ_asterctl(by_socket, NULL, &out, NULL);
 	ck_assert_msg(rc == 0, "asterctl --socket status: exit %d\n%s", rc, out);
 	ck_assert_msg(strstr(out, "reloadtest") != NULL,
 	              "status does not name the product:\n%s", out);
 	free(out);
 
 	snprintf(env, sizeof(env), "ASTER_CONTROL_SOCKET=%s", c.socket);
-	rc = run_asterctl(&c, env, by_env, &out);
+	rc = integ_asterctl(by_env, env, &out, NULL);
 	ck_assert_msg(rc == 0, "asterctl --json status: exit %d\n%s", rc, out);
 	o = json_tokener_parse(out);
 	ck_assert_msg(o != NULL, "--json status is not JSON:\n%s", out);
@@ -156,7 +90,7 @@ START_TEST(test_asterctl_status)
 
 	/* -c DIR reads server.control from the product (which reads
 	 * ASTER_TEST_RUN from the environment). */
-	rc = run_asterctl(&c, c.env, by_conf, &out);
+	rc = integ_asterctl(by_conf, c.env, &out, NULL);
 	ck_assert_msg(rc == 0, "asterctl -c DIR status: exit %d\n%s", rc, out);
 	free(out);
 	ctl_done(&c);
@@ -183,7 +117,7 @@ START_TEST(test_asterctl_reload)
 	          -1) == 0);
 
 	/* --dry-run names the change and applies nothing. */
-	rc = run_asterctl(&c, NULL, dry, &out);
+	rc = integ_asterctl(dry, NULL, &out, NULL);
 	ck_assert_msg(rc == 0, "reload --dry-run: exit %d\n%s", rc, out);
 	ck_assert_msg(strstr(out, "extra") != NULL,
 	              "reload --dry-run does not show the added module:\n%s",
@@ -192,7 +126,7 @@ START_TEST(test_asterctl_reload)
 	integ_get_expect(c.t, "public", "/t/extra", 404, &r);
 	aster_test_response_free(&r);
 
-	rc = run_asterctl(&c, NULL, reload, &out);
+	rc = integ_asterctl(reload, NULL, &out, NULL);
 	ck_assert_msg(rc == 0, "reload: exit %d\n%s", rc, out);
 	free(out);
 	integ_get_expect(c.t, "public", "/t/extra", 200, &r);
@@ -201,7 +135,7 @@ START_TEST(test_asterctl_reload)
 	/* A rejected reload: exit 1 and its diagnostics. */
 	ck_assert(aster_test_write_file(c.conf, "modules/never.yaml",
 	          "kind: module\nid: never\ncolour: blue\n", -1) == 0);
-	rc = run_asterctl(&c, NULL, reload, &out);
+	rc = integ_asterctl(reload, NULL, &out, NULL);
 	ck_assert_msg(rc == 1, "rejected reload: exit %d, expected 1\n%s", rc,
 	              out);
 	ck_assert_msg(strstr(out, "unknown-key") != NULL &&
@@ -225,11 +159,11 @@ START_TEST(test_asterctl_errors)
 	ctl_start(&c);
 	snprintf(missing, sizeof(missing), "%s/absent.sock", c.run);
 	unknown[1] = c.socket;
-	rc = run_asterctl(&c, NULL, unreachable, &out);
+	rc = integ_asterctl(unreachable, NULL, &out, NULL);
 	ck_assert_msg(rc == 69, "unreachable socket: exit %d, expected 69\n%s",
 	              rc, out);
 	free(out);
-	rc = run_asterctl(&c, NULL, unknown, &out);
+	rc = integ_asterctl(unknown, NULL, &out, NULL);
 	ck_assert_msg(rc == 64, "unknown command: exit %d, expected 64\n%s", rc,
 	              out);
 	free(out);

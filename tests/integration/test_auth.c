@@ -17,7 +17,6 @@
 #include "integ.h"
 
 #include <ctype.h>
-#include <sys/wait.h>
 
 #define TOKEN_MAX 512
 
@@ -26,7 +25,6 @@ struct prod {
 	char conf[PATH_MAX];
 	char sock[PATH_MAX];
 	char db[PATH_MAX];
-	char asterctl[PATH_MAX];
 	char *ctl_env;              /* for asterctl, or NULL */
 	char *copy;                 /* a copied config dir, or NULL */
 	struct aster_test *t;
@@ -43,15 +41,7 @@ struct key {
 static void
 prod_init(struct prod *p)
 {
-	const char *asterd = getenv("ASTERD");
-	const char *slash;
-
 	memset(p, 0, sizeof(*p));
-	if (asterd == NULL || *asterd == '\0')
-		asterd = "build/asterd";
-	slash = strrchr(asterd, '/');
-	snprintf(p->asterctl, sizeof(p->asterctl), "%.*sasterctl",
-	         slash != NULL ? (int)(slash - asterd + 1) : 0, asterd);
 	p->dir = integ_tempdir();
 	snprintf(p->conf, sizeof(p->conf), "%s/conf", p->dir);
 	snprintf(p->sock, sizeof(p->sock), "%s/control.sock", p->dir);
@@ -96,63 +86,11 @@ prod_write(struct prod *p, const char *store_yaml)
 	    "    methods: [DELETE]\n"
 	    "    mountPath: /gateway/v1/admin/keys/{keyId}\n"
 	    "    handler: { service: api, operation: keys-revoke }\n";
-	static const char probe_yaml[] =
-	    "kind: module\n"
-	    "id: probe\n"
-	    "displayName: Probe\n"
-	    "version: 0.1.0\n"
-	    "routes:\n"
-	    "  - id: route:probe.public\n"
-	    "    scope: public\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /t/public\n"
-	    "    handler: { respond: { status: 200, body: public } }\n"
-	    "  - id: route:probe.user\n"
-	    "    scope: user\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /t/user\n"
-	    "    handler: { respond: { status: 200, body: user } }\n"
-	    "  - id: route:probe.admin\n"
-	    "    scope: admin\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /gateway/v1/admin/probe\n"
-	    "    handler: { respond: { status: 200, body: admin } }\n"
-	    "  - id: route:probe.internal\n"
-	    "    scope: internal\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /gateway/v1/internal/probe\n"
-	    "    handler: { respond: { status: 200, body: internal } }\n";
-	char product[PATH_MAX + 512], db[PATH_MAX + 1024];
-
-	snprintf(product, sizeof(product),
-	         "kind: product\n"
-	         "id: authtest\n"
-	         "name: Auth test\n"
-	         "version: 0.1.0\n"
-	         "server:\n"
-	         "  listen:\n"
-	         "    - address: 127.0.0.1:0\n"
-	         "      scopes: [public, user, admin]\n"
-	         "    - address: 127.0.0.1:0\n"
-	         "      scopes: [internal]\n"
-	         "  control: \"%s\"\n"
-	         "  shutdown_timeout_ms: 2000\n", p->sock);
-	snprintf(db, sizeof(db),
-	         "kind: module\n"
-	         "id: database\n"
-	         "displayName: Database\n"
-	         "version: 0.1.0\n"
-	         "provides: [state-store]\n"
-	         "services:\n"
-	         "%s", store_yaml);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "product.yaml",
-	                                       product, -1), 0);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/database.yaml",
-	                                       db, -1), 0);
+	integ_write_product(p->conf, "authtest", "Auth test", p->sock);
+	integ_write_database(p->conf, store_yaml, 0);
 	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/auth.yaml",
 	                                       auth_yaml, -1), 0);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/probe.yaml",
-	                                       probe_yaml, -1), 0);
+	integ_write_probe(p->conf, 1);
 }
 
 static void
@@ -174,32 +112,13 @@ prod_postgres(struct prod *p, const char *dsn)
 	char yaml[PATH_MAX + 256];
 
 	prod_init(p);
-	snprintf(yaml, sizeof(yaml),
-	         "  - id: store\n"
-	         "    provider: postgres\n"
-	         "    config:\n"
-	         "      dsn: \"%s\"\n"
-	         "      pool_size: 4\n"
-	         "      connect_timeout_ms: 3000\n"
-	         "      queue_timeout_ms: 2000\n", dsn);
-	prod_write(p, yaml);
+	prod_write(p, integ_pg_store_yaml(yaml, sizeof(yaml), dsn));
 }
 
 static void
 prod_start(struct prod *p)
 {
-	struct aster_test_options o = integ_options(NULL);
-
-	o.ready_timeout_ms = 20000;
-	p->t = aster_test_spawn(p->conf, &o);
-	ck_assert_msg(p->t != NULL, "cannot run asterd: %s", strerror(errno));
-	if (aster_test_wait_ready(p->t) != 0) {
-		char *why = strdup(aster_test_error(p->t));
-
-		aster_test_stop(p->t);
-		ck_abort_msg("asterd did not become ready: %s\n--- asterd "
-		             "stderr ---\n%s", why, aster_test_stderr(p->t));
-	}
+	p->t = integ_spawn_ready(p->conf, 20000);
 }
 
 static void
@@ -224,15 +143,6 @@ prod_done(struct prod *p)
 }
 
 /* --- requests ------------------------------------------------------------- */
-
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* One request to the listener serving scope; auth is the whole value of
  * the Authorization header, or NULL for none. */
@@ -277,18 +187,6 @@ detail_of(const struct aster_test_response *r, char *buf, size_t len)
 	return buf;
 }
 
-/* Case-insensitive substring. */
-static int
-has_word(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (; *text != '\0'; text++)
-		if (strncasecmp(text, word, n) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * A 401 problem: without a credential, WWW-Authenticate is exactly
  * "Bearer"; with a bad one, it carries error="invalid_token" and the
@@ -316,7 +214,7 @@ assert_401(const struct aster_test_response *r, int invalid_token,
 		              "error=\"invalid_token\"", what, www);
 	detail_of(r, d, sizeof(d));
 	if (word != NULL)
-		ck_assert_msg(has_word(d, word), "%s: the detail '%s' does not "
+		ck_assert_msg(integ_has_word(d, word), "%s: the detail '%s' does not "
 		              "say '%s'", what, d, word);
 }
 
@@ -329,67 +227,23 @@ assert_401(const struct aster_test_response *r, int invalid_token,
 static int
 asterctl(struct prod *p, const char *const *args, char **out, char **err)
 {
-	char *argv[24], *bufs[2] = {NULL, NULL};
-	int fds[2][2], st, n = 0, k;
-	pid_t pid;
+	const char *argv[24];
+	char *e;
+	int n = 0, rc;
 
-	argv[n++] = p->asterctl;
-	argv[n++] = p->sock[0] != '\0' ? (char *)"--socket" : (char *)"-c";
+	argv[n++] = p->sock[0] != '\0' ? "--socket" : "-c";
 	argv[n++] = p->sock[0] != '\0' ? p->sock : p->conf;
-	while (*args != NULL && n < 23)
-		argv[n++] = (char *)*args++;
+	while (*args != NULL && n < 22)
+		argv[n++] = *args++;
 	argv[n] = NULL;
-	ck_assert(pipe(fds[0]) == 0 && pipe(fds[1]) == 0);
-	pid = fork();
-	ck_assert(pid != -1);
-	if (pid == 0) {
-		dup2(fds[0][1], 1);
-		if (err != NULL)
-			dup2(fds[1][1], 2);
-		close(fds[0][0]);
-		close(fds[0][1]);
-		close(fds[1][0]);
-		close(fds[1][1]);
-		unsetenv("ASTER_CONTROL_SOCKET");
-		if (p->ctl_env != NULL)
-			putenv(p->ctl_env);
-		execv(argv[0], argv);
-		_exit(127);
+	rc = integ_asterctl(argv, p->ctl_env, out, &e);
+	if (err != NULL) {
+		*err = e;
+	} else {
+		fputs(e, stderr);
+		free(e);
 	}
-	close(fds[0][1]);
-	close(fds[1][1]);
-	/* asterctl writes little: stdout first, then stderr, is safe as
-	 * long as stderr stays under a pipe's capacity. */
-	for (k = 0; k < 2; k++) {
-		size_t len = 0, cap = 4096;
-
-		bufs[k] = malloc(cap);
-		ck_assert(bufs[k] != NULL);
-		for (;;) {
-			ssize_t got;
-
-			if (cap - len < 1024) {
-				cap *= 2;
-				bufs[k] = realloc(bufs[k], cap);
-				ck_assert(bufs[k] != NULL);
-			}
-			got = read(fds[k][0], bufs[k] + len, cap - len - 1);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				break;
-			len += (size_t)got;
-		}
-		bufs[k][len] = '\0';
-		close(fds[k][0]);
-	}
-	ck_assert(waitpid(pid, &st, 0) == pid);
-	*out = bufs[0];
-	if (err != NULL)
-		*err = bufs[1];
-	else
-		free(bufs[1]);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 /* aster_<16 hex>_<43 base64url>, and id the 16 hex of it. */
@@ -516,9 +370,9 @@ api_list(struct prod *p, const char *admin)
 		json_object_object_foreach(it, name, v) {
 			(void)v;
 			ck_assert_msg(strcmp(name, "key") != 0 &&
-			              !has_word(name, "hash") &&
-			              !has_word(name, "secret") &&
-			              !has_word(name, "token"),
+			              !integ_has_word(name, "hash") &&
+			              !integ_has_word(name, "secret") &&
+			              !integ_has_word(name, "token"),
 			              "a key list item has '%s': %s", name,
 			              r.body);
 		}
@@ -549,20 +403,6 @@ list_find(json_object *items, const char *id)
 			return it;
 	}
 	return NULL;
-}
-
-/* "null" or the string value of o[name], in buf. */
-static const char *
-field(json_object *o, const char *name, char *buf, size_t len)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
-		snprintf(buf, len, "null");
-	else
-		snprintf(buf, len, "%s", json_object_to_json_string_ext(v,
-		         JSON_C_TO_STRING_PLAIN));
-	return buf;
 }
 
 static void
@@ -612,9 +452,9 @@ assert_whoami(struct prod *p, const char *scope, const char *token,
 	ck_assert_msg(integ_json_str(o, "role") != NULL &&
 	              strcmp(integ_json_str(o, "role"), role) == 0,
 	              "whoami role is not %s: %s", role, r.body);
-	ck_assert_msg(strcmp(field(o, "spaces", buf, sizeof(buf)), spaces) == 0,
+	ck_assert_msg(strcmp(integ_json_text(o, "spaces", buf, sizeof(buf)), spaces) == 0,
 	              "whoami spaces %s, expected %s: %s", buf, spaces, r.body);
-	ck_assert_msg(strcmp(field(o, "expires_at", buf, sizeof(buf)),
+	ck_assert_msg(strcmp(integ_json_text(o, "expires_at", buf, sizeof(buf)),
 	              expires) == 0, "whoami expires_at %s, expected %s: %s",
 	              buf, expires, r.body);
 	ck_assert_msg(strstr(r.body, token) == NULL &&
@@ -717,9 +557,9 @@ START_TEST(test_first_admin_key_from_asterctl)
 	assert_token_shape(other.token, other.id);
 	ck_assert_str_eq(integ_json_str(o, "name"), "scripted");
 	ck_assert_str_eq(integ_json_str(o, "role"), "user");
-	ck_assert_str_eq(field(o, "spaces", buf, sizeof(buf)),
+	ck_assert_str_eq(integ_json_text(o, "spaces", buf, sizeof(buf)),
 	                 "[\"alpha\",\"beta\"]");
-	ck_assert_str_eq(field(o, "expires_at", buf, sizeof(buf)),
+	ck_assert_str_eq(integ_json_text(o, "expires_at", buf, sizeof(buf)),
 	                 "\"2099-01-02T03:04:05Z\"");
 	json_object_put(top);
 	free(out);
@@ -765,7 +605,7 @@ START_TEST(test_first_admin_key_from_asterctl)
 	ck_assert_msg(v != NULL && integ_json_str(v, "revoked_at") != NULL,
 	              "the revoked key has no revoked_at in the list");
 	v = list_find(o, adm.id);
-	ck_assert_msg(v != NULL && strcmp(field(v, "revoked_at", buf,
+	ck_assert_msg(v != NULL && strcmp(integ_json_text(v, "revoked_at", buf,
 	              sizeof(buf)), "null") == 0,
 	              "the admin key shows as revoked: %s", buf);
 	json_object_put(o);
@@ -1020,11 +860,11 @@ START_TEST(test_keys_api)
 		              "first");
 	it = list_find(items, spaced.id);
 	ck_assert_msg(it != NULL, "the key %s is not listed", spaced.id);
-	ck_assert_str_eq(field(it, "spaces", buf, sizeof(buf)),
+	ck_assert_str_eq(integ_json_text(it, "spaces", buf, sizeof(buf)),
 	                 "[\"alpha\",\"beta\"]");
-	ck_assert_str_eq(field(it, "expires_at", buf, sizeof(buf)),
+	ck_assert_str_eq(integ_json_text(it, "expires_at", buf, sizeof(buf)),
 	                 "\"2098-05-06T07:08:09Z\"");
-	ck_assert_str_eq(field(it, "revoked_at", buf, sizeof(buf)), "null");
+	ck_assert_str_eq(integ_json_text(it, "revoked_at", buf, sizeof(buf)), "null");
 	ck_assert_str_eq(integ_json_str(it, "role"), "user");
 	ck_assert_str_eq(integ_json_str(it, "name"), "spaced");
 	json_object_put(items);
@@ -1138,8 +978,8 @@ assert_same_keys(json_object *x, json_object *y, const char *in_x,
 		ck_assert_msg(ky != NULL, "key %s is listed %s, not %s", id,
 		              in_x, in_y);
 		for (k = 0; f[k] != NULL; k++)
-			ck_assert_msg(strcmp(field(kx, f[k], a, sizeof(a)),
-			              field(ky, f[k], b, sizeof(b))) == 0,
+			ck_assert_msg(strcmp(integ_json_text(kx, f[k], a, sizeof(a)),
+			              integ_json_text(ky, f[k], b, sizeof(b))) == 0,
 			              "key %s: %s is %s %s, %s %s", id, f[k], a,
 			              in_x, b, in_y);
 	}
@@ -1197,12 +1037,12 @@ poll_until_refused(struct prod *n, const char *token, uint64_t t0)
 			assert_401(&r, 1, "revoked", "a key revoked on the "
 			           "other node");
 			aster_test_response_free(&r);
-			return ms_now() - t0;
+			return integ_ms_now() - t0;
 		}
 		ck_assert_msg(r.status == 200, "polling a revoked key: %d; "
 		              "body: %s", r.status, r.body);
 		aster_test_response_free(&r);
-		ck_assert_msg(ms_now() - t0 < 5000, "a key revoked on one node "
+		ck_assert_msg(integ_ms_now() - t0 < 5000, "a key revoked on one node "
 		              "still works on the other after 5 s\n--- node "
 		              "stderr ---\n%s", aster_test_stderr(n->t));
 		integ_sleep_ms(50);
@@ -1245,7 +1085,7 @@ START_TEST(test_revocation_across_nodes)
 
 	/* Revoked on A: refused on A at once, on B within one second. */
 	api_revoke(&a, adm.token, user.id, 204);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	expect_status(&a, "public", "/t/user", user.token, 401);
 	took = poll_until_refused(&b, user.token, t0);
 	ck_assert_msg(took < limit, "a key revoked on node A was refused on "
@@ -1254,7 +1094,7 @@ START_TEST(test_revocation_across_nodes)
 
 	/* And the other way round. */
 	api_revoke(&b, adm.token, other.id, 204);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	expect_status(&b, "public", "/t/user", other.token, 401);
 	took = poll_until_refused(&a, other.token, t0);
 	ck_assert_msg(took < limit, "a key revoked on node B was refused on "
@@ -1282,13 +1122,13 @@ await_status(struct prod *n, const char *token, int want, int limit_ms,
              const char *what)
 {
 	struct aster_test_response r;
-	uint64_t t0 = ms_now();
+	uint64_t t0 = integ_ms_now();
 
 	for (;;) {
 		req_bearer(n, "public", "GET", "/t/user", token, NULL, &r);
 		if (r.status == want)
 			break;
-		ck_assert_msg(ms_now() - t0 < (uint64_t)limit_ms, "%s: %d "
+		ck_assert_msg(integ_ms_now() - t0 < (uint64_t)limit_ms, "%s: %d "
 		              "after %d ms, expected %d; body: %s\n--- asterd "
 		              "stderr ---\n%s", what, r.status, limit_ms, want,
 		              r.body, aster_test_stderr(n->t));
@@ -1296,7 +1136,7 @@ await_status(struct prod *n, const char *token, int want, int limit_ms,
 		integ_sleep_ms(100);
 	}
 	aster_test_response_free(&r);
-	return ms_now() - t0;
+	return integ_ms_now() - t0;
 }
 
 /*
@@ -1353,14 +1193,14 @@ START_TEST(test_nodes_across_pg_restart)
 
 	/* And revocations travel again. */
 	api_revoke(&a, adm.token, user.id, 204);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	took = poll_until_refused(&b, user.token, t0);
 	ck_assert_msg(took < limit, "after the store came back, a key revoked "
 	              "on node A was refused on node B only after %llu ms "
 	              "(limit %llu)", (unsigned long long)took,
 	              (unsigned long long)limit);
 	api_revoke(&b, adm.token, fresh.id, 204);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	took = poll_until_refused(&a, fresh.token, t0);
 	ck_assert_msg(took < limit, "after the store came back, a key revoked "
 	              "on node B was refused on node A only after %llu ms "

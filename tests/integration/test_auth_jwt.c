@@ -29,7 +29,6 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-#include <sys/wait.h>
 
 #define ISSUER "https://issuer.test/"
 #define AUDIENCE "aster-test"
@@ -374,7 +373,6 @@ struct prod {
 	char conf[PATH_MAX];
 	char sock[PATH_MAX];
 	char jwks[PATH_MAX];
-	char asterctl[PATH_MAX];
 	struct aster_test *t;
 };
 
@@ -383,49 +381,10 @@ struct prod {
 static void
 prod_write(struct prod *p, int leeway)
 {
-	char product[PATH_MAX + 512], db[PATH_MAX + 512], auth[PATH_MAX + 4096];
-	static const char probe_yaml[] =
-	    "kind: module\n"
-	    "id: probe\n"
-	    "displayName: Probe\n"
-	    "version: 0.1.0\n"
-	    "routes:\n"
-	    "  - id: route:probe.public\n"
-	    "    scope: public\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /t/public\n"
-	    "    handler: { respond: { status: 200, body: public } }\n"
-	    "  - id: route:probe.user\n"
-	    "    scope: user\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /t/user\n"
-	    "    handler: { respond: { status: 200, body: user } }\n"
-	    "  - id: route:probe.admin\n"
-	    "    scope: admin\n"
-	    "    methods: [GET]\n"
-	    "    mountPath: /gateway/v1/admin/probe\n"
-	    "    handler: { respond: { status: 200, body: admin } }\n";
+	char store[PATH_MAX + 512];
+	char auth[PATH_MAX + 4096];
 
-	snprintf(product, sizeof(product),
-	         "kind: product\n"
-	         "id: jwttest\n"
-	         "name: JWT test\n"
-	         "version: 0.1.0\n"
-	         "server:\n"
-	         "  listen:\n"
-	         "    - address: 127.0.0.1:0\n"
-	         "      scopes: [public, user, admin]\n"
-	         "    - address: 127.0.0.1:0\n"
-	         "      scopes: [internal]\n"
-	         "  control: \"%s\"\n"
-	         "  shutdown_timeout_ms: 2000\n", p->sock);
-	snprintf(db, sizeof(db),
-	         "kind: module\n"
-	         "id: database\n"
-	         "displayName: Database\n"
-	         "version: 0.1.0\n"
-	         "provides: [state-store]\n"
-	         "services:\n"
+	snprintf(store, sizeof(store),
 	         "  - id: store\n"
 	         "    provider: sqlite\n"
 	         "    config: { path: \"%s/state/aster.db\" }\n", p->dir);
@@ -461,46 +420,25 @@ prod_write(struct prod *p, int leeway)
 	         "    mountPath: /gateway/v1/admin/keys\n"
 	         "    handler: { service: api, operation: keys-list }\n",
 	         p->jwks, leeway);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "product.yaml",
-	                                       product, -1), 0);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/database.yaml",
-	                                       db, -1), 0);
+	integ_write_product(p->conf, "jwttest", "JWT test", p->sock);
+	integ_write_database(p->conf, store, 0);
 	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/auth.yaml",
 	                                       auth, -1), 0);
-	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/probe.yaml",
-	                                       probe_yaml, -1), 0);
+	integ_write_probe(p->conf, 0);
 }
 
 /* A product whose JWKS holds the keys of mask; started. */
 static void
 prod_start(struct prod *p, const struct keys *k, int mask, int leeway)
 {
-	const char *asterd = getenv("ASTERD");
-	const char *slash;
-	struct aster_test_options o = integ_options(NULL);
-
 	memset(p, 0, sizeof(*p));
-	if (asterd == NULL || *asterd == '\0')
-		asterd = "build/asterd";
-	slash = strrchr(asterd, '/');
-	snprintf(p->asterctl, sizeof(p->asterctl), "%.*sasterctl",
-	         slash != NULL ? (int)(slash - asterd + 1) : 0, asterd);
 	p->dir = integ_tempdir();
 	snprintf(p->conf, sizeof(p->conf), "%s/conf", p->dir);
 	snprintf(p->sock, sizeof(p->sock), "%s/control.sock", p->dir);
 	snprintf(p->jwks, sizeof(p->jwks), "%s/jwks.json", p->dir);
 	jwks_write(k, p->dir, "jwks.json", mask);
 	prod_write(p, leeway);
-	o.ready_timeout_ms = 20000;
-	p->t = aster_test_spawn(p->conf, &o);
-	ck_assert_msg(p->t != NULL, "cannot run asterd: %s", strerror(errno));
-	if (aster_test_wait_ready(p->t) != 0) {
-		char *why = strdup(aster_test_error(p->t));
-
-		aster_test_stop(p->t);
-		ck_abort_msg("asterd did not become ready: %s\n--- asterd "
-		             "stderr ---\n%s", why, aster_test_stderr(p->t));
-	}
+	p->t = integ_spawn_ready(p->conf, 20000);
 }
 
 static void
@@ -522,17 +460,6 @@ get_bearer(struct prod *p, const char *path, const char *token,
 
 	snprintf(h, sizeof(h), "Authorization: Bearer %s", token);
 	integ_request(p->t, "public", "GET", path, hs, NULL, r);
-}
-
-static int
-has_word(const char *text, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (; *text != '\0'; text++)
-		if (strncasecmp(text, word, n) == 0)
-			return 1;
-	return 0;
 }
 
 /* GET path with token: 401 invalid_token whose detail says word, and
@@ -557,7 +484,7 @@ expect_refused(struct prod *p, const char *path, const char *token,
 	              "error=\"invalid_token\"", what, www ? www : "(none)");
 	o = integ_json(&r);
 	d = integ_json_str(o, "detail");
-	ck_assert_msg(d != NULL && has_word(d, word), "%s: the detail '%s' "
+	ck_assert_msg(d != NULL && integ_has_word(d, word), "%s: the detail '%s' "
 	              "does not say '%s'", what, d ? d : "(none)", word);
 	ck_assert_msg(strstr(r.body, token) == NULL, "%s: the problem quotes "
 	              "the token", what);
@@ -579,20 +506,6 @@ expect_status(struct prod *p, const char *path, const char *token,
 	aster_test_response_free(&r);
 }
 
-/* "null" or the JSON text of o[name], in buf. */
-static const char *
-field(json_object *o, const char *name, char *buf, size_t len)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
-		snprintf(buf, len, "null");
-	else
-		snprintf(buf, len, "%s", json_object_to_json_string_ext(v,
-		         JSON_C_TO_STRING_PLAIN));
-	return buf;
-}
-
 /* whoami with token: kind jwt, id sub, name null, role, spaces (JSON
  * text), expires_at the exp. */
 static void
@@ -610,22 +523,22 @@ expect_whoami(struct prod *p, const char *token, const char *sub,
 	ck_assert_msg(r.status == 200, "%s: whoami %d; body: %s", what,
 	              r.status, r.body);
 	o = integ_json(&r);
-	ck_assert_msg(strcmp(field(o, "kind", buf, sizeof(buf)), "\"jwt\"") ==
+	ck_assert_msg(strcmp(integ_json_text(o, "kind", buf, sizeof(buf)), "\"jwt\"") ==
 	              0, "%s: whoami kind %s", what, buf);
 	snprintf(want, sizeof(want), "\"%s\"", sub);
-	ck_assert_msg(strcmp(field(o, "id", buf, sizeof(buf)), want) == 0,
+	ck_assert_msg(strcmp(integ_json_text(o, "id", buf, sizeof(buf)), want) == 0,
 	              "%s: whoami id %s, expected the sub %s", what, buf, want);
-	ck_assert_msg(strcmp(field(o, "name", buf, sizeof(buf)), "null") == 0,
+	ck_assert_msg(strcmp(integ_json_text(o, "name", buf, sizeof(buf)), "null") == 0,
 	              "%s: whoami name %s, expected null", what, buf);
 	snprintf(want, sizeof(want), "\"%s\"", role);
-	ck_assert_msg(strcmp(field(o, "role", buf, sizeof(buf)), want) == 0,
+	ck_assert_msg(strcmp(integ_json_text(o, "role", buf, sizeof(buf)), want) == 0,
 	              "%s: whoami role %s, expected %s", what, buf, want);
-	ck_assert_msg(strcmp(field(o, "spaces", buf, sizeof(buf)), spaces) ==
+	ck_assert_msg(strcmp(integ_json_text(o, "spaces", buf, sizeof(buf)), spaces) ==
 	              0, "%s: whoami spaces %s, expected %s", what, buf,
 	              spaces);
 	gmtime_r(&t, &tm);
 	strftime(want, sizeof(want), "\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-	ck_assert_msg(strcmp(field(o, "expires_at", buf, sizeof(buf)), want) ==
+	ck_assert_msg(strcmp(integ_json_text(o, "expires_at", buf, sizeof(buf)), want) ==
 	              0, "%s: whoami expires_at %s, expected %s", what, buf,
 	              want);
 	json_object_put(o);
@@ -979,46 +892,9 @@ END_TEST
 static int
 asterctl_reload(struct prod *p, char **out)
 {
-	char *argv[] = {p->asterctl, (char *)"--socket", p->sock,
-	                (char *)"reload", NULL};
-	int fds[2], st;
-	size_t len = 0, cap = 4096;
-	pid_t pid;
+	const char *args[] = {"--socket", p->sock, "reload", NULL};
 
-	ck_assert(pipe(fds) == 0);
-	pid = fork();
-	ck_assert(pid != -1);
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		dup2(fds[1], 2);
-		close(fds[0]);
-		close(fds[1]);
-		unsetenv("ASTER_CONTROL_SOCKET");
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	*out = malloc(cap);
-	ck_assert(*out != NULL);
-	for (;;) {
-		ssize_t got;
-
-		if (cap - len < 1024) {
-			cap *= 2;
-			*out = realloc(*out, cap);
-			ck_assert(*out != NULL);
-		}
-		got = read(fds[0], *out + len, cap - len - 1);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-	}
-	(*out)[len] = '\0';
-	close(fds[0]);
-	ck_assert(waitpid(pid, &st, 0) == pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return integ_asterctl(args, NULL, out, NULL);
 }
 
 /* Polls GET /t/user with token until it answers want (5 s at most). */

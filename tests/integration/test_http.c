@@ -35,15 +35,6 @@ teardown(void)
 	free(RUN);
 }
 
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Does the comma-separated Allow value list method? */
 static int
 allow_has(const char *allow, const char *method)
@@ -636,7 +627,7 @@ START_TEST(test_payload_too_large_announced)
 	    "Content-Length: 1048576\r\n\r\n";
 	struct aster_test_conn *c = aster_test_connect(T, "public");
 	struct aster_test_response r;
-	uint64_t t0 = ms_now();
+	uint64_t t0 = integ_ms_now();
 
 	/* The Content-Length alone says it is too large: the answer must
 	 * not wait for the body (nor for the 1000 ms request timeout). */
@@ -645,9 +636,9 @@ START_TEST(test_payload_too_large_announced)
 	ck_assert_msg(aster_test_conn_read_response(c, 0, &r) == 0, "%s",
 	              r.error);
 	integ_assert_problem(&r, 413, "payload-too-large");
-	ck_assert_msg(ms_now() - t0 < 900,
+	ck_assert_msg(integ_ms_now() - t0 < 900,
 	              "413 took %llu ms: it waited for the body",
-	              (unsigned long long)(ms_now() - t0));
+	              (unsigned long long)(integ_ms_now() - t0));
 	aster_test_response_free(&r);
 	aster_test_conn_close(c);
 }
@@ -680,12 +671,12 @@ START_TEST(test_request_timeout)
 	static const char partial_body[] =
 	    "POST /t/items HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
 	struct aster_test_response r;
-	uint64_t t0 = ms_now(), took;
+	uint64_t t0 = integ_ms_now(), took;
 
 	ck_assert_msg(aster_test_raw(T, "public", partial_head,
 	              sizeof(partial_head) - 1, &r) == 0,
 	              "partial head: %s", r.error);
-	took = ms_now() - t0;
+	took = integ_ms_now() - t0;
 	integ_assert_problem(&r, 408, "request-timeout");
 	ck_assert_msg(took >= 800 && took < (uint64_t)aster_test_timeout(5000),
 	              "408 after %llu ms; request_timeout_ms is 1000",

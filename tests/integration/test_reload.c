@@ -67,15 +67,6 @@ reload_done(struct reload *rl)
 	free(rl->run);
 }
 
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The module `extra`: a route /t/extra answering body, a testlife service. */
 static void
 write_extra(struct reload *rl, const char *body)
@@ -101,7 +92,7 @@ static int
 wait_for(struct aster_test *t, const char *path, int status,
          const char *body, int timeout_ms, int *last)
 {
-	uint64_t end = ms_now() + (uint64_t)aster_test_timeout(timeout_ms);
+	uint64_t end = integ_ms_now() + (uint64_t)aster_test_timeout(timeout_ms);
 
 	for (;;) {
 		struct aster_test_response r;
@@ -115,7 +106,7 @@ wait_for(struct aster_test *t, const char *path, int status,
 		aster_test_response_free(&r);
 		if (ok)
 			return 0;
-		if (ms_now() >= end)
+		if (integ_ms_now() >= end)
 			return -1;
 		integ_sleep_ms(20);
 	}
@@ -411,10 +402,10 @@ START_TEST(test_reload_changes_limits)
 	}
 	free(product);
 	ck_assert(aster_test_signal(rl.t, SIGHUP) == 0);
-	end = ms_now() + (uint64_t)aster_test_timeout(5000);
+	end = integ_ms_now() + (uint64_t)aster_test_timeout(5000);
 	for (;;) {
 		integ_request(rl.t, "public", "POST", "/t/stable", NULL, body, &r);
-		if (r.status == 413 || ms_now() >= end)
+		if (r.status == 413 || integ_ms_now() >= end)
 			break;
 		aster_test_response_free(&r);
 		integ_sleep_ms(20);
@@ -544,12 +535,12 @@ static void
 load_client(struct aster_test *t, int stop_fd, int out_fd)
 {
 	struct aster_test_conn *c = NULL;
-	uint64_t end = ms_now() + LOAD_MAX_MS;
+	uint64_t end = integ_ms_now() + LOAD_MAX_MS;
 	long ok = 0, failed = 0, i;
 	char first[300] = "-", line[400];
 	int n;
 
-	for (i = 0; i < LOAD_MAX_REQUESTS && ms_now() < end; i++) {
+	for (i = 0; i < LOAD_MAX_REQUESTS && integ_ms_now() < end; i++) {
 		struct pollfd p = {stop_fd, POLLIN, 0};
 		struct aster_test_response r;
 		int rc;

@@ -69,15 +69,6 @@ drain_done(struct drain *d)
 	free(d->dir);
 }
 
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /*
  * Starts the big download on a connection with a small receive buffer and
  * reads the head and the first want bytes of the body. Returns the
@@ -201,11 +192,11 @@ START_TEST(test_drain_timeout_cuts_short)
 
 	drain_start(&d, "drain-timeout");
 	c = download_begin(d.t, 64 * 1024, &clen, &got);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	ck_assert(aster_test_signal(d.t, SIGTERM) == 0);
 	/* Never read again: the drain can only end by its timeout (500). */
 	rc = aster_test_wait(d.t, aster_test_timeout(10000));
-	took = ms_now() - t0;
+	took = integ_ms_now() - t0;
 	ck_assert_msg(rc == 0, "exit %d after the shutdown timeout, expected "
 	              "0; stderr:\n%s", rc, aster_test_stderr(d.t));
 	ck_assert_msg(took >= 400, "asterd exited after %llu ms, before the "
@@ -238,10 +229,10 @@ START_TEST(test_idle_connection_does_not_delay_stop)
 
 	/* The connection is idle now: shutdown must not wait for it (the
 	 * shutdown timeout is 20 s). */
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	ck_assert(aster_test_signal(d.t, SIGTERM) == 0);
 	rc = aster_test_wait(d.t, aster_test_timeout(10000));
-	took = ms_now() - t0;
+	took = integ_ms_now() - t0;
 	ck_assert_msg(rc == 0, "exit %d, expected 0", rc);
 	ck_assert_msg(took < (uint64_t)aster_test_timeout(3000),
 	              "an idle keep-alive connection held the stop for %llu ms",

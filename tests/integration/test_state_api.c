@@ -101,20 +101,7 @@ static const char DATABASE_HEAD[] =
 	"services:\n"
 	"  - id: store\n";
 
-static const char DATABASE_TAIL[] =
-	"  - id: state\n"
-	"    provider: gateway\n"
-	"routes:\n"
-	"  - id: route:database.state.document\n"
-	"    scope: internal\n"
-	"    methods: [GET, PUT, DELETE]\n"
-	"    mountPath: /gateway/v1/internal/state/{namespace}/{key}\n"
-	"    handler: { service: state, operation: state }\n"
-	"  - id: route:database.state.list\n"
-	"    scope: internal\n"
-	"    methods: [GET]\n"
-	"    mountPath: /gateway/v1/internal/state/{namespace}\n"
-	"    handler: { service: state, operation: state-list }\n";
+static const char DATABASE_TAIL[] = INTEG_DATABASE_STATE_YAML;
 
 static void
 write_product(void)

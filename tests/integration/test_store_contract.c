@@ -65,7 +65,7 @@ product_write(struct product *p, const char *store_yaml, int contract)
 	    "    methods: [GET]\n"
 	    "    mountPath: /gateway/v1/ready\n"
 	    "    handler: { service: gateway, operation: ready }\n";
-	char db_yaml[4096], contract_yaml[512];
+	char contract_yaml[512];
 
 	snprintf(contract_yaml, sizeof(contract_yaml),
 	         "kind: module\n"
@@ -81,35 +81,11 @@ product_write(struct product *p, const char *store_yaml, int contract)
 	         p->peer_channel != NULL ? p->peer_channel : "",
 	         p->peer_channel != NULL ? " }\n" : "");
 
-	snprintf(db_yaml, sizeof(db_yaml),
-	         "kind: module\n"
-	         "id: database\n"
-	         "displayName: Database\n"
-	         "version: 0.1.0\n"
-	         "provides: [state-store]\n"
-	         "services:\n"
-	         "%s"
-	         "  - id: state\n"
-	         "    provider: gateway\n"
-	         "routes:\n"
-	         "  - id: route:database.state.document\n"
-	         "    scope: internal\n"
-	         "    methods: [GET, PUT, DELETE]\n"
-	         "    mountPath: /gateway/v1/internal/state/{namespace}/{key}\n"
-	         "    handler: { service: state, operation: state }\n"
-	         "  - id: route:database.state.list\n"
-	         "    scope: internal\n"
-	         "    methods: [GET]\n"
-	         "    mountPath: /gateway/v1/internal/state/{namespace}\n"
-	         "    handler: { service: state, operation: state-list }\n",
-	         store_yaml);
 	ck_assert_int_eq(aster_test_write_file(p->conf, "product.yaml",
 	                                       product_yaml, -1), 0);
 	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/core.yaml",
 	                                       core_yaml, -1), 0);
-	ck_assert_int_eq(aster_test_write_file(p->conf,
-	                                       "modules/database.yaml",
-	                                       db_yaml, -1), 0);
+	integ_write_database(p->conf, store_yaml, 1);
 	if (contract)
 		ck_assert_int_eq(aster_test_write_file(p->conf,
 		                 "modules/contract.yaml", contract_yaml, -1), 0);
@@ -147,15 +123,8 @@ product_postgres(struct product *p, const char *dsn, int contract)
 {
 	char yaml[PATH_MAX + 256];
 
-	snprintf(yaml, sizeof(yaml),
-	         "  - id: store\n"
-	         "    provider: postgres\n"
-	         "    config:\n"
-	         "      dsn: \"%s\"\n"
-	         "      pool_size: 4\n"
-	         "      connect_timeout_ms: 3000\n"
-	         "      queue_timeout_ms: 2000\n", dsn);
-	product_write(p, yaml, contract);
+	product_write(p, integ_pg_store_yaml(yaml, sizeof(yaml), dsn),
+	              contract);
 }
 
 static void

@@ -394,15 +394,6 @@ peer_fingerprint(struct tconn *c, char out[65])
 	X509_free(x);
 }
 
-static uint64_t
-ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* --- tests --------------------------------------------------------------- */
 
 /* A GET over TLS, and the plain listener of the same product serving
@@ -496,7 +487,7 @@ START_TEST(test_tls_garbage_and_silence)
 	partial = aster_test_connect_address(p.tls_addr, 0);
 	g = aster_test_connect_address(p.tls_addr, 0);
 	ck_assert(quiet != NULL && partial != NULL && g != NULL);
-	t0 = ms_now();
+	t0 = integ_ms_now();
 	ck_assert(aster_test_conn_send(partial, half, sizeof(half)) == 0);
 	ck_assert(aster_test_conn_send(g, plain, sizeof(plain) - 1) == 0);
 	/* What comes back, if anything, is a TLS alert, not HTTP. */
@@ -508,16 +499,16 @@ START_TEST(test_tls_garbage_and_silence)
 	}
 	ck_assert_msg(aster_test_conn_closed(g, aster_test_timeout(1000)),
 	              "a plain-text client of the TLS port is still open");
-	ck_assert_msg(ms_now() - t0 < 900,
+	ck_assert_msg(integ_ms_now() - t0 < 900,
 	              "garbage took %llu ms to be closed",
-	              (unsigned long long)(ms_now() - t0));
+	              (unsigned long long)(integ_ms_now() - t0));
 	ck_assert_msg(aster_test_conn_closed(quiet, aster_test_timeout(3000)),
 	              "a silent client is still open after 3 s");
 	ck_assert_msg(aster_test_conn_closed(partial, aster_test_timeout(1000)),
 	              "half a handshake is still open after 3 s");
-	ck_assert_msg(ms_now() - t0 >= 900,
+	ck_assert_msg(integ_ms_now() - t0 >= 900,
 	              "the silent client was closed after %llu ms only",
-	              (unsigned long long)(ms_now() - t0));
+	              (unsigned long long)(integ_ms_now() - t0));
 	aster_test_conn_close(g);
 	aster_test_conn_close(quiet);
 	aster_test_conn_close(partial);
