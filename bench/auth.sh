@@ -77,45 +77,13 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/asterd-auth.XXXXXX") || exit 1
 asterd_pid=
 wrk_pid=
 
-# stop PID: SIGTERM, then SIGKILL after 5 s; reaps it.
-stop() {
-	local i
-	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return; }
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$wrk_pid" ] && stop "$wrk_pid"
 	[ -n "$asterd_pid" ] && stop "$asterd_pid"
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# die MESSAGE [LOG]: prints MESSAGE and the last lines of LOG, exits 1.
-die() {
-	echo "bench: $1" >&2
-	if [ $# -gt 1 ] && [ -s "$2" ]; then
-		echo "bench: last lines of $(basename "$2"):" >&2
-		tail -n 15 "$2" | sed 's/^/    /' >&2
-	fi
-	exit 1
-}
-
-# median FILE: the median of the numbers in FILE, one per line.
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+bench_traps
 
 alive() {
 	kill -0 "$asterd_pid" 2>/dev/null && return 0
@@ -123,11 +91,6 @@ alive() {
 	local st=$?
 	asterd_pid=
 	die "asterd exited (status $st) during the benchmark" "$tmp/asterd.err"
-}
-
-# cpu_ticks PID: user + system CPU time of PID, in clock ticks.
-cpu_ticks() {
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
 }
 
 # b64url: standard input as base64url without padding (RFC 7515 2).
@@ -278,30 +241,18 @@ status() {
 # bench_wrk NAME SECONDS: one wrk run on /bench/NAME with its credential;
 # sets rps and cpu_us (asterd's CPU time per request, microseconds).
 bench_wrk() {
-	local name=$1 log=$tmp/wrk.$1.out t0 t1 n hdr=()
+	local name=$1 log=$tmp/wrk.$1.out t0 t1 hdr=()
 	case $name in
 	key) hdr=(-H "Authorization: Bearer $key") ;;
 	jwt) hdr=(-H "Authorization: Bearer $jwt") ;;
 	esac
 	t0=$(cpu_ticks "$asterd_pid")
-	timeout $(($2 + 30)) wrk -t"$threads" -c"$conns" -d"$2"s "${hdr[@]}" \
-		"http://$addr/bench/$name" >"$log" 2>&1 &
-	wrk_pid=$!
-	wait "$wrk_pid" || { wrk_pid=; alive; die "wrk on /bench/$name failed" "$log"; }
-	wrk_pid=
-	alive
+	wrk_run asterd "/bench/$name" "$log" "$2" -t"$threads" -c"$conns" \
+		"${hdr[@]}" "http://$addr/bench/$name"
 	t1=$(cpu_ticks "$asterd_pid")
-	grep -q "Non-2xx or 3xx responses" "$log" &&
-		die "/bench/$name answered wrk with statuses other than 200" "$log"
-	grep -q "Socket errors" "$log" &&
-		echo "bench: /bench/$name: wrk $(grep "Socket errors" "$log" |
-			sed 's/^ *//')" >&2
-	rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$log")
-	n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$log")
-	[ -n "$rps" ] && [ -n "$n" ] ||
+	[ -n "$rps" ] && [ -n "$wrk_requests" ] ||
 		die "cannot read requests/s in wrk's output" "$log"
-	cpu_us=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$clk_tck" \
-		'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print 0 }')
+	cpu_us=$(us_per_request "$t0" "$t1" "$wrk_requests")
 }
 
 # --- the run ---------------------------------------------------------------

@@ -89,18 +89,6 @@ nginx_pid=
 conns_pid=
 wrk_pid=
 
-# stop PID: SIGTERM, then SIGKILL after 5 s; reaps it.
-stop() {
-	local i
-	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return; }
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$wrk_pid" ] && stop "$wrk_pid"
@@ -109,20 +97,7 @@ cleanup() {
 	[ -n "$nginx_pid" ] && stop "$nginx_pid"
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# die MESSAGE [LOG]: prints MESSAGE and the last lines of LOG, exits 1.
-die() {
-	echo "bench: $1" >&2
-	if [ $# -gt 1 ] && [ -s "$2" ]; then
-		echo "bench: last lines of $(basename "$2"):" >&2
-		tail -n 15 "$2" | sed 's/^/    /' >&2
-	fi
-	exit 1
-}
+bench_traps
 
 # rss_kib PID: its VmRSS in KiB.
 rss_kib() {
@@ -131,13 +106,6 @@ rss_kib() {
 
 mib() {
 	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
-}
-
-# median FILE: the median of the numbers in FILE, one per line.
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # alive NAME: fails the run when the server NAME has exited.
@@ -285,45 +253,25 @@ start_asterd() {
 }
 
 # --- wrk ---------------------------------------------------------------
-# cpu_ticks PID: user + system CPU time of PID, in clock ticks.
-cpu_ticks() {
-	# The command name, in parentheses, may hold spaces: skip past it.
-	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
-}
-
 # bench_wrk NAME SECONDS: one wrk run on server NAME; sets rps, p99 (ms)
 # and cpu_us, the server's CPU time per request in microseconds, which
 # depends less than requests/s on what else the machine runs.
 bench_wrk() {
-	local name=$1 addr pid log=$tmp/wrk.$1.out t0 t1 n
+	local name=$1 addr pid log=$tmp/wrk.$1.out t0 t1
 	if [ "$name" = asterd ]; then addr=$asterd_addr pid=$asterd_pid
 	else addr=$nginx_addr pid=$nginx_pid; fi
 	t0=$(cpu_ticks "$pid")
-	# In the background, so that a signal to this script is handled at once.
-	timeout $(($2 + 30)) wrk -t1 -c64 -d"$2"s --latency \
-		"http://$addr/gateway/v1/health" >"$log" 2>&1 &
-	wrk_pid=$!
-	wait "$wrk_pid" || { wrk_pid=; alive "$name"; die "wrk on $name failed" "$log"; }
-	wrk_pid=
-	alive "$name"
+	wrk_run "$name" "$name" "$log" "$2" -t1 -c64 --latency \
+		"http://$addr/gateway/v1/health"
 	t1=$(cpu_ticks "$pid")
-	grep -q "Non-2xx or 3xx responses" "$log" &&
-		die "$name answered wrk with statuses other than 200" "$log"
-	if grep -q "Socket errors" "$log"; then
-		echo "bench: $name: wrk $(grep "Socket errors" "$log" |
-			sed 's/^ *//')" >&2
-	fi
-	rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$log")
 	p99=$(awk '$1 == "99%" {
 		v = $2 + 0; u = $2; sub(/^[0-9.]+/, "", u)
 		if (u == "us") v /= 1000; else if (u == "s") v *= 1000
 		else if (u == "m") v *= 60000
 		printf "%.3f\n", v }' "$log")
-	n=$(awk '$2 == "requests" && $3 == "in" { print $1 }' "$log")
-	[ -n "$rps" ] && [ -n "$p99" ] && [ -n "$n" ] ||
+	[ -n "$rps" ] && [ -n "$p99" ] && [ -n "$wrk_requests" ] ||
 		die "cannot read requests/s and p99 in wrk's output" "$log"
-	cpu_us=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$clk_tck" \
-		'BEGIN { if (n > 0) printf "%.2f\n", (b - a) / hz * 1e6 / n; else print 0 }')
+	cpu_us=$(us_per_request "$t0" "$t1" "$wrk_requests")
 }
 
 # --- idle connections --------------------------------------------------

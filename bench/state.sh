@@ -46,6 +46,8 @@ set -u
 
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bench_init "$@"
+# Its logs stay in BENCH_OUT/state: die names them by their whole path.
+die_full_path=1
 unset NOTIFY_SOCKET
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -139,18 +141,6 @@ if [ "$(id -u)" -eq 0 ]; then
 	done
 fi
 
-# stop PID: SIGTERM, then SIGKILL after 5 s; reaps it.
-stop() {
-	local i
-	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return; }
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
 cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$job_pid" ] && stop "$job_pid"
@@ -161,40 +151,7 @@ cleanup() {
 	fi
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
-
-# die MESSAGE [LOG]: prints MESSAGE and the last lines of LOG, exits 1.
-die() {
-	echo "bench: $1" >&2
-	if [ $# -gt 1 ] && [ -s "$2" ]; then
-		echo "bench: last lines of $2:" >&2
-		tail -n 15 "$2" | sed 's/^/    /' >&2
-	fi
-	exit 1
-}
-
-# median FILE: the median of the numbers in FILE, one per line.
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2];
-		      else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# bounded SECONDS LOG CMD...: runs CMD in the background (so a signal to
-# this script is handled at once) with a time limit, output to LOG.
-bounded() {
-	local limit=$1 log=$2 st
-	shift 2
-	timeout -k 5 "$limit" "$@" >"$log" 2>&1 &
-	job_pid=$!
-	wait "$job_pid"
-	st=$?
-	job_pid=
-	return $st
-}
+bench_traps
 
 # --- PostgreSQL ------------------------------------------------------------
 pg_port=$((20000 + RANDOM % 40000))
