@@ -449,3 +449,14 @@ decode_new(struct decoder *d, const node_t *map, const struct shape *shape,
 	*errors += decode_map(d, map, shape, obj);
 	return obj;
 }
+
+int
+strlist_has(const struct strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}

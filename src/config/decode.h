@@ -34,6 +34,9 @@ struct strlist {
 	const node_t **at;
 };
 
+/* 1 when l holds s. */
+int strlist_has(const struct strlist *l, const char *s);
+
 /* A list of decoded structs. */
 struct objlist {
 	size_t n;

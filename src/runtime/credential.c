@@ -16,26 +16,10 @@
 #include <aster/auth.h>
 #include <aster/provider.h>
 
-static int
-provides_auth(const struct module *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->provides.n; i++)
-		if (strcmp(m->provides.v[i], ASTER_AUTH_CAPABILITY) == 0)
-			return 1;
-	return 0;
-}
-
 struct module_run *
 runtime_auth_run(struct generation *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->nruns; i++)
-		if (provides_auth(g->runs[i].module))
-			return module_run_live(&g->runs[i]);
-	return NULL;
+	return g->auth_run != NULL ? module_run_live(g->auth_run) : NULL;
 }
 
 int

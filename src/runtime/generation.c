@@ -3,6 +3,7 @@
  */
 #include "runtime/runtime.h"
 
+#include <aster/auth.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,17 +80,6 @@ module_digest(struct arena *a, const struct module *m)
 	return hex;
 }
 
-static int
-provides_store(const struct module *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->provides.n; i++)
-		if (strcmp(m->provides.v[i], ASTER_STORE_CAPABILITY) == 0)
-			return 1;
-	return 0;
-}
-
 struct generation *
 generation_new(struct config *cfg, unsigned number)
 {
@@ -114,8 +104,13 @@ generation_new(struct config *cfg, unsigned number)
 			run->digest = module_digest(cfg->arena, run->module);
 			strmap_put(g->run_by_id, run->module->id, run);
 			if (g->store_run == NULL &&
-			    provides_store(run->module))
+			    strlist_has(&run->module->provides,
+			                ASTER_STORE_CAPABILITY))
 				g->store_run = run;
+			if (g->auth_run == NULL &&
+			    strlist_has(&run->module->provides,
+			                ASTER_AUTH_CAPABILITY))
+				g->auth_run = run;
 		}
 	}
 	g->nruns = k;

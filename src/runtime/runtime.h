@@ -81,8 +81,10 @@ struct generation {
 	struct module_run *runs;    /* one per member, in plan order */
 	size_t nruns;
 	struct strmap *run_by_id;   /* module id -> run: per-request lookups */
-	struct module_run *store_run;/* the member providing state-store (the
-	                               first in plan order), or NULL */
+	/* The members providing state-store and auth (the first of each in
+	 * plan order), or NULL: looked up once, not per request. */
+	struct module_run *store_run;
+	struct module_run *auth_run;
 };
 
 enum runtime_state {

@@ -14,17 +14,6 @@
 #include <aster/provider.h>
 #include <aster/store.h>
 
-static int
-strlist_has(const struct strlist *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 /* The run of the member providing the store m reaches, or NULL. */
 static struct module_run *
 store_run_for(struct generation *g, const struct module *m)
