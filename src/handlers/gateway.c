@@ -18,8 +18,8 @@
 
 static const char health_body[] = "{\"status\":\"ok\"}";
 
-static void
-send_json(struct http_exchange *ex, int status, json_object *o)
+void
+handler_send_json(struct http_exchange *ex, int status, json_object *o)
 {
 	size_t len;
 	const char *text = json_object_to_json_string_length(o,
@@ -255,7 +255,7 @@ handler_gateway(struct http_exchange *ex, struct request_ctx *ctx)
 		if (strcmp(op, json_operations[i].name) != 0)
 			continue;
 		o = json_operations[i].build(ctx, &status);
-		send_json(ex, status, o);
+		handler_send_json(ex, status, o);
 		return;
 	}
 	problem_send(ex, 500, "internal", "the gateway provider has no such "

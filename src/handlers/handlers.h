@@ -15,6 +15,10 @@ struct http_exchange;
 struct json_object;
 struct request_ctx;
 
+/* Answers status with o as application/json; takes o. */
+void handler_send_json(struct http_exchange *ex, int status,
+                       struct json_object *o);
+
 /* Runs ctx->route's handler. */
 void handler_run(struct http_exchange *ex, struct request_ctx *ctx);
 

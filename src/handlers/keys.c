@@ -163,18 +163,6 @@ keys_spec_from_json(json_object *o, struct aster_api_key_spec *spec,
 
 #define KEYS_MAX_SPACES 256
 
-static void
-send_json(struct http_exchange *ex, int status, json_object *o)
-{
-	size_t len;
-	const char *text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-	http_add_header(ex, "Content-Type", "application/json");
-	http_respond(ex, status, text, len);
-	json_object_put(o);
-}
-
 /* An auth service failure: 400/422, 404, 503 or 500. */
 static void
 send_auth_error(struct http_exchange *ex, enum aster_auth_status st,
@@ -207,7 +195,7 @@ on_created(void *arg, enum aster_auth_status st,
 	if (st != ASTER_AUTH_OK)
 		send_auth_error(arg, st, detail);
 	else
-		send_json(arg, 201, keys_json(key));
+		handler_send_json(arg, 201, keys_json(key));
 }
 
 static void
@@ -226,7 +214,7 @@ on_listed(void *arg, enum aster_auth_status st,
 	for (i = 0; i < n; i++)
 		json_object_array_add(items, keys_json(&keys[i]));
 	json_object_object_add(o, "items", items);
-	send_json(arg, 200, o);
+	handler_send_json(arg, 200, o);
 }
 
 static void
@@ -306,7 +294,7 @@ whoami(struct http_exchange *ex, struct request_ctx *ctx)
 	json_object_object_add(o, "spaces", spaces_json(c->spaces,
 	                                                c->nspaces));
 	json_object_object_add(o, "expires_at", keys_time_json(c->expires_at));
-	send_json(ex, 200, o);
+	handler_send_json(ex, 200, o);
 }
 
 void

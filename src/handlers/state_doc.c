@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "handlers/handlers.h"
 #include "http/etag.h"
 #include "http/problem.h"
 #include "http/server.h"
@@ -106,8 +107,6 @@ on_put(void *arg, enum aster_store_status st, const struct aster_doc *doc,
 	struct state_call *c = arg;
 	struct http_exchange *ex = c->ex;
 	json_object *o;
-	const char *text;
-	size_t len;
 	char etag[32];
 
 	if (st == ASTER_STORE_CONFLICT) {
@@ -126,11 +125,7 @@ on_put(void *arg, enum aster_store_status st, const struct aster_doc *doc,
 		json_object_object_add(o, "key",
 		                       json_object_new_string(c->key));
 		json_object_object_add(o, "etag", json_object_new_string(etag));
-		text = json_object_to_json_string_length(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-		http_add_header(ex, "Content-Type", "application/json");
-		http_respond(ex, doc->created ? 201 : 200, text, len);
-		json_object_put(o);
+		handler_send_json(ex, doc->created ? 201 : 200, o);
 	}
 	call_free(c);
 }
