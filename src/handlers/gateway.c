@@ -18,18 +18,6 @@
 
 static const char health_body[] = "{\"status\":\"ok\"}";
 
-void
-handler_send_json(struct http_exchange *ex, int status, json_object *o)
-{
-	size_t len;
-	const char *text = json_object_to_json_string_length(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-
-	http_add_header(ex, "Content-Type", "application/json");
-	http_respond(ex, status, text, len);
-	json_object_put(o);
-}
-
 static json_object *
 string_or_null(const char *s)
 {
