@@ -588,8 +588,10 @@ show_status(json_object *a)
 		json_object *l = json_object_array_get_idx(ls, i);
 
 		scopes = join(member(l, "scopes"), ", ");
-		snprintf(buf, sizeof(buf), "%s (%s)", str(l, "address", "?"),
-		         scopes != NULL ? scopes : "");
+		snprintf(buf, sizeof(buf), "%s (%s)%s", str(l, "address", "?"),
+		         scopes != NULL ? scopes : "",
+		         json_object_get_boolean(member(l, "tls")) ?
+		         " with TLS" : "");
 		free(scopes);
 		table_row(&t, (const char *[]){first, buf});
 		first = "";

@@ -163,6 +163,8 @@ json_listeners(const struct runtime *rt)
 		o = json_object_new_object();
 		json_object_object_add(o, "address", json_str(addr));
 		json_object_object_add(o, "scopes", json_scopes(l->scopes));
+		json_object_object_add(o, "tls",
+		                       json_object_new_boolean(l->tls != NULL));
 		json_object_array_add(a, o);
 	}
 	return a;

@@ -428,6 +428,52 @@ START_TEST(test_tls_get_beside_plain)
 }
 END_TEST
 
+/* asterctl status marks the TLS listener, in its table and its JSON. */
+START_TEST(test_tls_status_marks_listener)
+{
+	const char *table[] = {"--socket", NULL, "status", NULL};
+	const char *json[] = {"--socket", NULL, "--json", "status", NULL};
+	struct prod p;
+	json_object *o, *ls, *l;
+	char *out, want[128];
+	size_t i, tls = 0, plain = 0;
+
+	prod_start(&p);
+	table[1] = json[1] = p.control;
+	ck_assert_int_eq(integ_asterctl(table, NULL, &out, NULL), 0);
+	snprintf(want, sizeof(want), "%s (public, admin) with TLS\n",
+	         aster_test_address(p.t, "admin"));
+	ck_assert_msg(strstr(out, want) != NULL, "status does not say '%s':"
+	              "\n%s", want, out);
+	snprintf(want, sizeof(want), "%s (public)\n",
+	         aster_test_address(p.t, "public"));
+	ck_assert_msg(strstr(out, want) != NULL, "status does not say '%s' "
+	              "for the plain listener:\n%s", want, out);
+	free(out);
+
+	ck_assert_int_eq(integ_asterctl(json, NULL, &out, NULL), 0);
+	o = json_tokener_parse(out);
+	ck_assert_msg(json_object_object_get_ex(o, "listeners", &ls) &&
+	              json_object_array_length(ls) == 2, "%s", out);
+	for (i = 0; i < 2; i++) {
+		json_object *v;
+
+		l = json_object_array_get_idx(ls, i);
+		ck_assert_msg(json_object_object_get_ex(l, "tls", &v) &&
+		              json_object_is_type(v, json_type_boolean),
+		              "a listener without a boolean \"tls\": %s", out);
+		if (json_object_get_boolean(v))
+			tls++;
+		else
+			plain++;
+	}
+	ck_assert_msg(tls == 1 && plain == 1, "%s", out);
+	json_object_put(o);
+	free(out);
+	prod_done(&p);
+}
+END_TEST
+
 /* TLS 1.0 and 1.1 are refused, even by a client that allows them; the
  * server goes on serving. */
 START_TEST(test_tls_old_versions_refused)
@@ -739,6 +785,7 @@ tls_suite(void)
 
 	tcase_set_timeout(tc, INTEG_TCASE_TIMEOUT);
 	tcase_add_test(tc, test_tls_get_beside_plain);
+	tcase_add_test(tc, test_tls_status_marks_listener);
 	tcase_add_test(tc, test_tls_old_versions_refused);
 	tcase_add_test(tc, test_tls_garbage_and_silence);
 	tcase_add_test(tc, test_tls_keep_alive_and_pipelining);

@@ -159,6 +159,7 @@ setup(void)
 	listeners[1].decl = &l_internal;
 	listeners[1].bound = bound[1];
 	listeners[1].scopes = SCOPE_INTERNAL;
+	listeners[1].tls = NULL;
 	memset(&rt, 0, sizeof(rt));
 	rt.base = base;
 	rt.state = RUNTIME_RUNNING;
@@ -431,8 +432,10 @@ START_TEST(test_status)
 	ck_assert_int_eq(get_int(o, "modules"), 3);
 	ck_assert_int_eq(get_int(o, "routes"), 3);
 	ck_assert_str_eq(text(get(o, "listeners")),
-	    "[{\"address\":\"127.0.0.1:8080\",\"scopes\":[\"public\"]},"
-	    "{\"address\":\"127.0.0.1:8081\",\"scopes\":[\"internal\"]}]");
+	    "[{\"address\":\"127.0.0.1:8080\",\"scopes\":[\"public\"],"
+	    "\"tls\":false},"
+	    "{\"address\":\"127.0.0.1:8081\",\"scopes\":[\"internal\"],"
+	    "\"tls\":false}]");
 	lr = get(o, "lastReload");
 	ck_assert_ptr_null(get(lr, "at"));
 	ck_assert_int_eq(get_bool(lr, "ok"), 1);
@@ -460,18 +463,21 @@ START_TEST(test_status_last_reload)
 }
 END_TEST
 
-/* Closed listener slots and listeners known only by their text. */
+/* Closed listener slots, listeners known only by their text, and a TLS
+ * one (control.c only tests its context for NULL). */
 START_TEST(test_status_listeners)
 {
+	static char tls_context;
 	json_object *o;
 
 	listeners[0].decl = NULL;
 	listeners[1].bound = NULL;
 	listeners[1].scopes = SCOPE_USER | SCOPE_ADMIN | SCOPE_PUBLIC;
+	listeners[1].tls = (struct ssl_ctx_st *)(void *)&tls_context;
 	o = ask("{\"command\":\"status\"}\n");
 	ck_assert_str_eq(text(get(o, "listeners")),
 	    "[{\"address\":\"127.0.0.1:8081\","
-	    "\"scopes\":[\"public\",\"user\",\"admin\"]}]");
+	    "\"scopes\":[\"public\",\"user\",\"admin\"],\"tls\":true}]");
 	json_object_put(o);
 }
 END_TEST
