@@ -315,6 +315,152 @@ au_jwt_answer(const struct au_jwt *j, aster_auth_verify_cb cb, void *arg)
 	cb(arg, ASTER_AUTH_OK, &c, NULL);
 }
 
+/* A token's three parts, base64url-decoded (owned). */
+struct au_jwt_parts {
+	unsigned char *hdr, *pay, *sig;
+	long hlen, plen, slen;
+	size_t signed_len;          /* header "." payload, as sent */
+};
+
+static void
+au_jwt_parts_free(struct au_jwt_parts *p)
+{
+	free(p->hdr);
+	free(p->pay);
+	free(p->sig);
+}
+
+/* Decodes text (len bytes) into a new *out; NULL or what is wrong. */
+static const char *
+au_jwt_part(const char *text, size_t len, unsigned char **out, long *olen,
+            const char *bad_base64)
+{
+	if ((*out = malloc(len * 3 / 4 + 1)) == NULL)
+		return au_oom;
+	if ((*olen = au_b64url_decode(text, len, *out)) < 0)
+		return bad_base64;
+	return NULL;
+}
+
+/* Splits the token at its two dots and decodes each part. */
+static const char *
+au_jwt_split(const char *token, size_t len, struct au_jwt_parts *p)
+{
+	const char *d1, *d2, *bad;
+
+	memset(p, 0, sizeof(*p));
+	d1 = memchr(token, '.', len);
+	d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) :
+	     NULL;
+	if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+		return "malformed token: neither an API key nor a JWT "
+		       "(three base64url parts separated by dots)";
+	p->signed_len = (size_t)(d2 - token);
+	if ((bad = au_jwt_part(token, (size_t)(d1 - token), &p->hdr, &p->hlen,
+	                       "malformed base64url in the token's header")) ||
+	    (bad = au_jwt_part(d1 + 1, (size_t)(d2 - d1 - 1), &p->pay,
+	                       &p->plen, "malformed base64url in the "
+	                       "token's payload")) ||
+	    (bad = au_jwt_part(d2 + 1, len - (size_t)(d2 + 1 - token), &p->sig,
+	                       &p->slen, "malformed base64url in the "
+	                       "token's signature")))
+		return bad;
+	return NULL;
+}
+
+/* The header's alg: its entry of au_algs in *alg, or what is wrong. */
+static const char *
+au_jwt_alg(json_object *h, size_t *alg, char *buf, size_t buflen)
+{
+	const char *name, *q;
+	json_object *v;
+	size_t i;
+
+	if (!json_object_object_get_ex(h, "alg", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return "the token's header has no alg";
+	name = json_object_get_string(v);
+	if (strcasecmp(name, "none") == 0)
+		return "alg 'none' is not accepted";
+	for (i = 0; i < sizeof(au_algs) / sizeof(au_algs[0]); i++)
+		if (au_json_str_eq(v, au_algs[i].name)) {
+			*alg = i;
+			return NULL;
+		}
+	q = au_quotable(name, (size_t)json_object_get_string_len(v));
+	snprintf(buf, buflen, "unsupported alg%s%s%s (HS256, RS256, ES256 or "
+	         "EdDSA)", q != NULL ? " '" : "", q != NULL ? q : "",
+	         q != NULL ? "'" : "");
+	return buf;
+}
+
+/*
+ * The key the header asks for, checked against its alg: in *key with its
+ * entry of au_algs in *alg, or what is wrong.
+ */
+static const char *
+au_jwt_key(const struct au_auth *a, json_object *h, const struct au_jwk **key,
+           size_t *alg, char *buf, size_t buflen)
+{
+	const char *bad, *kid, *q;
+	const struct au_jwk *k;
+	json_object *v;
+	size_t kidlen;
+
+	if ((bad = au_jwt_alg(h, alg, buf, buflen)) != NULL)
+		return bad;
+	if (json_object_object_get_ex(h, "crit", &v))
+		return "the token's header names critical extensions (crit); "
+		       "none is supported";
+	if (!json_object_object_get_ex(h, "kid", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		return "the token's header has no kid";
+	kid = json_object_get_string(v);
+	kidlen = (size_t)json_object_get_string_len(v);
+	if ((k = au_jwks_find(a->jwks, kid, kidlen)) == NULL) {
+		if ((q = au_quotable(kid, kidlen)) != NULL)
+			snprintf(buf, buflen, "unknown kid '%s'", q);
+		else
+			snprintf(buf, buflen, "unknown kid");
+		return buf;
+	}
+	if (k->kty != au_algs[*alg].kty) {
+		snprintf(buf, buflen, "algorithm confusion: key '%.64s' is "
+		         "an %s key, alg %s is not allowed with it", k->kid,
+		         au_kty_name(k->kty), au_algs[*alg].name);
+		return buf;
+	}
+	*key = k;
+	return NULL;
+}
+
+/* A verified token's claims checked and kept in a new *out. */
+static const char *
+au_jwt_from_claims(struct au_auth *a, const struct au_jwt_parts *p,
+                   int64_t now, struct au_jwt **out, char *buf,
+                   size_t buflen)
+{
+	json_object *claims = au_json_object(p->pay, (size_t)p->plen);
+	struct au_jwt *j;
+	const char *bad;
+
+	if (claims == NULL)
+		return "the token's payload is not a JSON object";
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		json_object_put(claims);
+		return au_oom;
+	}
+	j->ce.destroy = au_jwt_destroy;
+	j->ce.refs = 1;
+	if ((bad = au_jwt_claims(a, claims, now, j, buf, buflen)) != NULL)
+		au_jwt_destroy(&j->ce);
+	else
+		*out = j;
+	json_object_put(claims);
+	return bad;
+}
+
 /*
  * Verifies the token from scratch; NULL with *out (referenced once) or
  * what is wrong with it.
@@ -323,122 +469,30 @@ static const char *
 au_jwt_check(struct au_auth *a, const char *token, size_t len, int64_t now,
              struct au_jwt **out, char *buf, size_t buflen)
 {
-	const char *d1, *d2, *bad = NULL, *alg, *kid, *q;
-	unsigned char *hdr = NULL, *pay = NULL, *sig = NULL;
-	long hlen, plen, slen;
-	json_object *h = NULL, *claims = NULL, *v;
-	const struct au_jwk *k;
-	struct au_jwt *j = NULL;
-	size_t i, kidlen;
+	struct au_jwt_parts p;
+	const struct au_jwk *k = NULL;
+	json_object *h = NULL;
+	const char *bad;
+	size_t alg = 0;
 
 	*out = NULL;
-	d1 = memchr(token, '.', len);
-	d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) :
-	     NULL;
-	if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
-		return "malformed token: neither an API key nor a JWT "
-		       "(three base64url parts separated by dots)";
-	hdr = malloc((size_t)(d1 - token) * 3 / 4 + 1);
-	pay = malloc((size_t)(d2 - d1 - 1) * 3 / 4 + 1);
-	sig = malloc((len - (size_t)(d2 + 1 - token)) * 3 / 4 + 1);
-	if (hdr == NULL || pay == NULL || sig == NULL) {
-		bad = au_oom;
+	if ((bad = au_jwt_split(token, len, &p)) != NULL)
 		goto done;
-	}
-	if ((hlen = au_b64url_decode(token, (size_t)(d1 - token), hdr)) < 0) {
-		bad = "malformed base64url in the token's header";
-		goto done;
-	}
-	if ((plen = au_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), pay)) < 0) {
-		bad = "malformed base64url in the token's payload";
-		goto done;
-	}
-	if ((slen = au_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token),
-	                             sig)) < 0) {
-		bad = "malformed base64url in the token's signature";
-		goto done;
-	}
-	if ((h = au_json_object(hdr, (size_t)hlen)) == NULL) {
+	if ((h = au_json_object(p.hdr, (size_t)p.hlen)) == NULL) {
 		bad = "the token's header is not a JSON object";
 		goto done;
 	}
-	if (!json_object_object_get_ex(h, "alg", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		bad = "the token's header has no alg";
+	if ((bad = au_jwt_key(a, h, &k, &alg, buf, buflen)) != NULL)
 		goto done;
-	}
-	alg = json_object_get_string(v);
-	if (strcasecmp(alg, "none") == 0) {
-		bad = "alg 'none' is not accepted";
-		goto done;
-	}
-	for (i = 0; i < sizeof(au_algs) / sizeof(au_algs[0]); i++)
-		if (au_json_str_eq(v, au_algs[i].name))
-			break;
-	if (i == sizeof(au_algs) / sizeof(au_algs[0])) {
-		q = au_quotable(alg, (size_t)json_object_get_string_len(v));
-		snprintf(buf, buflen, "unsupported alg%s%s%s (HS256, RS256, "
-		         "ES256 or EdDSA)", q != NULL ? " '" : "",
-		         q != NULL ? q : "", q != NULL ? "'" : "");
-		bad = buf;
-		goto done;
-	}
-	if (json_object_object_get_ex(h, "crit", &v)) {
-		bad = "the token's header names critical extensions (crit); "
-		      "none is supported";
-		goto done;
-	}
-	if (!json_object_object_get_ex(h, "kid", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0) {
-		bad = "the token's header has no kid";
-		goto done;
-	}
-	kid = json_object_get_string(v);
-	kidlen = (size_t)json_object_get_string_len(v);
-	if ((k = au_jwks_find(a->jwks, kid, kidlen)) == NULL) {
-		q = au_quotable(kid, kidlen);
-		if (q != NULL)
-			snprintf(buf, buflen, "unknown kid '%s'", q);
-		else
-			snprintf(buf, buflen, "unknown kid");
-		bad = buf;
-		goto done;
-	}
-	if (k->kty != au_algs[i].kty) {
-		snprintf(buf, buflen, "algorithm confusion: key '%.64s' is "
-		         "an %s key, alg %s is not allowed with it", k->kid,
-		         au_kty_name(k->kty), au_algs[i].name);
-		bad = buf;
-		goto done;
-	}
-	if (!au_sig_ok(a, k, au_algs[i].alg, (const unsigned char *)token,
-	               (size_t)(d2 - token), sig, (size_t)slen)) {
+	if (!au_sig_ok(a, k, au_algs[alg].alg, (const unsigned char *)token,
+	               p.signed_len, p.sig, (size_t)p.slen)) {
 		bad = "the token's signature does not verify";
 		goto done;
 	}
-	if ((claims = au_json_object(pay, (size_t)plen)) == NULL) {
-		bad = "the token's payload is not a JSON object";
-		goto done;
-	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		bad = au_oom;
-		goto done;
-	}
-	j->ce.destroy = au_jwt_destroy;
-	j->ce.refs = 1;
-	if ((bad = au_jwt_claims(a, claims, now, j, buf, buflen)) != NULL)
-		goto done;
-	*out = j;
-	j = NULL;
+	bad = au_jwt_from_claims(a, &p, now, out, buf, buflen);
 done:
-	if (j != NULL)
-		au_jwt_destroy(&j->ce);
 	json_object_put(h);
-	json_object_put(claims);
-	free(hdr);
-	free(pay);
-	free(sig);
+	au_jwt_parts_free(&p);
 	return bad;
 }
 
