@@ -592,6 +592,16 @@ au_spec_check(const struct aster_api_key_spec *spec, int64_t now, char *buf,
 	return NULL;
 }
 
+/* Answers op's caller that the store failed while doing what. */
+static void
+au_key_op_unavailable(struct au_op *op, const char *what, const char *error)
+{
+	char detail[256];
+
+	au_store_detail(detail, sizeof(detail), what, error);
+	au_key_op_answer(op, ASTER_AUTH_UNAVAILABLE, NULL, detail);
+}
+
 static void
 au_create_done(void *arg, enum aster_store_status st,
                const struct aster_store_rows *rows, const char *error)
@@ -599,7 +609,6 @@ au_create_done(void *arg, enum aster_store_status st,
 	struct au_op *op = arg;
 	struct au_auth *a = op->a;
 	struct aster_api_key key;
-	char detail[256];
 
 	(void)rows;
 	if (a == NULL) {
@@ -608,9 +617,7 @@ au_create_done(void *arg, enum aster_store_status st,
 	}
 	au_enter(a);
 	if (st != ASTER_STORE_OK) {
-		au_store_detail(detail, sizeof(detail), "cannot store the key",
-		                error);
-		au_key_op_answer(op, ASTER_AUTH_UNAVAILABLE, NULL, detail);
+		au_key_op_unavailable(op, "cannot store the key", error);
 	} else {
 		(void)au_cache_put(&a->keys, &op->made->ce);
 		au_key_public(op->made, &key);
@@ -760,7 +767,7 @@ au_list_done(void *arg, enum aster_store_status st,
 	struct au_op *op = arg;
 	struct au_auth *a = op->a;
 	struct aster_api_key *keys = NULL;
-	char ***spaces = NULL, detail[256];
+	char ***spaces = NULL;
 	size_t *nspaces = NULL, i, n = 0;
 	const char *const *v;
 	int bad = 0;
@@ -771,9 +778,7 @@ au_list_done(void *arg, enum aster_store_status st,
 	}
 	au_enter(a);
 	if (st != ASTER_STORE_OK) {
-		au_store_detail(detail, sizeof(detail), "cannot list the keys",
-		                error);
-		au_key_op_answer(op, ASTER_AUTH_UNAVAILABLE, NULL, detail);
+		au_key_op_unavailable(op, "cannot list the keys", error);
 		goto done;
 	}
 	n = rows->ncols == 8 ? rows->nrows : 0;

@@ -157,7 +157,6 @@ pg_publish(void *self, struct aster_txn *txn, const char *channel,
            const char *payload, aster_store_done_cb cb, void *arg)
 {
 	const char *params[2];
-	struct pg_op *op;
 
 	if (self == NULL || cb == NULL || !channel_ok(channel) ||
 	    payload == NULL || strlen(payload) > PG_PAYLOAD_MAX ||
@@ -166,14 +165,8 @@ pg_publish(void *self, struct aster_txn *txn, const char *channel,
 		return -1;
 	params[0] = channel;
 	params[1] = payload;
-	op = pg_op_new(PG_PUBLISH, notify_sql, 2, params, NULL);
-	if (op == NULL)
-		return -1;
-	op->txn = txn;
-	op->cb.done = cb;
-	op->arg = arg;
-	pg_pool_submit(self, op);
-	return 0;
+	return pg_submit_done(self, txn, PG_PUBLISH, notify_sql, 2, params, cb,
+	                      arg);
 }
 
 /*

@@ -180,15 +180,12 @@ pg_query(void *self, struct aster_txn *txn, const char *sql,
 }
 
 int
-pg_exec(void *self, struct aster_txn *txn, const char *script,
-        aster_store_done_cb cb, void *arg)
+pg_submit_done(void *self, struct aster_txn *txn, enum pg_kind kind,
+               const char *text, size_t n, const char *const *params,
+               aster_store_done_cb cb, void *arg)
 {
-	struct pg_op *op;
+	struct pg_op *op = pg_op_new(kind, text, n, params, NULL);
 
-	if (self == NULL || script == NULL || cb == NULL ||
-	    (txn != NULL && txn->ending))
-		return -1;
-	op = pg_op_new(PG_EXEC, script, 0, NULL, NULL);
 	if (op == NULL)
 		return -1;
 	op->txn = txn;
@@ -196,6 +193,16 @@ pg_exec(void *self, struct aster_txn *txn, const char *script,
 	op->arg = arg;
 	pg_pool_submit(self, op);
 	return 0;
+}
+
+int
+pg_exec(void *self, struct aster_txn *txn, const char *script,
+        aster_store_done_cb cb, void *arg)
+{
+	if (self == NULL || script == NULL || cb == NULL ||
+	    (txn != NULL && txn->ending))
+		return -1;
+	return pg_submit_done(self, txn, PG_EXEC, script, 0, NULL, cb, arg);
 }
 
 /* FNV-1a: the advisory lock key of a lock name. Every asterd computes
@@ -251,18 +258,13 @@ static int
 txn_end(void *self, struct aster_txn *txn, enum pg_kind kind,
         aster_store_done_cb cb, void *arg)
 {
-	struct pg_op *op;
-
 	if (self == NULL || txn == NULL || cb == NULL || txn->ending)
 		return -1;
-	op = pg_op_new(kind, NULL, 0, NULL, NULL);
-	if (op == NULL)
-		return -1;
 	txn->ending = 1;
-	op->txn = txn;
-	op->cb.done = cb;
-	op->arg = arg;
-	pg_pool_submit(self, op);
+	if (pg_submit_done(self, txn, kind, NULL, 0, NULL, cb, arg) < 0) {
+		txn->ending = 0;
+		return -1;
+	}
 	return 0;
 }
 

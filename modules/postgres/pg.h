@@ -285,6 +285,11 @@ char *pg_resolve_describe(PGconn *pg, const char *msg);
 struct pg_op *pg_op_new(enum pg_kind kind, const char *text, size_t n,
                         const char *const *params, const size_t *lens);
 void pg_op_free(struct pg_op *op);
+/* Queues a new op of kind (text, n parameters) in txn (NULL: none) whose
+ * end is told to cb; -1 when out of memory. */
+int pg_submit_done(void *self, struct aster_txn *txn, enum pg_kind kind,
+                   const char *text, size_t n, const char *const *params,
+                   aster_store_done_cb cb, void *arg);
 void pg_op_deliver(struct pg_op *op);
 int pg_query(void *self, struct aster_txn *txn, const char *sql,
              size_t nparams, const char *const *params,
