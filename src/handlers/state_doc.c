@@ -172,6 +172,13 @@ on_read_for_write(void *arg, enum aster_store_status st,
 {
 	struct state_call *c = arg;
 
+	/* Answered 504 meanwhile: no write after the client was told the
+	 * request timed out (this answer is dropped, and lets ex go). */
+	if (http_timed_out(c->ex)) {
+		http_respond(c->ex, 504, NULL, 0);
+		call_free(c);
+		return;
+	}
 	if (st == ASTER_STORE_NOT_FOUND ||
 	    (st == ASTER_STORE_OK &&
 	     !etag_list_matches(&c->if_match, doc->version))) {

@@ -14,8 +14,10 @@
  *
  *   IDLE      no byte of a request yet; the idle deadline runs (close)
  *   READING   a request is arriving; the request deadline runs (408)
- *   HANDLING  the handler has the exchange; no deadline, the handler keeps
- *             its own
+ *   HANDLING  the handler has the exchange; the handler deadline runs
+ *             (504, see below), armed only when the handler returns
+ *             without answering, so an answer given at once never
+ *             touches the wheel
  *   WRITING   the response is on its way; if the socket did not take
  *             it whole, the rest is queued, and a write deadline renewed
  *             by every write that makes progress catches a client that
@@ -60,6 +62,16 @@
  * "orphaned": detached from the connection (which is freed), kept on the
  * server's orphan list, and finished by http_respond().
  *
+ * A handler that has not answered request_timeout_ms after the request
+ * arrived whole is answered for: 504 gateway-timeout through the error
+ * hook, on the same exchange (its request, data and access line are the
+ * request's). The handler still holds the exchange (ex->held) and will
+ * answer it, late; until then the exchange keeps its request and data,
+ * so it is never recycled: once the 504 is written it becomes an orphan
+ * and the connection, kept alive, gets a new exchange (the only
+ * allocation, on this rare path). The late answer is dropped and frees
+ * the orphan; its data is released only then, after the access line.
+ *
  * Handlers may call anything here from any callback, http_server_free()
  * included: our own callbacks count themselves in s->depth, and a free
  * while one is on the stack waits until it unwinds.
@@ -73,6 +85,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,6 +153,9 @@ struct http_exchange {
 	unsigned failed:1;              /* the server's own error: linger */
 	unsigned counted:1;             /* in s->in_flight */
 	unsigned head:1;                /* a HEAD request */
+	unsigned held:1;                /* dispatched: the handler owes an
+	                                   answer */
+	unsigned timed_out:1;           /* the server answered 504 for it */
 
 	void *data;
 	void (*release)(void *data);
@@ -412,8 +428,10 @@ exchange_free(struct http_exchange *ex)
 
 /*
  * The response has been written, or never will be: counters first, then
- * the access log (done) and the data's release. Touches neither the
- * server nor the connection after done, which may free either.
+ * the access log (done) and the data's release, which waits for the
+ * handler's answer when the server answered for it (504). Runs again for
+ * the release then (done does not). Touches neither the server nor the
+ * connection after done, which may free either.
  */
 static void
 exchange_complete(struct http_exchange *ex)
@@ -430,6 +448,9 @@ exchange_complete(struct http_exchange *ex)
 	ex->done = NULL;
 	if (done != NULL)
 		done(ex, ex->done_arg);
+	/* Timed out: the handler still uses its data until it answers. */
+	if (ex->held)
+		return;
 	release = ex->release;
 	data = ex->data;
 	ex->release = NULL;
@@ -449,6 +470,7 @@ exchange_recycle(struct http_exchange *ex)
 	ex->close = 0;
 	ex->failed = 0;
 	ex->head = 0;
+	ex->timed_out = 0;
 	ex->done_arg = NULL;
 }
 
@@ -536,6 +558,32 @@ wheel_unlink(struct http_conn *c)
 	c->server->nwheel--;
 }
 
+/*
+ * The handler has not answered in time: the error hook answers 504 in
+ * its place (see the top), and the connection goes on as after any
+ * answer. The request was read whole, so the stream is still framed and
+ * a keep-alive connection stays open.
+ */
+static void
+handler_timeout(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *ex = c->ex;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "the request was not answered "
+	         "within %u ms", s->limits.request_timeout_ms);
+	s->on_error(ex, 504, "gateway-timeout", detail, s->arg);
+	if (!ex->responded && !s->dying)
+		problem_send(ex, 504, "gateway-timeout", detail, NULL);
+	/* That answer was the server's: the handler still owes its own
+	 * (respond() completes nothing, so nothing has run meanwhile). */
+	if (ex->responded) {
+		ex->timed_out = 1;
+		ex->held = 1;
+	}
+}
+
 /* c's deadline has passed. */
 static void
 conn_expire(struct http_conn *c)
@@ -546,6 +594,7 @@ conn_expire(struct http_conn *c)
 		          "request not complete in time");
 		break;
 	case CONN_HANDLING:
+		handler_timeout(c);
 		break;
 	default:
 		/* idle, lingering, or a client that stopped reading */
@@ -855,7 +904,12 @@ conn_dispatch(struct http_conn *c)
 	s->in_flight++;
 	ex->head = strcmp(ex->req.method, "HEAD") == 0;
 	ex->close = !ex->req.keep_alive;
+	ex->held = 1;
 	s->handler(ex, s->arg);
+	/* Not answered at once: the handler deadline, from the arrival
+	 * (now was read when this callback began). */
+	if (c->state == CONN_HANDLING && !s->dying)
+		conn_deadline(c, s->limits.request_timeout_ms);
 }
 
 /*
@@ -900,6 +954,28 @@ send_continue(struct http_conn *c)
 static void conn_linger(struct http_conn *c);
 
 /*
+ * The 504 is out and the handler still holds c's exchange: the exchange
+ * is left to it as an orphan (its late answer frees it), and c gets a
+ * new one. -1 when out of memory (c keeps the old one then, and closing
+ * c orphans it).
+ */
+static int
+conn_leave_exchange(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct http_exchange *old = c->ex, *ex = exchange_new(s);
+
+	if (ex == NULL)
+		return -1;
+	memcpy(ex->peer, old->peer, sizeof(ex->peer));
+	ex->conn = c;
+	old->conn = NULL;
+	TAILQ_INSERT_TAIL(&s->orphans, old, orphan_link);
+	c->ex = ex;
+	return 0;
+}
+
+/*
  * The response is out: completes the exchange and readies the connection
  * for the next request. Returns 1 if it waits for one, 0 if it closed (c
  * is gone), lingers, or the server is being freed.
@@ -923,6 +999,11 @@ response_done(struct http_conn *c)
 		conn_close(c);
 		return 0;
 	}
+	if (ex->held && conn_leave_exchange(c) == -1) {
+		conn_close(c);
+		return 0;
+	}
+	ex = c->ex;
 	exchange_recycle(ex);
 	c->state = CONN_IDLE;
 	conn_deadline(c, s->limits.idle_timeout_ms);
@@ -1409,8 +1490,9 @@ tls_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Frees c. An exchange the handler still holds is orphaned; one whose
- * response was being written is completed (the connection died).
+ * Frees c. An exchange the handler still holds is orphaned (also after
+ * a 504 in its place, once completed); one whose response was being
+ * written is completed (the connection died).
  */
 static void
 conn_close(struct http_conn *c)
@@ -1435,13 +1517,14 @@ conn_close(struct http_conn *c)
 	close(c->fd);
 	free(c->in);
 	ex->conn = NULL;
-	if (c->state == CONN_HANDLING) {
+	if (c->state == CONN_WRITING)
+		exchange_complete(ex);
+	/* Handling, or answered for (504) and still held: the handler's
+	 * answer finishes it. */
+	if (ex->held)
 		TAILQ_INSERT_TAIL(&s->orphans, ex, orphan_link);
-	} else {
-		if (c->state == CONN_WRITING)
-			exchange_complete(ex);
+	else
 		exchange_free(ex);
-	}
 	free(c);
 	listener_update(s);
 }
@@ -1811,7 +1894,7 @@ http_add_header(struct http_exchange *ex, const char *name,
 	size_t nlen, vlen, need;
 	char *buf;
 
-	if (!valid_name(name) || !valid_value(value))
+	if (ex->responded || !valid_name(name) || !valid_value(value))
 		return;
 	nlen = strlen(name);
 	if ((nlen == 14 && strcasecmp(name, "Content-Length") == 0) ||
@@ -1940,6 +2023,18 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	int with_body;
 	size_t n;
 
+	/* The handler's answer after the server's 504: dropped, and the
+	 * exchange is the handler's no more. */
+	if (ex->timed_out) {
+		if (bodybuf != NULL)
+			evbuffer_drain(bodybuf, len);
+		if (ex->held) {
+			ex->held = 0;
+			if (c == NULL)
+				orphan_finish(ex);
+		}
+		return;
+	}
 	/* Once per exchange, and only while the handler holds it. */
 	if (ex->responded || (c != NULL && c->state != CONN_HANDLING))
 		return;
@@ -1947,6 +2042,7 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 		status = 500;
 	ex->responded = 1;
 	ex->status = status;
+	ex->held = 0;
 	if (c == NULL) {
 		if (bodybuf != NULL)
 			evbuffer_drain(bodybuf, len);
@@ -1955,6 +2051,8 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	}
 	if (c->server->draining)
 		ex->close = 1;
+	/* The handler deadline is over; writing may set its own. */
+	conn_deadline(c, 0);
 	/* RFC 9110 §6.4.1: 204 and 304 have no content and 204 has no
 	 * Content-Length; neither needs one to be framed. */
 	with_body = status != 204 && status != 304;
@@ -1996,6 +2094,13 @@ int
 http_status(const struct http_exchange *ex)
 {
 	return ex->status;
+}
+
+/* See server.h. */
+int
+http_timed_out(const struct http_exchange *ex)
+{
+	return ex->timed_out;
 }
 
 /* See server.h: queued body bytes (0 for HEAD, 204, 304). */

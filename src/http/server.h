@@ -13,6 +13,18 @@
  * handler. The handler answers at once or later (http_respond() may be
  * called from any later callback on the same event base); the exchange
  * lives until it has been answered and written.
+ *
+ * The rule for an exchange a handler answers later: the handler holds it
+ * from the call until its answer, exactly one http_respond() or
+ * http_respond_buffer(), and the exchange, its request and its data
+ * (http_set_data()) stay valid for it until then, whatever happens
+ * meanwhile: the client may go away, and after request_timeout_ms the
+ * server answers 504 gateway-timeout in its place (http_timed_out()).
+ * The answer then still comes, from whichever callback the handler
+ * waits on, and is dropped; it is what frees the exchange. So a handler
+ * must answer every exchange once, however late (a provider's stop()
+ * answers what is pending, which bounds the wait), and must not use it
+ * after answering.
  */
 #ifndef ASTER_HTTP_SERVER_H
 #define ASTER_HTTP_SERVER_H
@@ -28,7 +40,9 @@ struct http_exchange;
 struct http_limits {
 	size_t max_header_bytes;    /* request line + headers: else 431 */
 	size_t max_body_bytes;      /* else 413 */
-	unsigned request_timeout_ms;/* a request must arrive whole: else 408 */
+	unsigned request_timeout_ms;/* a request must arrive whole: else 408;
+	                               then the handler must answer: else
+	                               504 */
 	unsigned idle_timeout_ms;   /* keep-alive idle: then close quietly */
 	size_t max_connections;     /* beyond it, accepting pauses */
 };
@@ -122,7 +136,7 @@ void *http_data(const struct http_exchange *ex);
 
 /* --- the response ----------------------------------------------------- */
 
-/* Adds a response header; call before http_respond(). */
+/* Adds a response header; call before http_respond() (ignored after). */
 void http_add_header(struct http_exchange *ex, const char *name,
                      const char *value);
 
@@ -130,7 +144,9 @@ void http_add_header(struct http_exchange *ex, const char *name,
  * Sends the response: status, then body (len bytes copied; NULL/0 for
  * none). Content-Length is set by the server; for HEAD requests the body
  * is not sent but its length is announced. Connection handling (keep-alive
- * or close) follows the request. Exactly once per exchange.
+ * or close) follows the request. Exactly once per exchange; after a 504
+ * in the handler's place (http_timed_out()) the handler's answer is
+ * dropped, and ends its hold on ex (see the top).
  */
 void http_respond(struct http_exchange *ex, int status, const void *body,
                   size_t len);
@@ -141,6 +157,14 @@ void http_respond_buffer(struct http_exchange *ex, int status,
 
 /* Status sent, or 0 before http_respond(). */
 int http_status(const struct http_exchange *ex);
+
+/*
+ * 1 once the server has answered 504 in the handler's place (the handler
+ * did not answer within request_timeout_ms of the request's arrival). A
+ * handler's callback that finds it set starts no further work for ex and
+ * answers at once (any answer: it is dropped, and lets ex go).
+ */
+int http_timed_out(const struct http_exchange *ex);
 
 /* Bytes of response body sent (for the access log). */
 size_t http_bytes_sent(const struct http_exchange *ex);

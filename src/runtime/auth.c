@@ -57,6 +57,12 @@ on_verified(void *arg, enum aster_auth_status st,
 	struct request_ctx *ctx = http_data(ex);
 	char text[256];
 
+	/* Answered 504 meanwhile: the request goes no further (this
+	 * answer is dropped and lets the exchange go). */
+	if (http_timed_out(ex)) {
+		http_respond(ex, 504, NULL, 0);
+		return;
+	}
 	if (st == ASTER_AUTH_UNAVAILABLE) {
 		http_add_header(ex, "Retry-After", "1");
 		problem_send(ex, 503, "unavailable", detail != NULL ? detail :

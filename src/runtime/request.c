@@ -223,14 +223,20 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 }
 
 /* A request the server refused before it was whole (400, 408, 413, 431,
- * 501, 505) still gets an id and an access line. */
+ * 501, 505) still gets an id and an access line. One whose handler did
+ * not answer in time (504) has both already, from its context. */
 void
 runtime_on_http_error(struct http_exchange *ex, int status, const char *code,
                       const char *detail, void *arg)
 {
-	struct request_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct request_ctx *ctx = http_data(ex);
 
 	(void)arg;
+	if (ctx != NULL) {
+		problem_send(ex, status, code, detail, ctx->request_id);
+		return;
+	}
+	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL) {
 		problem_send(ex, status, code, detail, NULL);
 		return;

@@ -278,7 +278,15 @@ struct request_credential {
 	int64_t expires_at;
 };
 
-/* What a handler is given for one request. */
+/*
+ * What a handler is given for one request: the exchange's data, so it
+ * lives exactly as long as the handler holds the exchange (http/server.h)
+ * and is released after the handler's answer, never before: a store,
+ * verify or key callback that answers after the server's 504 (or after
+ * the client went away) still finds it, and its answer is dropped. Every
+ * asynchronous step therefore ends in one answer, and a callback that
+ * finds http_timed_out() starts nothing further.
+ */
 struct request_ctx {
 	struct runtime *rt;
 	struct generation *gen;     /* referenced for the request's life */

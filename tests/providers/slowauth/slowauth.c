@@ -1,0 +1,190 @@
+/*
+ * slowauth.c - a test-only auth service (aster/auth.h) whose verify()
+ * answers late, or never, to test the deadline of requests waiting on
+ * the credential check.
+ *
+ *   answer: late    every token is valid, an admin API key, answered
+ *                   delay_ms after the call (default 1000);
+ *   answer: never   no verify is answered until stop().
+ *
+ * stop() answers every verify still pending with ASTER_AUTH_UNAVAILABLE,
+ * as the contract wants. The key operations refuse (-1). Each answer
+ * writes a line on stderr ("slowauth: answered verify after 1000 ms",
+ * "... at stop"), so that a test can wait for it.
+ */
+#include <aster/auth.h>
+#include <aster/provider.h>
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+struct slow_verify {
+	struct slow_auth *auth;
+	aster_auth_verify_cb cb;
+	void *arg;
+	struct event *timer;        /* late only */
+	LIST_ENTRY(slow_verify) link;
+};
+
+struct slow_auth {
+	struct event_base *base;
+	int never;
+	long delay_ms;
+	LIST_HEAD(, slow_verify) pending;
+};
+
+static const struct aster_config_key slow_keys[] = {
+	{"answer", ASTER_VALUE_STRING, 1, 0, 0,
+	 "late (after delay_ms) or never (until stop)"},
+	{"delay_ms", ASTER_VALUE_INT, 0, 0, 600000,
+	 "how long a late answer takes (default 1000)"},
+	{NULL, 0, 0, 0, 0, NULL},
+};
+
+static void
+slow_answer(struct slow_verify *v, int at_stop)
+{
+	static const struct aster_credential cred = {
+		.kind = "api-key", .id = "slow", .name = "slow",
+		.role = "admin",
+	};
+
+	LIST_REMOVE(v, link);
+	if (v->timer != NULL)
+		event_free(v->timer);
+	if (at_stop) {
+		fprintf(stderr, "slowauth: answered verify at stop\n");
+		v->cb(v->arg, ASTER_AUTH_UNAVAILABLE, NULL,
+		      "slowauth: stopping");
+	} else {
+		fprintf(stderr, "slowauth: answered verify after %ld ms\n",
+		        v->auth->delay_ms);
+		v->cb(v->arg, ASTER_AUTH_OK, &cred, NULL);
+	}
+	free(v);
+}
+
+static void
+slow_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	slow_answer(arg, 0);
+}
+
+static int
+slow_verify(void *self, const char *token, size_t len,
+            aster_auth_verify_cb cb, void *arg)
+{
+	struct slow_auth *a = self;
+	struct slow_verify *v = calloc(1, sizeof(*v));
+	struct timeval tv;
+
+	(void)token;
+	(void)len;
+	if (v == NULL)
+		return -1;
+	v->auth = a;
+	v->cb = cb;
+	v->arg = arg;
+	if (!a->never) {
+		tv.tv_sec = a->delay_ms / 1000;
+		tv.tv_usec = a->delay_ms % 1000 * 1000;
+		if ((v->timer = evtimer_new(a->base, slow_timer_cb, v)) ==
+		    NULL || evtimer_add(v->timer, &tv) == -1) {
+			if (v->timer != NULL)
+				event_free(v->timer);
+			free(v);
+			return -1;
+		}
+	}
+	LIST_INSERT_HEAD(&a->pending, v, link);
+	return 0;
+}
+
+static int
+slow_key_create(void *self, const struct aster_api_key_spec *spec,
+                aster_auth_key_cb cb, void *arg)
+{
+	(void)self, (void)spec, (void)cb, (void)arg;
+	return -1;
+}
+
+static int
+slow_key_list(void *self, aster_auth_keys_cb cb, void *arg)
+{
+	(void)self, (void)cb, (void)arg;
+	return -1;
+}
+
+static int
+slow_key_revoke(void *self, const char *id, aster_auth_key_cb cb, void *arg)
+{
+	(void)self, (void)id, (void)cb, (void)arg;
+	return -1;
+}
+
+static const struct aster_auth_ops slow_ops = {
+	.verify = slow_verify,
+	.key_create = slow_key_create,
+	.key_list = slow_key_list,
+	.key_revoke = slow_key_revoke,
+};
+
+static const char *
+slow_get(const struct aster_host *host, const aster_node *config,
+         const char *key)
+{
+	const aster_node *n = host->map_get(config, key);
+
+	return n != NULL ? host->scalar(n) : NULL;
+}
+
+static int
+slow_start(const struct aster_host *host, struct aster_service *svc,
+           const aster_node *config, void **state, const char **cause)
+{
+	const char *answer = slow_get(host, config, "answer");
+	const char *delay = slow_get(host, config, "delay_ms");
+	struct slow_auth *a;
+
+	if (answer == NULL || (strcmp(answer, "late") != 0 &&
+	    strcmp(answer, "never") != 0)) {
+		*cause = "slowauth: 'answer' is late or never";
+		return ASTER_FAILED;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		*cause = "slowauth: out of memory";
+		return ASTER_FAILED;
+	}
+	a->base = host->event_base(svc);
+	a->never = strcmp(answer, "never") == 0;
+	a->delay_ms = delay != NULL ? strtol(delay, NULL, 10) : 1000;
+	LIST_INIT(&a->pending);
+	*state = a;
+	return ASTER_STARTED;
+}
+
+static void
+slow_stop(void *state)
+{
+	struct slow_auth *a = state;
+
+	while (!LIST_EMPTY(&a->pending))
+		slow_answer(LIST_FIRST(&a->pending), 1);
+	free(a);
+}
+
+ASTER_PROVIDER_DEFINE = {
+	.abi = ASTER_PROVIDER_ABI,
+	.name = "slowauth",
+	.description = "Test provider: an auth service whose verify answers "
+	               "late or never",
+	.config_keys = slow_keys,
+	.start = slow_start,
+	.stop = slow_stop,
+	.auth = &slow_ops,
+};
