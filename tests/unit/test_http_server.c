@@ -52,6 +52,8 @@ struct harness {
 	int releases;
 	int hooked;
 	int completed_inside;
+	int late;                   /* answers after the server's 504 */
+	int releases_at_late;       /* H.releases when the last came */
 	size_t conns_seen;
 	int last_status;
 
@@ -274,6 +276,10 @@ later_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (http_timed_out(l->ex)) {
+		H.late++;
+		H.releases_at_late = H.releases;
+	}
 	http_add_header(l->ex, "Content-Type", "text/plain");
 	http_respond(l->ex, 200, "async", 5);
 	/* never completed inside http_respond(), orphan or not */
@@ -352,6 +358,8 @@ handler(struct http_exchange *ex, void *arg)
 		respond_later(h, ex, 50);
 	} else if (strcmp(path, "/slow") == 0) {
 		respond_later(h, ex, 300);
+	} else if (strcmp(path, "/late") == 0) {
+		respond_later(h, ex, 700);
 	} else if (strcmp(path, "/drain") == 0) {
 		http_server_drain(h->srv);
 		http_respond(ex, 200, "draining", 8);
@@ -1323,6 +1331,99 @@ free_server(evutil_socket_t fd, short what, void *arg)
 	H.srv = NULL;
 }
 
+/*
+ * A handler that does not answer in time: 504 through the error hook,
+ * the connection goes on (a request right after the 504, another after
+ * the late answer, which never shows), and the timed-out exchange's data
+ * is released only after its late answer.
+ */
+static void
+client_timeout(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 0, &c, 0);
+	cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 1, &c, 0);
+	usleep(800000);
+	cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 2, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_handler_timeout)
+{
+	struct http_limits l = limits_default();
+
+	l.request_timeout_ms = 200;
+	start_hooked(&l, error_hook);
+	run(client_timeout);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 504);
+	ck_assert_int_ge(H.ms[0], 195);
+	ck_assert_int_lt(H.ms[0], 600);
+	ck_assert_ptr_nonnull(strstr(body_of(H.resp[0]),
+	                             "\"code\":\"gateway-timeout\""));
+	ck_assert_ptr_nonnull(strstr(body_of(H.resp[0]),
+	                             "\"requestId\":\"hooked\""));
+	ck_assert(!has_line(H.resp[0], "Connection: close"));
+	ck_assert_int_eq(H.hooked, 1);
+	ck_assert_int_eq(H.status[1], 200);
+	ck_assert_str_eq(body_of(H.resp[1]), "hello");
+	ck_assert_int_eq(H.status[2], 200);
+	ck_assert_str_eq(body_of(H.resp[2]), "hello");
+	ck_assert_int_eq(H.handled, 3);
+	ck_assert_int_eq(H.late, 1);
+	/* when the late answer came, only the first /hello was released */
+	ck_assert_int_eq(H.releases_at_late, 1);
+	ck_assert_int_eq(H.completes, 3);
+	ck_assert_int_eq(H.releases, 3);
+	ck_assert_int_eq(H.completed_inside, 0);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	stop();
+}
+END_TEST
+
+/* The client takes its 504 and goes before the late answer, which then
+ * frees the exchange. */
+static void
+client_timeout_gone(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /late HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 0, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_handler_timeout_gone)
+{
+	struct http_limits l = limits_default();
+
+	l.request_timeout_ms = 200;
+	start(&l);
+	run(client_timeout_gone);
+	settle(100);
+	ck_assert_int_eq(H.status[0], 504);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_int_eq(H.releases, 0);
+	settle(800);
+	ck_assert_int_eq(H.late, 1);
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_int_eq(H.last_status, 504);
+	ck_assert_int_eq(H.releases, 1);
+	ck_assert_int_eq(H.completed_inside, 0);
+	stop();
+}
+END_TEST
+
 /* Freed while a handler holds an exchange: answering it later is safe. */
 START_TEST(test_free_with_pending)
 {
@@ -1601,6 +1702,8 @@ http_server_suite(void)
 	tcase_add_test(tc, test_async_respond);
 	tcase_add_test(tc, test_disconnect_before_respond);
 	tcase_add_test(tc, test_free_with_pending);
+	tcase_add_test(tc, test_handler_timeout);
+	tcase_add_test(tc, test_handler_timeout_gone);
 	tcase_add_test(tc, test_free_inside_handler);
 	tcase_add_test(tc, test_big_responses);
 	tcase_add_test(tc, test_half_close);
