@@ -12,7 +12,8 @@
  * (aster/store.h): its own when it provides state-store, else the one it
  * needs. Every store call answers later, so each request keeps a small
  * state of its own until its callback responds; the exchange itself
- * lives until answered, even if the client has gone.
+ * lives until answered, even if the client has gone or the server has
+ * answered 504 in its place (the callback's answer is then dropped).
  */
 #include "handlers/state.h"
 
