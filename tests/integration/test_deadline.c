@@ -4,9 +4,9 @@
  * and its late answer is dropped without harm.
  *
  * The product has request_timeout_ms 300, the internal state API on the
- * test store `slowstore` and the auth service `slowauth`
- * (tests/providers/), each set to answer late (after LATE_MS, well past
- * the 504) or never (until their stop()). Each test then checks the 504
+ * test store `slowstore`, and the auth service `slowauth` with the admin
+ * key list endpoint (tests/providers/), each set to answer late (after
+ * late_ms(), well past the 504) or never (until their stop()). Each test then checks the 504
  * (problem+json with the request id, one access line), that the late
  * answer came and changed nothing (asterd serves the next request on the
  * same connection and on another one), and that asterd stops with exit 0
@@ -33,7 +33,7 @@ late_ms(void)
 }
 
 static void
-write_product(const char *store, const char *auth)
+write_product(const char *store, const char *auth, int verify_now)
 {
 	char buf[1024];
 
@@ -85,18 +85,34 @@ write_product(const char *store, const char *auth)
 	         "services:\n"
 	         "  - id: keys\n"
 	         "    provider: slowauth\n"
-	         "    config: { answer: %s, delay_ms: %d }\n", auth,
-	         late_ms());
+	         "    config: { answer: %s, delay_ms: %d, verify_now: %s }\n"
+	         "  - id: api\n"
+	         "    provider: gateway\n"
+	         "routes:\n"
+	         "  - id: route:guard.keys.list\n"
+	         "    scope: admin\n"
+	         "    methods: [GET]\n"
+	         "    mountPath: /gateway/v1/admin/keys\n"
+	         "    handler: { service: api, operation: keys-list }\n",
+	         auth, late_ms(), verify_now ? "true" : "false");
 	ck_assert_int_eq(aster_test_write_file(dir, "modules/guard.yaml", buf,
 	                                       -1), 0);
 	integ_write_probe(dir, 1);
 }
 
 static void
+start_with(const char *store, const char *auth, int verify_now)
+{
+	dir = integ_tempdir();
+	write_product(store, auth, verify_now);
+	t = integ_start_dir(dir, NULL);
+}
+
+static void
 start(const char *store, const char *auth)
 {
 	dir = integ_tempdir();
-	write_product(store, auth);
+	write_product(store, auth, 0);
 	t = integ_start_dir(dir, NULL);
 }
 
@@ -377,6 +393,52 @@ START_TEST(test_auth_late)
 }
 END_TEST
 
+/* A key operation (key_list) that answers late: 504, then the late
+ * answer is dropped. */
+START_TEST(test_key_op_late)
+{
+	static const char *const bearer[] = {
+		"Authorization: Bearer sometoken", NULL,
+	};
+	struct aster_test_response r;
+	long ms, t0;
+
+	start_with("late", "late", 1);
+	t0 = now_ms();
+	integ_request(t, "public", "GET", "/gateway/v1/admin/keys", bearer,
+	              NULL, &r);
+	ms = now_ms() - t0;
+	assert_timed_out(&r, ms);
+	aster_test_response_free(&r);
+	wait_lines("slowauth: answered key_list after", 1);
+	assert_still_serving(NULL);
+	ck_assert_int_eq(count(aster_test_stderr(t),
+	                       "route=route:guard.keys.list"), 1);
+	stop_expecting("at stop", 0);
+}
+END_TEST
+
+/* A key operation that never answers: 504, answered by the stop. */
+START_TEST(test_key_op_never)
+{
+	static const char *const bearer[] = {
+		"Authorization: Bearer sometoken", NULL,
+	};
+	struct aster_test_response r;
+	long ms, t0;
+
+	start_with("late", "never", 1);
+	t0 = now_ms();
+	integ_request(t, "public", "GET", "/gateway/v1/admin/keys", bearer,
+	              NULL, &r);
+	ms = now_ms() - t0;
+	assert_timed_out(&r, ms);
+	aster_test_response_free(&r);
+	assert_still_serving(NULL);
+	stop_expecting("slowauth: answered key_list at stop", 1);
+}
+END_TEST
+
 static Suite *
 deadline_suite(void)
 {
@@ -391,6 +453,8 @@ deadline_suite(void)
 	tcase_add_test(tc, test_client_gone_never);
 	tcase_add_test(tc, test_auth_never);
 	tcase_add_test(tc, test_auth_late);
+	tcase_add_test(tc, test_key_op_late);
+	tcase_add_test(tc, test_key_op_never);
 	suite_add_tcase(s, tc);
 	return s;
 }

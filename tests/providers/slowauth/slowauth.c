@@ -1,16 +1,20 @@
 /*
  * slowauth.c - a test-only auth service (aster/auth.h) whose verify()
- * answers late, or never, to test the deadline of requests waiting on
- * the credential check.
+ * and key_list() answer late, or never, to test the deadline of requests
+ * waiting on the credential check or on a key operation.
  *
- *   answer: late    every token is valid, an admin API key, answered
- *                   delay_ms after the call (default 1000);
- *   answer: never   no verify is answered until stop().
+ *   answer: late      every token is valid, an admin API key, and there
+ *                     are no keys, answered delay_ms after the call
+ *                     (default 1000);
+ *   answer: never     no call is answered until stop();
+ *   verify_now: true  verify() answers inside the call all the same
+ *                     (valid), so that requests reach the key endpoints.
  *
- * stop() answers every verify still pending with ASTER_AUTH_UNAVAILABLE,
- * as the contract wants. The key operations refuse (-1). Each answer
- * writes a line on stderr ("slowauth: answered verify after 1000 ms",
- * "... at stop"), so that a test can wait for it.
+ * stop() answers every call still pending with ASTER_AUTH_UNAVAILABLE,
+ * as the contract wants. key_create and key_revoke refuse (-1). Each
+ * answer writes a line on stderr ("slowauth: answered verify after 1000
+ * ms", "slowauth: answered key_list at stop"), so that a test can wait
+ * for it.
  */
 #include <aster/auth.h>
 #include <aster/provider.h>
@@ -21,19 +25,22 @@
 #include <string.h>
 #include <sys/queue.h>
 
-struct slow_verify {
+struct slow_call {
 	struct slow_auth *auth;
-	aster_auth_verify_cb cb;
+	const char *what;           /* "verify" or "key_list" */
+	aster_auth_verify_cb cb;    /* verify */
+	aster_auth_keys_cb keys_cb; /* key_list */
 	void *arg;
 	struct event *timer;        /* late only */
-	LIST_ENTRY(slow_verify) link;
+	LIST_ENTRY(slow_call) link;
 };
 
 struct slow_auth {
 	struct event_base *base;
 	int never;
+	int verify_now;
 	long delay_ms;
-	LIST_HEAD(, slow_verify) pending;
+	LIST_HEAD(, slow_call) pending;
 };
 
 static const struct aster_config_key slow_keys[] = {
@@ -41,29 +48,34 @@ static const struct aster_config_key slow_keys[] = {
 	 "late (after delay_ms) or never (until stop)"},
 	{"delay_ms", ASTER_VALUE_INT, 0, 0, 600000,
 	 "how long a late answer takes (default 1000)"},
+	{"verify_now", ASTER_VALUE_BOOL, 0, 0, 0,
+	 "true: verify answers inside the call (a valid admin key)"},
 	{NULL, 0, 0, 0, 0, NULL},
 };
 
+static const struct aster_credential slow_cred = {
+	.kind = "api-key", .id = "slow", .name = "slow", .role = "admin",
+};
+
 static void
-slow_answer(struct slow_verify *v, int at_stop)
+slow_answer(struct slow_call *v, int at_stop)
 {
-	static const struct aster_credential cred = {
-		.kind = "api-key", .id = "slow", .name = "slow",
-		.role = "admin",
-	};
+	enum aster_auth_status st = at_stop ? ASTER_AUTH_UNAVAILABLE :
+	                            ASTER_AUTH_OK;
+	const char *detail = at_stop ? "slowauth: stopping" : NULL;
 
 	LIST_REMOVE(v, link);
 	if (v->timer != NULL)
 		event_free(v->timer);
-	if (at_stop) {
-		fprintf(stderr, "slowauth: answered verify at stop\n");
-		v->cb(v->arg, ASTER_AUTH_UNAVAILABLE, NULL,
-		      "slowauth: stopping");
-	} else {
-		fprintf(stderr, "slowauth: answered verify after %ld ms\n",
-		        v->auth->delay_ms);
-		v->cb(v->arg, ASTER_AUTH_OK, &cred, NULL);
-	}
+	if (at_stop)
+		fprintf(stderr, "slowauth: answered %s at stop\n", v->what);
+	else
+		fprintf(stderr, "slowauth: answered %s after %ld ms\n",
+		        v->what, v->auth->delay_ms);
+	if (v->cb != NULL)
+		v->cb(v->arg, st, at_stop ? NULL : &slow_cred, detail);
+	else
+		v->keys_cb(v->arg, st, NULL, 0, detail);
 	free(v);
 }
 
@@ -75,21 +87,13 @@ slow_timer_cb(evutil_socket_t fd, short what, void *arg)
 	slow_answer(arg, 0);
 }
 
+/* Takes v (its callback set): answered after the delay, or at stop.
+ * Returns 0, or -1 (v freed) when out of memory. */
 static int
-slow_verify(void *self, const char *token, size_t len,
-            aster_auth_verify_cb cb, void *arg)
+slow_take(struct slow_auth *a, struct slow_call *v)
 {
-	struct slow_auth *a = self;
-	struct slow_verify *v = calloc(1, sizeof(*v));
 	struct timeval tv;
 
-	(void)token;
-	(void)len;
-	if (v == NULL)
-		return -1;
-	v->auth = a;
-	v->cb = cb;
-	v->arg = arg;
 	if (!a->never) {
 		tv.tv_sec = a->delay_ms / 1000;
 		tv.tv_usec = a->delay_ms % 1000 * 1000;
@@ -106,6 +110,28 @@ slow_verify(void *self, const char *token, size_t len,
 }
 
 static int
+slow_verify(void *self, const char *token, size_t len,
+            aster_auth_verify_cb cb, void *arg)
+{
+	struct slow_auth *a = self;
+	struct slow_call *v;
+
+	(void)token;
+	(void)len;
+	if (a->verify_now) {
+		cb(arg, ASTER_AUTH_OK, &slow_cred, NULL);
+		return 0;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return -1;
+	v->auth = a;
+	v->what = "verify";
+	v->cb = cb;
+	v->arg = arg;
+	return slow_take(a, v);
+}
+
+static int
 slow_key_create(void *self, const struct aster_api_key_spec *spec,
                 aster_auth_key_cb cb, void *arg)
 {
@@ -116,8 +142,16 @@ slow_key_create(void *self, const struct aster_api_key_spec *spec,
 static int
 slow_key_list(void *self, aster_auth_keys_cb cb, void *arg)
 {
-	(void)self, (void)cb, (void)arg;
-	return -1;
+	struct slow_auth *a = self;
+	struct slow_call *v = calloc(1, sizeof(*v));
+
+	if (v == NULL)
+		return -1;
+	v->auth = a;
+	v->what = "key_list";
+	v->keys_cb = cb;
+	v->arg = arg;
+	return slow_take(a, v);
 }
 
 static int
@@ -149,6 +183,7 @@ slow_start(const struct aster_host *host, struct aster_service *svc,
 {
 	const char *answer = slow_get(host, config, "answer");
 	const char *delay = slow_get(host, config, "delay_ms");
+	const char *now = slow_get(host, config, "verify_now");
 	struct slow_auth *a;
 
 	if (answer == NULL || (strcmp(answer, "late") != 0 &&
@@ -162,6 +197,7 @@ slow_start(const struct aster_host *host, struct aster_service *svc,
 	}
 	a->base = host->event_base(svc);
 	a->never = strcmp(answer, "never") == 0;
+	a->verify_now = now != NULL && strcmp(now, "true") == 0;
 	a->delay_ms = delay != NULL ? strtol(delay, NULL, 10) : 1000;
 	LIST_INIT(&a->pending);
 	*state = a;
