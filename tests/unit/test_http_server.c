@@ -1424,6 +1424,29 @@ START_TEST(test_handler_timeout_gone)
 }
 END_TEST
 
+/* Freed after the 504 and before the late answer: the exchange is still
+ * the handler's, and its answer frees it. */
+START_TEST(test_free_after_timeout)
+{
+	struct http_limits l = limits_default();
+
+	l.request_timeout_ms = 200;
+	start(&l);
+	run(client_timeout_gone);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 504);
+	http_server_free(H.srv);
+	H.srv = NULL;
+	ck_assert_int_eq(H.releases, 0);
+	settle(800);
+	ck_assert_int_eq(H.late, 1);
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_int_eq(H.releases, 1);
+	ck_assert_int_eq(H.completed_inside, 0);
+	event_base_free(H.base);
+}
+END_TEST
+
 /* Freed while a handler holds an exchange: answering it later is safe. */
 START_TEST(test_free_with_pending)
 {
@@ -1704,6 +1727,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_free_with_pending);
 	tcase_add_test(tc, test_handler_timeout);
 	tcase_add_test(tc, test_handler_timeout_gone);
+	tcase_add_test(tc, test_free_after_timeout);
 	tcase_add_test(tc, test_free_inside_handler);
 	tcase_add_test(tc, test_big_responses);
 	tcase_add_test(tc, test_half_close);
