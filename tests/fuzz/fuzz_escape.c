@@ -86,7 +86,8 @@ assert_one_line(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		CHECK((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] != 0x7f);
+		CHECK((unsigned char)s[i] >= 0x20 &&
+		      (unsigned char)s[i] != 0x7f);
 	CHECK(s[n] == '\0');
 }
 
@@ -118,7 +119,8 @@ static void
 check_json(const uint8_t *s, size_t n, size_t cut)
 {
 	size_t cap = ESCAPE_JSON_MAX(n) + 1, len, part, taken, want_len;
-	char *out = malloc(cap), *small = malloc(cap), *want = malloc(3 * n + 1);
+	char *out = malloc(cap), *small = malloc(cap);
+	char *want = malloc(3 * n + 1);
 
 	CHECK(out != NULL && small != NULL && want != NULL);
 	len = escape_json(out, cap, (const char *)s, n, &taken);

@@ -158,8 +158,9 @@ parse_text_access(const char *line, struct field *f, int max)
 		const char *eq = strchr(p, '=');
 		char *val;
 
-		if (eq == NULL || eq == p || (size_t)(eq - p) >= sizeof(f->key) ||
-		    n == max || memchr(p, ' ', (size_t)(eq - p)) != NULL)
+		if (eq == NULL || eq == p ||
+		    (size_t)(eq - p) >= sizeof(f->key) || n == max ||
+		    memchr(p, ' ', (size_t)(eq - p)) != NULL)
 			return -1;
 		memcpy(f[n].key, p, (size_t)(eq - p));
 		f[n].key[eq - p] = '\0';
@@ -482,8 +483,9 @@ START_TEST(test_stuck_stderr)
 		struct aster_test_response r;
 		uint64_t start = integ_ms_now(), took;
 
-		ck_assert_msg(aster_test_conn_request(c, "GET", "/t/hello", hdrs,
-		              NULL, 0, &r) == 0, "request %zu: %s", i, r.error);
+		ck_assert_msg(aster_test_conn_request(c, "GET", "/t/hello",
+		              hdrs, NULL, 0, &r) == 0, "request %zu: %s", i,
+		              r.error);
 		took = integ_ms_now() - start;
 		ck_assert_int_eq(r.status, 200);
 		aster_test_response_free(&r);
