@@ -57,6 +57,7 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;        /* the writer: work to do, or stop */
 	pthread_cond_t written;     /* log_flush(): the writer progressed */
+	int conds_ready;            /* both made, on CLOCK_MONOTONIC */
 	pthread_t thread;
 	int running;                /* the writer thread exists */
 	int stopping;
@@ -72,8 +73,6 @@ static struct {
 	.level = LOG_INFO,
 	.access = 1,
 	.mu = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
-	.written = PTHREAD_COND_INITIALIZER,
 };
 
 void
@@ -163,6 +162,22 @@ dropped_line(char *out, int json, unsigned long long n)
 	    "%s warn log: %llu lines dropped\n", ts, n);
 }
 
+/* Now plus ms on the clock the condition variables wait on. */
+static struct timespec
+deadline_after(int ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -176,16 +191,10 @@ writer_main(void *arg)
 		char *batch;
 
 		if (lg.used == 0 && lg.dropped == lg.reported) {
-			struct timespec until;
+			struct timespec until = deadline_after(LOG_TICK_MS);
 
 			if (lg.stopping)
 				break;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += LOG_TICK_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
 			pthread_cond_timedwait(&lg.wake, &lg.mu, &until);
 			continue;
 		}
@@ -217,6 +226,29 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* The writer's condition variables, on CLOCK_MONOTONIC so that a clock
+ * step neither stalls nor hurries the writer or a flush. */
+static int
+make_conds(void)
+{
+	pthread_condattr_t attr;
+	int ok;
+
+	if (lg.conds_ready)
+		return 0;
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&lg.wake, &attr) == 0;
+	if (ok && pthread_cond_init(&lg.written, &attr) != 0) {
+		pthread_cond_destroy(&lg.wake);
+		ok = 0;
+	}
+	pthread_condattr_destroy(&attr);
+	lg.conds_ready = ok;
+	return ok ? 0 : -1;
+}
+
 void
 log_attach(void)
 {
@@ -233,7 +265,7 @@ log_attach(void)
 	if (lg.spare == NULL)
 		lg.spare = malloc(LOG_BUFFER_BYTES);
 	pthread_mutex_unlock(&lg.mu);
-	if (lg.queue == NULL || lg.spare == NULL)
+	if (lg.queue == NULL || lg.spare == NULL || make_conds() != 0)
 		return;     /* lines keep being written directly */
 	/* Signals belong to the loop thread (libevent's handlers). */
 	sigfillset(&all);
@@ -254,13 +286,7 @@ log_flush(int timeout_ms)
 
 	if (!lg.running)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = deadline_after(timeout_ms);
 	pthread_mutex_lock(&lg.mu);
 	target = lg.queued;
 	pthread_cond_signal(&lg.wake);
