@@ -19,15 +19,32 @@ enum form {
 
 static const char hex[] = "0123456789abcdef";
 
-/* Whether c goes out as is in form f (ASCII only; bytes >= 0x80 always
- * take the slow path). */
-static inline int
-plain(unsigned char c, enum form f)
-{
-	if (c < 0x20 || c >= 0x7f || c == '\\')
-		return 0;
-	return c != '"' || f == FORM_MESSAGE;
-}
+/* Bytes that go out as they are, by form (the bits below, 7 for all
+ * three). Everything from 0x80 takes the slow path (UTF-8 checks). One
+ * table load per byte keeps the common case, a plain path or user
+ * agent, cheap. */
+enum {
+	AS_IS_QUOTED = 1,       /* in a JSON string or a quoted text value */
+	AS_IS_MESSAGE = 2,      /* in a text message */
+	AS_IS_BARE = 4,         /* in a bare text value */
+};
+
+static const unsigned char plain_bytes[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	3, 7, 2, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 3, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0,
+};
+
+static const unsigned char form_mask[] = {
+	[FORM_JSON] = AS_IS_QUOTED,
+	[FORM_VALUE] = AS_IS_QUOTED,
+	[FORM_MESSAGE] = AS_IS_MESSAGE,
+};
 
 /* For a well-formed sequence of len bytes at p: the code point if it is
  * one that must be escaped even though it is valid (C1 controls, U+2028,
@@ -108,12 +125,13 @@ escape_into(char *out, size_t cap, const unsigned char *s, size_t n,
 {
 	size_t room = cap > reserve ? cap - reserve - 1 : 0;
 	size_t i = 0, o = 0;
+	unsigned char mask = form_mask[f];
 
 	while (i < n) {
 		size_t run = i, used, esc_len;
 		char esc[8];
 
-		while (run < n && plain(s[run], f))
+		while (run < n && (plain_bytes[s[run]] & mask) != 0)
 			run++;
 		if (run > i) {
 			size_t k = run - i < room - o ? run - i : room - o;
@@ -170,7 +188,7 @@ needs_quotes(const unsigned char *s, size_t n)
 	if (n == 0)
 		return 1;
 	while (i < n) {
-		if (plain(s[i], FORM_VALUE) && s[i] != ' ' && s[i] != '=') {
+		if (plain_bytes[s[i]] & AS_IS_BARE) {
 			i++;
 			continue;
 		}
