@@ -72,6 +72,13 @@ struct aster_test_options {
 	 * `ready`: pair it with aster_test_spawn() and aster_test_wait(),
 	 * e.g. to see start-up fail on a port that is taken. */
 	int fixed_ports;
+	/* 0: asterd's stderr goes to a temporary file, as described at the
+	 * top. Else a descriptor (> 2) of the caller's that becomes
+	 * asterd's stderr, e.g. the write end of a pipe, to see how asterd
+	 * copes with a slow or stuck log reader; aster_test_stderr() then
+	 * answers "" and a failed start cannot show the log. The caller
+	 * keeps and closes its descriptor. */
+	int stderr_fd;
 };
 
 /*

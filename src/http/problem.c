@@ -13,83 +13,17 @@
 #include <string.h>
 
 #include "http/server.h"
+#include "util/escape.h"
 
-/* Bytes the JSON form of any string of len bytes can take at most:
- * a control byte becomes \u00XX, an invalid byte \ufffd. */
-#define ESCAPED_MAX(len) ((len) * 6)
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned min;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-		min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-		min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
-/* Appends s as a JSON string (quotes included) at p; returns the end. */
+/* Appends str as a JSON string (quotes included) at p, which has room
+ * for ESCAPE_JSON_MAX(strlen(str)) + 3 bytes; returns the end. */
 static char *
 put_json_string(char *p, const char *str)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), len;
+	size_t n = strlen(str);
 
 	*p++ = '"';
-	while (n > 0) {
-		if (*s == '"' || *s == '\\') {
-			*p++ = '\\';
-			*p++ = (char)*s;
-		} else if (*s == '\n' || *s == '\r' || *s == '\t') {
-			*p++ = '\\';
-			*p++ = *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't';
-		} else if (*s < 0x20) {
-			memcpy(p, "\\u00", 4);
-			p[4] = hex[*s >> 4];
-			p[5] = hex[*s & 0xf];
-			p += 6;
-		} else if ((len = utf8_len(s, n)) == 0) {
-			memcpy(p, "\\ufffd", 6);
-			p += 6;
-		} else {
-			memcpy(p, s, len);
-			p += len;
-			s += len;
-			n -= len;
-			continue;
-		}
-		s++;
-		n--;
-	}
+	p += escape_json(p, ESCAPE_JSON_MAX(n) + 1, str, n, NULL);
 	*p++ = '"';
 	return p;
 }
@@ -130,9 +64,11 @@ problem_send(struct http_exchange *ex, int status, const char *code,
 
 	if (code == NULL)
 		code = problem_code(status);
-	need = 96 + ESCAPED_MAX(strlen(title)) + ESCAPED_MAX(strlen(code)) +
-	    (detail != NULL ? ESCAPED_MAX(strlen(detail)) + 16 : 0) +
-	    (request_id != NULL ? ESCAPED_MAX(strlen(request_id)) + 16 : 0);
+	need = 96 + ESCAPE_JSON_MAX(strlen(title)) +
+	    ESCAPE_JSON_MAX(strlen(code)) +
+	    (detail != NULL ? ESCAPE_JSON_MAX(strlen(detail)) + 16 : 0) +
+	    (request_id != NULL ?
+	    ESCAPE_JSON_MAX(strlen(request_id)) + 16 : 0);
 	if (need > sizeof(stack) && (buf = malloc(need)) == NULL) {
 		http_add_header(ex, "Content-Type", "application/problem+json");
 		http_respond(ex, status, NULL, 0);

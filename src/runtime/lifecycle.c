@@ -711,7 +711,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	}
 	rt->current = generation_new(cfg, ++rt->next_generation);
 	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
-	log_attach(rt->base);
+	log_attach();
 	watch_signals(rt);
 	for (i = 0; i < rt->nlisteners; i++)
 		if (runtime_serve_listener(rt, &rt->listeners[i], cfg) < 0) {

@@ -132,14 +132,20 @@ on_complete(struct http_exchange *ex, void *arg)
 {
 	struct request_ctx *ctx = arg;
 	struct access_entry e;
+	char trace_id[33];
 
 	if (!log_access_enabled())
 		return;
 	e.request_id = ctx->request_id;
+	memcpy(trace_id, ctx->traceparent + 3, 32);  /* "" if never set */
+	trace_id[32] = '\0';
+	e.trace_id = trace_id[0] != '\0' ? trace_id : NULL;
 	e.route_id = ctx->route != NULL ? ctx->route->id : NULL;
 	e.module = ctx->route != NULL ? ctx->route->module->id : NULL;
 	e.method = http_method(ex);
-	e.path = http_path(ex) != NULL ? http_path(ex) : http_target(ex);
+	e.path = http_target(ex);       /* as received: %0A stays %0A */
+	e.path_len = e.path != NULL ? strcspn(e.path, "?") : 0;
+	e.user_agent = http_header(ex, "User-Agent");
 	e.status = http_status(ex);
 	e.bytes = http_bytes_sent(ex);
 	e.duration_ms = (double)(runtime_now_us() - http_started_us(ex)) /

@@ -387,7 +387,8 @@ aster_test_spawn(const char *config_dir, const struct aster_test_options *opts)
 	if (t->pid == -1)
 		goto fail;
 	if (t->pid == 0)
-		child_exec(asterd, argv, envp, parent, t->out_fd, t->err_fd,
+		child_exec(asterd, argv, envp, parent, t->out_fd,
+		           opts->stderr_fd > 2 ? opts->stderr_fd : t->err_fd,
 		           report[1]);
 	close(report[1]);
 	report[1] = -1;
