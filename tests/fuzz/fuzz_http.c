@@ -212,7 +212,8 @@ parse_stream(const uint8_t *stream, size_t len, const uint8_t *cuts,
 		if (pos == have) {
 			if (have == len)
 				break;
-			have += ncuts == 0 ? len : (size_t)cuts[next++ % ncuts] + 1;
+			have += ncuts == 0 ? len :
+			    (size_t)cuts[next++ % ncuts] + 1;
 			if (have > len)
 				have = len;
 		}
@@ -267,7 +268,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		             ncuts, &cut);
 		if (whole.n != cut.n || memcmp(whole.p, cut.p, whole.n) != 0) {
 			fprintf(stderr, "fuzz_http: the stream parsed in one "
-			        "piece:\n%s\n-- and cut:\n%s\n", whole.p, cut.p);
+			        "piece:\n%s\n-- and cut:\n%s\n", whole.p,
+			        cut.p);
 			abort();
 		}
 	}

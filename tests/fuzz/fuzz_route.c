@@ -66,12 +66,14 @@ static const char *const routes[][5] = {
 	{"param", "public", "GET, PUT", "/a/{x}", "exact"},
 	{"deep", "public", "GET", "/a/{x}/{y}/z", "exact"},
 	{"spaces", "user", "GET, POST", "/spaces", "exact"},
-	{"space", "user", "GET, PATCH, DELETE", "/spaces/{spaceId}", "exact"},
+	{"space", "user", "GET, PATCH, DELETE", "/spaces/{spaceId}",
+	 "exact"},
 	{"new", "user", "GET", "/spaces/new", "exact"},
 	{"files", "public", "GET", "/f/{bucket}/{key}", "prefix"},
 	{"keys", "admin", "GET, POST", "/gateway/v1/admin/keys", "exact"},
 	{"key", "admin", "DELETE", "/gateway/v1/admin/keys/{id}", "exact"},
-	{"state", "internal", "GET, PUT, DELETE", "/gateway/v1/internal/state/{key}", "exact"},
+	{"state", "internal", "GET, PUT, DELETE",
+	 "/gateway/v1/internal/state/{key}", "exact"},
 	{"states", "internal", "GET", "/gateway/v1/internal/state", "prefix"},
 	{"space-enc", "public", "GET", "/a%20b/c", "exact"},
 	{"slash-enc", "public", "GET", "/d%2Fe", "exact"},
@@ -207,8 +209,8 @@ serves(const struct route *rt, unsigned bit)
 
 	for (i = 0; i < rt->methods.n; i++)
 		if (router_method_bit(rt->methods.v[i]) == bit ||
-		    (bit == METHOD_HEAD && router_method_bit(rt->methods.v[i]) ==
-		     METHOD_GET))
+		    (bit == METHOD_HEAD &&
+		     router_method_bit(rt->methods.v[i]) == METHOD_GET))
 			return 1;
 	return 0;
 }
