@@ -304,36 +304,73 @@ lint-man:
 	mandoc -Tlint -W warning $(MAN_PAGES) && echo "lint-man: ok ($(words $(MAN_PAGES)) pages)"
 
 # --- fuzzing ---------------------------------------------------------------
-# make fuzz [FUZZ_SECONDS=60] [FUZZ_ARGS=...]: libFuzzer on the config
-# loader, from a corpus seeded with every config the tree ships.
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="http json"] [FUZZ_ARGS=...]:
+# builds build/fuzz with clang (SAN=fuzzer: libFuzzer, ASan, UBSan) and runs
+# each target FUZZ_SECONDS, one after the other, with tests/fuzz/run.sh.
+#
+# Targets are found, never listed: every tests/fuzz/fuzz_NAME.c is a
+# program $(B)/fuzz_NAME linked with libasterd.a. Its corpus
+# ($(B)/corpus/NAME/, kept between runs) is seeded from
+# tests/fuzz/seeds/NAME/ and the files of fuzz_NAME_SEEDS; its dictionary is
+# tests/fuzz/NAME.dict when there is one. A target that needs code outside
+# libasterd.a names those sources in fuzz_NAME_SRCS: they are compiled again
+# into $(B)/obj/fuzzsrc/ with the fuzzing instrumentation (the providers'
+# own objects carry none) and linked into that target alone.
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_ARGS    ?=
+FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_TARGETS ?=
+FUZZ_NAMES   := $(or $(FUZZ_TARGETS),$(FUZZ_ALL))
 
-.PHONY: fuzz fuzz-run
+fuzz_config_SEEDS = $(shell find tests/configs conf.d -name '*.yaml' -type f 2>/dev/null | LC_ALL=C sort)
+fuzz_jwt_SRCS     = $(call find_c,modules/auth)
+fuzz_jwks_SRCS    = $(call find_c,modules/auth)
+
+$(B)/obj/tests/fuzz/%.o: INCLUDES = -Isrc -Iinclude -Imodules
+$(B)/obj/fuzzsrc/%.o: %.c $(B)/.flags
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iinclude -c -o $@ $<
+
+# $(call fuzz_rule,NAME)
+define fuzz_rule
+$(B)/fuzz_$(1): $(B)/obj/tests/fuzz/fuzz_$(1).o \
+		$$(fuzz_$(1)_SRCS:%.c=$(B)/obj/fuzzsrc/%.o) $(LIBASTERD)
+	$$(call say,LD,$$@)
+	$$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $$@ \
+		$$(filter %.o,$$^) $(LIBASTERD) $$(DEP_LIBS)
+endef
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_rule,$t)))
+
+.PHONY: fuzz fuzz-build fuzz-run
 fuzz:
-	@if [ ! -f tests/fuzz/fuzz_config.c ]; then \
-		echo "make fuzz: tests/fuzz/fuzz_config.c does not exist; no fuzz target to build" >&2; \
+	@if [ -z '$(FUZZ_ALL)' ]; then \
+		echo "make fuzz: no tests/fuzz/fuzz_*.c; no fuzz target to build" >&2; \
 		exit 1; \
 	fi
+	@for t in $(FUZZ_NAMES); do \
+		[ -f "tests/fuzz/fuzz_$$t.c" ] || { \
+		echo "make fuzz: no target '$$t' (tests/fuzz/fuzz_$$t.c); the targets are: $(FUZZ_ALL)" >&2; \
+		exit 1; }; \
+	done
 	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory B=build/fuzz SAN=fuzzer CC=$(FUZZ_CC) fuzz-build
 	@$(MAKE) --no-print-directory B=build/fuzz SAN=fuzzer CC=$(FUZZ_CC) fuzz-run
 
-$(B)/fuzz_config: $(B)/obj/tests/fuzz/fuzz_config.o $(LIBASTERD)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(LIBASTERD) $(DEP_LIBS)
+fuzz-build: $(FUZZ_NAMES:%=$(B)/fuzz_%) $(TEST_MODULE_SOS)
 
-fuzz-run: $(B)/fuzz_config $(TEST_MODULE_SOS)
-	@mkdir -p $(B)/corpus
-	@for f in tests/fuzz/seeds/*; do [ ! -f "$$f" ] || cp "$$f" $(B)/corpus/; done
-	@find tests/configs conf.d -name '*.yaml' -type f 2>/dev/null | \
-	while read -r f; do cp "$$f" "$(B)/corpus/seed_$$(echo "$$f" | tr / _)"; done
-	cd $(B) && ./fuzz_config -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-artifact_prefix=./ -print_final_stats=1 \
-		$(if $(wildcard tests/fuzz/yaml.dict),-dict=$(CURDIR)/tests/fuzz/yaml.dict) \
-		$(FUZZ_ARGS) corpus
+# Every target runs, even after one fails; the failed ones are named last.
+fuzz-run:
+	@fail=; \
+	$(foreach t,$(FUZZ_NAMES),FUZZ_ARGS='$(FUZZ_ARGS)' sh tests/fuzz/run.sh \
+		$t $(B) $(FUZZ_SECONDS) $(fuzz_$t_SEEDS) || fail="$$fail $t";) \
+	if [ -n "$$fail" ]; then \
+		echo "make fuzz: FAILED:$$fail (reproducers in $(B)/findings/)"; \
+		exit 1; \
+	fi; \
+	echo "make fuzz: $(words $(FUZZ_NAMES)) targets, no finding"
 
 # --- running ---------------------------------------------------------------
 
@@ -404,7 +441,8 @@ help:
 	@echo "                config corpus, integration tests and the man page lint"
 	@echo "make check-asan the same under ASan+UBSan, in build/asan/"
 	@echo "make check-valgrind  the integration tests with asterd under valgrind"
-	@echo "make fuzz       libFuzzer on the config loader (FUZZ_SECONDS=60)"
+	@echo "make fuzz       every tests/fuzz/fuzz_*.c under libFuzzer+ASan+UBSan,"
+	@echo "                FUZZ_SECONDS=60 each (FUZZ_TARGETS=\"http json\" picks some)"
 	@echo "make bench      run bench/run.sh against $(B)/asterd"
 	@echo "make run        build, then run asterd -c conf.d (RUN_ARGS=...)"
 	@echo "make install    install under DESTDIR/prefix; uninstall removes it"

@@ -139,6 +139,24 @@ fail:
 	return NULL;
 }
 
+/*
+ * s, at most max bytes of it, fit to quote in a one-line message: a
+ * control byte (a JSON string may hold "\n", and json-c even takes it
+ * raw) becomes '?', so a hostile file cannot add lines to a diagnostic
+ * or a log. Returns out.
+ */
+static const char *
+au_printable(const char *s, size_t max, char *out, size_t outlen)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < max && i + 1 < outlen; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		         s[i];
+	out[i] = '\0';
+	return out;
+}
+
 /* The string member name of o, or NULL. */
 static const char *
 au_member(json_object *o, const char *name)
@@ -328,7 +346,7 @@ au_load_key(struct au_jwks *set, struct au_jwk *k, json_object *o, size_t i,
             char *err, size_t errlen)
 {
 	const char *kty, *kid, *use, *alg;
-	char who[160];
+	char who[160], q[104];
 
 	if (!json_object_is_type(o, json_type_object)) {
 		au_err(err, errlen, "key %zu is not a JSON object", i + 1);
@@ -340,7 +358,8 @@ au_load_key(struct au_jwks *set, struct au_jwk *k, json_object *o, size_t i,
 		       "string)", i + 1);
 		return -1;
 	}
-	snprintf(who, sizeof(who), "key %zu (kid '%.100s')", i + 1, kid);
+	snprintf(who, sizeof(who), "key %zu (kid '%s')", i + 1,
+	         au_printable(kid, 100, q, sizeof(q)));
 	if (au_jwks_find(set, kid, strlen(kid)) != NULL) {
 		au_err(err, errlen, "%s: the kid is used twice", who);
 		return -1;
@@ -359,20 +378,23 @@ au_load_key(struct au_jwks *set, struct au_jwk *k, json_object *o, size_t i,
 	else if (strcmp(kty, "OKP") == 0)
 		k->kty = AU_KTY_OKP;
 	else {
-		au_err(err, errlen, "%s: kty '%.20s' is not supported (oct, "
-		       "RSA, EC or OKP)", who, kty);
+		au_err(err, errlen, "%s: kty '%s' is not supported (oct, "
+		       "RSA, EC or OKP)", who,
+		       au_printable(kty, 20, q, sizeof(q)));
 		return -1;
 	}
 	use = au_member(o, "use");
 	if (use != NULL && strcmp(use, "sig") != 0) {
-		au_err(err, errlen, "%s: 'use' is '%.20s'; only 'sig' keys "
-		       "verify tokens", who, use);
+		au_err(err, errlen, "%s: 'use' is '%s'; only 'sig' keys "
+		       "verify tokens", who,
+		       au_printable(use, 20, q, sizeof(q)));
 		return -1;
 	}
 	alg = au_member(o, "alg");
 	if (alg != NULL && strcmp(alg, au_kty_alg(k->kty)) != 0) {
-		au_err(err, errlen, "%s: alg '%.20s' does not fit a %s key "
-		       "(only %s)", who, alg, kty, au_kty_alg(k->kty));
+		au_err(err, errlen, "%s: alg '%s' does not fit a %s key "
+		       "(only %s)", who, au_printable(alg, 20, q, sizeof(q)),
+		       au_kty_name(k->kty), au_kty_alg(k->kty));
 		return -1;
 	}
 	if ((k->kid = strdup(kid)) == NULL ||

@@ -10,8 +10,9 @@
  * three --plan formats. Output goes to /dev/null; only the sanitizers
  * (ASan, UBSan, LeakSanitizer) judge the run.
  *
- * Run it with `make fuzz`; seeds are in tests/fuzz/seeds/, the dictionary
- * in tests/fuzz/yaml.dict.
+ * Run it with `make fuzz`; seeds are in tests/fuzz/seeds/config/ (and
+ * every config of tests/configs and conf.d), the dictionary in
+ * tests/fuzz/config.dict.
  */
 #include <limits.h>
 #include <stddef.h>

@@ -974,6 +974,42 @@ START_TEST(test_jwks_rotation_on_reload)
 }
 END_TEST
 
+/*
+ * A JWKS member holding line breaks (escaped in JSON, or raw, which
+ * json-c takes) cannot add lines to the diagnostic that refuses the
+ * file: control bytes are quoted as '?'.
+ */
+START_TEST(test_jwks_refusal_is_one_line)
+{
+	struct aster_test_options o = integ_options(NULL);
+	struct prod p;
+	const char *err;
+
+	memset(&p, 0, sizeof(p));
+	p.dir = integ_tempdir();
+	snprintf(p.conf, sizeof(p.conf), "%s/conf", p.dir);
+	snprintf(p.sock, sizeof(p.sock), "%s/control.sock", p.dir);
+	snprintf(p.jwks, sizeof(p.jwks), "%s/jwks.json", p.dir);
+	ck_assert_int_eq(aster_test_write_file(p.dir, "jwks.json",
+	    "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\\nb\",\"alg\":"
+	    "\"HS\r\n256\",\"k\":\"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNl\"}"
+	    "]}\n", -1), 0);
+	prod_write(&p, 0);
+	p.t = aster_test_spawn(p.conf, &o);
+	ck_assert_ptr_nonnull(p.t);
+	ck_assert_int_eq(aster_test_wait_ready(p.t), -1);
+	ck_assert_int_ne(aster_test_wait(p.t, aster_test_timeout(10000)), 0);
+	err = aster_test_stderr(p.t);
+	ck_assert_msg(strstr(err, "key 1 (kid 'a?b'): alg 'HS??256' does "
+	                     "not fit a oct key (only HS256)") != NULL,
+	              "the refusal, on one line:\n%s", err);
+	ck_assert_ptr_null(strstr(err, "'a\nb'"));
+	aster_test_free(p.t);
+	aster_test_remove_tree(p.dir);
+	free(p.dir);
+}
+END_TEST
+
 static Suite *
 auth_jwt_suite(void)
 {
@@ -992,6 +1028,7 @@ auth_jwt_suite(void)
 	tcase_add_test(time_tc, test_leeway);
 	tcase_add_test(time_tc, test_cached_token_expires);
 	tcase_add_test(reload, test_jwks_rotation_on_reload);
+	tcase_add_test(reload, test_jwks_refusal_is_one_line);
 	suite_add_tcase(s, algs_tc);
 	suite_add_tcase(s, refuse);
 	suite_add_tcase(s, time_tc);
