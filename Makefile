@@ -337,7 +337,7 @@ fuzz-run: $(B)/fuzz_config $(TEST_MODULE_SOS)
 
 # --- running ---------------------------------------------------------------
 
-.PHONY: run bench
+.PHONY: run bench soak
 run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
@@ -348,6 +348,10 @@ bench: all
 	else \
 		echo "make bench: bench/run.sh does not exist; nothing to run"; \
 	fi
+
+# Ten minutes of mixed traffic (SOAK_SECONDS): not part of `make bench`.
+soak: all
+	exec bash bench/soak.sh $(B)/asterd
 
 # --- installing ------------------------------------------------------------
 
@@ -406,6 +410,7 @@ help:
 	@echo "make check-valgrind  the integration tests with asterd under valgrind"
 	@echo "make fuzz       libFuzzer on the config loader (FUZZ_SECONDS=60)"
 	@echo "make bench      run bench/run.sh against $(B)/asterd"
+	@echo "make soak       10 minutes of mixed traffic (bench/soak.sh)"
 	@echo "make run        build, then run asterd -c conf.d (RUN_ARGS=...)"
 	@echo "make install    install under DESTDIR/prefix; uninstall removes it"
 	@echo "make lint-man   mandoc -Tlint over man/"
