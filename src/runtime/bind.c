@@ -76,6 +76,9 @@ lookup_blocking(const struct listener *l, struct addrinfo **res,
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	/* A literal is converted, never looked up (a reload relies on it). */
+	if (!runtime_listener_needs_lookup(l))
+		hints.ai_flags |= AI_NUMERICHOST;
 	rc = getaddrinfo(l->host, "0", &hints, res);
 	if (rc != 0) {
 		*err = gai_strerror(rc);
