@@ -712,6 +712,22 @@ on_accept_error(struct evconnlistener *l, void *arg)
 	event_add(c->retry, &tv);
 }
 
+/*
+ * Answers already given (a reload refused because asterd stops) get what
+ * the socket takes now, without waiting, before the connection goes. The
+ * bufferevent keeps its output's start frozen; it is freed next anyway.
+ */
+static void
+conn_flush_now(struct control_conn *cc)
+{
+	struct evbuffer *out = bufferevent_get_output(cc->bev);
+
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(cc->bev));
+}
+
 /* --- the socket file --------------------------------------------------- */
 
 /* mkdir -p for the directory part of path; new directories get 0700. */
@@ -913,8 +929,10 @@ control_close(struct control *c)
 
 	if (c == NULL)
 		return;
-	while ((cc = TAILQ_FIRST(&c->conns)) != NULL)
+	while ((cc = TAILQ_FIRST(&c->conns)) != NULL) {
+		conn_flush_now(cc);
 		conn_free(cc);
+	}
 	if (c->listener != NULL)
 		evconnlistener_free(c->listener);
 	if (c->retry != NULL)

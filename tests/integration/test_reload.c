@@ -776,6 +776,67 @@ START_TEST(test_reload_unresolvable_listener)
 }
 END_TEST
 
+/* SIGTERM while a reload waits for a name: the reload is refused (the
+ * control client gets that answer) and asterd stops cleanly. */
+START_TEST(test_stop_during_lookup)
+{
+	struct reload rl;
+	struct aster_test_conn *ctl;
+	struct pollfd p;
+	char resolv[128], line[4096], path[PATH_MAX + 8];
+	size_t len = 0;
+	json_object *o, *v;
+	int port, seen, release, st, rc;
+	pid_t dns;
+
+	reload_prepare(&rl);
+	dns = slow_dns_start(&port, &seen, &release);
+	snprintf(resolv, sizeof(resolv), "nameserver 127.0.0.1:%d\n"
+	         "options timeout:30 attempts:1\n", port);
+	ck_assert(aster_test_write_file(rl.run, "resolv.conf", resolv, -1) ==
+	          0);
+	snprintf(rl.resolv_env, sizeof(rl.resolv_env),
+	         "ASTER_RESOLV_CONF=%s/resolv.conf", rl.run);
+	rl.envv[1] = rl.resolv_env;
+	reload_launch(&rl);
+
+	add_listener(&rl, "no-such-host.invalid:8080");
+	snprintf(path, sizeof(path), "unix:%s", rl.control);
+	ctl = aster_test_connect_address(path, 0);
+	ck_assert(ctl != NULL);
+	ck_assert(aster_test_conn_send(ctl, "{\"command\":\"reload\"}\n",
+	                               21) == 0);
+	p.fd = seen;
+	p.events = POLLIN;
+	ck_assert_msg(poll(&p, 1, aster_test_timeout(5000)) == 1,
+	              "the name server got no question");
+	ck_assert(aster_test_signal(rl.t, SIGTERM) == 0);
+	while (len == 0 || memchr(line, '\n', len) == NULL) {
+		long n = aster_test_conn_read(ctl, line + len,
+		                              sizeof(line) - 1 - len, -1);
+
+		ck_assert_msg(n > 0, "no answer to the reload when asterd "
+		              "stopped:\n%s", aster_test_stderr(rl.t));
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	aster_test_conn_close(ctl);
+	o = json_tokener_parse(line);
+	ck_assert_msg(o != NULL && json_object_object_get_ex(o, "error", &v) &&
+	              strcmp(json_object_get_string(v), "asterd is stopping") ==
+	              0, "reload answered %s", line);
+	json_object_put(o);
+	rc = aster_test_wait(rl.t, aster_test_timeout(10000));
+	ck_assert_msg(rc == 0, "exit %d; stderr:\n%s", rc,
+	              aster_test_stderr(rl.t));
+	close(release);
+	kill(dns, SIGKILL);
+	waitpid(dns, &st, 0);
+	close(seen);
+	reload_done(&rl);
+}
+END_TEST
+
 /* --- reload under load ----------------------------------------------------- */
 
 #define LOAD_CLIENTS 4
@@ -938,6 +999,7 @@ reload_suite(void)
 	tcase_add_test(tc, test_reload_in_flight_download);
 	tcase_add_test(tc, test_reload_adds_listener_by_host_name);
 	tcase_add_test(tc, test_reload_unresolvable_listener);
+	tcase_add_test(tc, test_stop_during_lookup);
 	tcase_add_test(load, test_reload_under_load);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, load);
