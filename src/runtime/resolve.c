@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 #define DEFAULT_RESOLV_CONF "/etc/resolv.conf"
 #define HOSTS_FILE "/etc/hosts"
 
@@ -51,6 +53,15 @@ struct resolve_batch {
 	struct resolve_entry e[];
 };
 
+/* evdns's own warnings (a bad resolv.conf line) go to asterd's log, in
+ * its format, not to stderr as libevent's raw "[warn] ..." lines. */
+static void
+on_evdns_log(int is_warning, const char *msg)
+{
+	if (is_warning)
+		log_msg(LOG_WARN, "dns: %s", msg);
+}
+
 struct resolver *
 resolver_new(struct event_base *base)
 {
@@ -58,6 +69,8 @@ resolver_new(struct event_base *base)
 
 	if (r != NULL)
 		r->base = base;
+	/* Process-wide: the postgres provider's lookups log here too. */
+	evdns_set_log_fn(on_evdns_log);
 	return r;
 }
 
