@@ -222,8 +222,8 @@ typedef void (*runtime_reload_fn)(void *arg, int rc, char *report);
 int runtime_reload(struct runtime *rt, int dry_run, runtime_reload_fn done,
                    void *arg, char **report);
 
-/* reload.c: ends a reload still waiting for host names (refused: asterd
- * is stopping), and frees the resolver; for shutdown. */
+/* reload.c: ends a reload still waiting for host names, refused ("asterd
+ * is stopping"; its done runs now); for shutdown. No-op without one. */
 void runtime_reload_abandon(struct runtime *rt);
 
 /* Starts an orderly shutdown (as SIGTERM does). */
