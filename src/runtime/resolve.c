@@ -30,6 +30,8 @@
 struct resolver {
 	struct event_base *base;
 	struct evdns_base *dns;     /* NULL until the first batch */
+	unsigned due;               /* callbacks still to come, all batches */
+	int closed;                 /* resolver_free() was called */
 };
 
 struct resolve_entry {
@@ -74,14 +76,25 @@ resolver_new(struct event_base *base)
 	return r;
 }
 
+static void
+resolver_destroy(struct resolver *r)
+{
+	if (r->dns != NULL)
+		evdns_base_free(r->dns, 0);
+	free(r);
+}
+
+/* Cancelled lookups report later, through the evdns base: with some
+ * still due, the last of them frees r (asterd's final pass of the loop
+ * runs them). */
 void
 resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
-	if (r->dns != NULL)
-		evdns_base_free(r->dns, 0);
-	free(r);
+	r->closed = 1;
+	if (r->due == 0)
+		resolver_destroy(r);
 }
 
 /*
@@ -144,7 +157,9 @@ on_answer(int err, struct evutil_addrinfo *ai, void *arg)
 {
 	struct resolve_entry *e = arg;
 	struct resolve_batch *b = e->b;
+	struct resolver *r = b->r;
 
+	r->due--;
 	b->due--;
 	e->req = NULL;
 	e->answered = 1;
@@ -156,6 +171,8 @@ on_answer(int err, struct evutil_addrinfo *ai, void *arg)
 	if (b->released) {
 		if (b->due == 0)
 			batch_free(b);
+		if (r->closed && r->due == 0)
+			resolver_destroy(r);
 		return;
 	}
 	e->ai = ai;
@@ -198,6 +215,7 @@ lookup_start(struct resolve_batch *b, struct resolve_entry *e)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	b->due++;
+	b->r->due++;
 	req = evdns_getaddrinfo(b->r->dns, e->name, NULL, &hints, on_answer,
 	                        e);
 	if (!e->answered)           /* else on_answer already ran */

@@ -26,9 +26,10 @@ typedef void (*resolve_done_fn)(struct resolve_batch *b, void *arg);
 struct resolver *resolver_new(struct event_base *base);
 
 /*
- * Frees r, once its loop has stopped running: a batch still waiting for
- * evdns then stays allocated until exit (libevent 2.1 cannot end a
- * lookup without a callback from the loop). NULL is ignored.
+ * Frees r, after its loop stopped: at once, or, while cancelled lookups
+ * have still to report (libevent 2.1 ends a lookup only with a callback
+ * from the loop), with the last of them, on a later pass of the loop;
+ * without one they stay allocated until exit. NULL is ignored.
  */
 void resolver_free(struct resolver *r);
 
