@@ -374,7 +374,7 @@ fuzz-run:
 
 # --- running ---------------------------------------------------------------
 
-.PHONY: run bench
+.PHONY: run bench soak
 run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
@@ -385,6 +385,10 @@ bench: all
 	else \
 		echo "make bench: bench/run.sh does not exist; nothing to run"; \
 	fi
+
+# Ten minutes of mixed traffic (SOAK_SECONDS): not part of `make bench`.
+soak: all
+	exec bash bench/soak.sh $(B)/asterd
 
 # --- installing ------------------------------------------------------------
 
@@ -444,6 +448,7 @@ help:
 	@echo "make fuzz       every tests/fuzz/fuzz_*.c under libFuzzer+ASan+UBSan,"
 	@echo "                FUZZ_SECONDS=60 each (FUZZ_TARGETS=\"http json\" picks some)"
 	@echo "make bench      run bench/run.sh against $(B)/asterd"
+	@echo "make soak       10 minutes of mixed traffic (bench/soak.sh)"
 	@echo "make run        build, then run asterd -c conf.d (RUN_ARGS=...)"
 	@echo "make install    install under DESTDIR/prefix; uninstall removes it"
 	@echo "make lint-man   mandoc -Tlint over man/"

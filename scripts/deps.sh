@@ -13,7 +13,7 @@ set -eu
 
 pkgs="gcc make autoconf automake pkg-config
       libevent-dev libyaml-dev libjson-c-dev libpq-dev libssl-dev libsqlite3-dev
-      check clang mandoc postgresql valgrind"
+      check clang mandoc postgresql valgrind python3"
 
 case "${1:-}" in
 "") ;;

@@ -318,22 +318,13 @@ cmd_plan(struct runtime *rt)
 /*
  * The runtime's report is the answer, with "ok" from its return value
  * (which is what counts) and, when refused, the "error" every refusal
- * carries, taken from the report's message.
+ * carries, taken from the report's message. Takes report.
  */
 static json_object *
-cmd_reload(struct runtime *rt, json_object *req)
+reload_answer(int rc, char *report)
 {
-	json_object *v, *o, *msg;
-	char *report = NULL;
-	int dry_run = 0, rc;
+	json_object *o, *msg;
 
-	if (json_object_object_get_ex(req, "dryRun", &v)) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return answer_error("\"dryRun\" must be true or "
-			                    "false");
-		dry_run = json_object_get_boolean(v);
-	}
-	rc = runtime_reload(rt, dry_run, &report);
 	o = report != NULL ? json_tokener_parse(report) : NULL;
 	free(report);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
@@ -353,6 +344,34 @@ cmd_reload(struct runtime *rt, json_object *req)
 			                           "is invalid"));
 	}
 	return o;
+}
+
+/* A reload that waited for host names answers here. */
+static void
+on_reload_done(void *arg, int rc, char *report)
+{
+	control_answer_later(arg, reload_answer(rc, report));
+}
+
+/* The answer, or NULL when it comes later through p (then p is the
+ * runtime's to answer; else it stays the caller's). */
+static json_object *
+cmd_reload(struct runtime *rt, json_object *req, struct control_pending *p)
+{
+	json_object *v;
+	char *report = NULL;
+	int dry_run = 0, rc;
+
+	if (json_object_object_get_ex(req, "dryRun", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return answer_error("\"dryRun\" must be true or "
+			                    "false");
+		dry_run = json_object_get_boolean(v);
+	}
+	rc = runtime_reload(rt, dry_run, on_reload_done, p, &report);
+	if (rc == RUNTIME_RELOAD_LATER)
+		return NULL;
+	return reload_answer(rc, report);
 }
 
 /* Parses one request line and runs it. NULL when the answer comes
@@ -406,8 +425,15 @@ control_dispatch(struct control *c, const char *line, size_t len,
 		ans = cmd_routes(c->rt);
 	else if (strcmp(name, "plan") == 0)
 		ans = cmd_plan(c->rt);
-	else if (strcmp(name, "reload") == 0)
-		ans = cmd_reload(c->rt, req);
+	else if (strcmp(name, "reload") == 0 &&
+	         (*pending = calloc(1, sizeof(**pending))) == NULL)
+		ans = answer_error("out of memory");
+	else if (strcmp(name, "reload") == 0 &&
+	         (ans = cmd_reload(c->rt, req, *pending)) != NULL) {
+		free(*pending);
+		*pending = NULL;
+	} else if (strcmp(name, "reload") == 0)
+		ans = NULL;
 	else if (strcmp(name, "keys") == 0 &&
 	         (*pending = calloc(1, sizeof(**pending))) == NULL)
 		ans = answer_error("out of memory");
@@ -686,6 +712,22 @@ on_accept_error(struct evconnlistener *l, void *arg)
 	event_add(c->retry, &tv);
 }
 
+/*
+ * Answers already given (a reload refused because asterd stops) get what
+ * the socket takes now, without waiting, before the connection goes. The
+ * bufferevent keeps its output's start frozen; it is freed next anyway.
+ */
+static void
+conn_flush_now(struct control_conn *cc)
+{
+	struct evbuffer *out = bufferevent_get_output(cc->bev);
+
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(cc->bev));
+}
+
 /* --- the socket file --------------------------------------------------- */
 
 /* mkdir -p for the directory part of path; new directories get 0700. */
@@ -768,7 +810,10 @@ claim_path(const char *path, const struct sockaddr_un *sa, socklen_t salen,
 		set_err(err, "%s exists and is not a socket", path);
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	/* Non-blocking, so that a live daemon with a full backlog answers
+	 * EAGAIN at once instead of holding the start-up. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	                 0)) < 0) {
 		set_err(err, "socket: %s", strerror(errno));
 		return -1;
 	}
@@ -884,8 +929,10 @@ control_close(struct control *c)
 
 	if (c == NULL)
 		return;
-	while ((cc = TAILQ_FIRST(&c->conns)) != NULL)
+	while ((cc = TAILQ_FIRST(&c->conns)) != NULL) {
+		conn_flush_now(cc);
 		conn_free(cc);
+	}
 	if (c->listener != NULL)
 		evconnlistener_free(c->listener);
 	if (c->retry != NULL)

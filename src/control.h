@@ -53,7 +53,8 @@ struct control *control_open(struct runtime *rt, const char *path,
 void control_close(struct control *c);
 
 /*
- * Commands that answer later (control_keys.c): such a command returns
+ * Commands that answer later (control_keys.c, and a reload that looks
+ * host names up first): such a command returns
  * NULL and gives its answer through control_answer_later(p, ans), once,
  * which takes ans; the connection reads no further request meanwhile.
  */

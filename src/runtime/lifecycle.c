@@ -23,6 +23,7 @@
 #include "log.h"
 #include "provider/check.h"
 #include "runtime/notify.h"
+#include "runtime/resolve.h"
 #include "util/arena.h"
 
 #define START_TIMEOUT_MS 30000
@@ -445,7 +446,9 @@ runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
 	return 0;
 }
 
-/* Binds every listener of cfg; on failure names the address. */
+/* Binds every listener of cfg; on failure names the address. Host names
+ * are looked up with a blocking getaddrinfo(3), which is fine here: the
+ * loop does not run yet (a reload looks its names up on the loop). */
 static int
 bind_all(struct runtime *rt, const struct config *cfg)
 {
@@ -465,7 +468,8 @@ bind_all(struct runtime *rt, const struct config *cfg)
 
 		lr->fd = -1;
 		lr->rt = rt;
-		if (runtime_bind(l, rt->ephemeral_ports, lr, &err) < 0) {
+		if (runtime_bind(l, NULL, 0, rt->ephemeral_ports, lr,
+		                 &err) < 0) {
 			fprintf(stderr, "asterd: cannot listen on %s: %s\n",
 			        l->address, err);
 			return -1;
@@ -618,6 +622,7 @@ runtime_shutdown(struct runtime *rt)
 	notify_send("STOPPING=1");
 	log_msg(LOG_INFO, "stopping: draining %zu requests (up to %lld ms)",
 	        in_flight(rt), ms);
+	runtime_reload_abandon(rt);
 	if (rt->control != NULL) {
 		control_close(rt->control);
 		rt->control = NULL;
@@ -640,8 +645,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		runtime_reload(rt, 0, &report);
-		free(report);
+		/* The outcome is logged and sent to systemd either way. */
+		if (runtime_reload(rt, 0, NULL, NULL, &report) !=
+		    RUNTIME_RELOAD_LATER)
+			free(report);
 		return;
 	}
 	runtime_shutdown(rt);
@@ -733,6 +740,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 		control_close(rt->control);
 	rt->control = NULL;
 	unwatch_signals(rt);
+	runtime_reload_abandon(rt);
 	close_all(rt);
 	log_detach();
 	generation_unref(rt->current);
@@ -740,5 +748,8 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	free(rt->last_reload.message);
 	free(rt->last_reload.diagnostics_json);
 	ratelimiter_free(rt->ratelimiter);
+	/* After the loop: no evdns callback can run any more. */
+	resolver_free(rt->resolver);
+	rt->resolver = NULL;
 	return rt->exit_code;
 }

@@ -11,6 +11,11 @@
  * gets its certificate and key read again, for new connections (open
  * ones keep theirs), and one that fails to load rejects the reload as a
  * failed bind does.
+ *
+ * A listener the reload adds on a host name is looked up first, on the
+ * loop (resolve.c), never with a blocking getaddrinfo(3): the reload then
+ * finishes when the answers come, and requests are served meanwhile.
+ * A name that does not resolve rejects the reload like a failed bind.
  */
 #include "runtime/runtime.h"
 
@@ -28,11 +33,38 @@
 #include "log.h"
 #include "product.h"
 #include "runtime/notify.h"
+#include "runtime/resolve.h"
 #include "util/strmap.h"
+
+/* How long a reload waits for the host names of the listeners it adds. */
+#define RELOAD_LOOKUP_TIMEOUT_MS 10000
 
 struct diff {
 	json_object *stop, *start, *restart;
 	json_object *added, *removed;
+};
+
+/* A listener's TLS context loaded for a reload: lr is the open listener
+ * that keeps the address (NULL for a new one, which runtime_bind()
+ * loads itself). */
+struct tls_load {
+	struct listener_run *lr;
+	struct ssl_ctx_st *ctx;
+};
+
+/* A valid configuration on its way in: what the reload has loaded,
+ * while the host names of added listeners are looked up. */
+struct reload_job {
+	struct runtime *rt;
+	struct generation *next;
+	struct diff d;
+	struct tls_load tls[RUNTIME_MAX_LISTENERS];
+	/* By index in server.listen: the name's index in the batch, or -1
+	 * when the listener needs no lookup. */
+	int lookup[RUNTIME_MAX_LISTENERS];
+	struct resolve_batch *batch;
+	runtime_reload_fn done;
+	void *arg;
 };
 
 static int
@@ -234,28 +266,61 @@ free_slot(struct runtime *rt)
 }
 
 /*
- * Binds the listeners the new configuration adds. On failure closes what
- * it bound and names the address; the old listeners are untouched.
+ * The address job's lookup found for listener i of cfg, or NULL: in
+ * *at NULL when it needs none, -1 with *err when the name did not
+ * resolve.
  */
 static int
-bind_new_listeners(struct runtime *rt, struct config *cfg, char **why)
+looked_up(struct reload_job *job, size_t i, const struct sockaddr **at,
+          socklen_t *len, const char **err)
 {
+	static char why[512];
+	const struct listener *l =
+	    job->next->cfg->product->server->listen.v[i];
+	const char *cause;
+
+	*at = NULL;
+	*len = 0;
+	if (job->lookup[i] < 0)
+		return 0;
+	*at = resolve_address(job->batch, (size_t)job->lookup[i], len,
+	                      &cause);
+	if (*at != NULL)
+		return 0;
+	snprintf(why, sizeof(why), "cannot resolve host name \"%s\": %s",
+	         l->host, cause);
+	*err = why;
+	return -1;
+}
+
+/*
+ * Binds the listeners the new configuration adds, host names at the
+ * addresses job looked up. On failure closes what it bound and names
+ * the address; the old listeners are untouched.
+ */
+static int
+bind_new_listeners(struct runtime *rt, struct reload_job *job, char **why)
+{
+	struct config *cfg = job->next->cfg;
 	const struct objlist *listen = &cfg->product->server->listen;
 	struct listener_run *added[RUNTIME_MAX_LISTENERS];
 	size_t i, nadded = 0;
 
 	for (i = 0; i < listen->n; i++) {
 		struct listener *l = listen->v[i];
-		struct listener_run *lr;
-		const char *err;
+		struct listener_run *lr = NULL;
+		const struct sockaddr *at;
+		socklen_t atlen;
+		const char *err = "too many listeners";
 
 		if (find_listener(rt, l->normal) != NULL)
 			continue;
-		lr = free_slot(rt);
-		if (lr == NULL || runtime_bind(l, rt->ephemeral_ports, lr,
-		                               &err) < 0) {
+		if (looked_up(job, i, &at, &atlen, &err) < 0 ||
+		    (lr = free_slot(rt)) == NULL ||
+		    runtime_bind(l, at, atlen, rt->ephemeral_ports, lr,
+		                 &err) < 0) {
 			if (asprintf(why, "cannot listen on %s: %s", l->address,
-			             lr == NULL ? "too many listeners" : err) < 0)
+			             err) < 0)
 				*why = NULL;
 			while (nadded > 0)
 				runtime_close_listener(added[--nadded]);
@@ -271,14 +336,6 @@ bind_new_listeners(struct runtime *rt, struct config *cfg, char **why)
 		runtime_serve_listener(rt, added[i], cfg);
 	return 0;
 }
-
-/* A listener's TLS context loaded for a reload: lr is the open listener
- * that keeps the address (NULL for a new one, which runtime_bind()
- * loads itself). */
-struct tls_load {
-	struct listener_run *lr;
-	struct ssl_ctx_st *ctx;
-};
 
 static void
 free_listener_tls(struct config *cfg, struct tls_load *tls)
@@ -446,21 +503,161 @@ apply(struct runtime *rt, struct generation *new, struct tls_load *tls)
 	runtime_advance(rt);
 }
 
+static void
+diff_free(struct diff *d)
+{
+	json_object_put(d->stop);
+	json_object_put(d->start);
+	json_object_put(d->restart);
+	json_object_put(d->added);
+	json_object_put(d->removed);
+	memset(d, 0, sizeof(*d));
+}
+
+static void
+job_free(struct reload_job *job)
+{
+	resolve_free(job->batch);
+	if (job->next != NULL && job->next->cfg->product->server->listen.n <=
+	    RUNTIME_MAX_LISTENERS)
+		free_listener_tls(job->next->cfg, job->tls);
+	if (job->next != NULL)
+		generation_unref(job->next);
+	diff_free(&job->d);
+	free(job);
+}
+
+/* The report of a valid configuration (the diff moves into it). */
+static char *
+valid_report(struct runtime *rt, struct reload_job *job, int dry_run)
+{
+	json_object *o = new_report(1, dry_run, dry_run ?
+	                            rt->current->number :
+	                            rt->next_generation + 1, dry_run ?
+	                            "the new configuration is valid" :
+	                            "reload applied");
+
+	json_object_object_add(o, "stop", job->d.stop);
+	json_object_object_add(o, "start", job->d.start);
+	json_object_object_add(o, "restart", job->d.restart);
+	json_object_object_add(o, "routesAdded", job->d.added);
+	json_object_object_add(o, "routesRemoved", job->d.removed);
+	json_object_object_add(o, "diagnostics", json_object_new_array());
+	memset(&job->d, 0, sizeof(job->d));
+	return render_report(o);
+}
+
+/* Binds what the reload adds and applies it, or refuses it; frees job. */
+static int
+finish(struct reload_job *job, char **report)
+{
+	struct runtime *rt = job->rt;
+	char *why = NULL;
+	int rc;
+
+	if (bind_new_listeners(rt, job, &why) < 0) {
+		rc = refuse(rt, 0, why != NULL ? why : "cannot bind", NULL,
+		            report);
+		free(why);
+		job_free(job);
+		return rc;
+	}
+	*report = valid_report(rt, job, 0);
+	apply(rt, job->next, job->tls);
+	job->next = NULL;           /* the runtime's now, with the contexts */
+	job_free(job);
+	return 0;
+}
+
+static void
+on_looked_up(struct resolve_batch *b, void *arg)
+{
+	struct reload_job *job = arg;
+	runtime_reload_fn done = job->done;
+	void *done_arg = job->arg;
+	char *report = NULL;
+	int rc;
+
+	(void)b;
+	job->rt->reload = NULL;
+	rc = finish(job, &report);
+	if (done != NULL)
+		done(done_arg, rc, report);
+	else
+		free(report);
+}
+
+/*
+ * Starts looking up the host names of the listeners job adds. Returns 0
+ * when nothing is left to wait for, RUNTIME_RELOAD_LATER when
+ * on_looked_up() will finish the reload, -1 with *why.
+ */
+static int
+start_lookups(struct reload_job *job, const char **why)
+{
+	struct runtime *rt = job->rt;
+	const struct objlist *listen = &job->next->cfg->product->server->listen;
+	const char *names[RUNTIME_MAX_LISTENERS];
+	size_t i, n = 0;
+
+	for (i = 0; i < listen->n; i++) {
+		struct listener *l = listen->v[i];
+
+		job->lookup[i] = -1;
+		if (find_listener(rt, l->normal) != NULL ||
+		    !runtime_listener_needs_lookup(l))
+			continue;
+		job->lookup[i] = (int)n;
+		names[n++] = l->host;
+	}
+	if (n == 0)
+		return 0;
+	if (rt->resolver == NULL && (rt->resolver = resolver_new(rt->base)) ==
+	    NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	job->batch = resolve_start(rt->resolver, names, n,
+	                           RELOAD_LOOKUP_TIMEOUT_MS, on_looked_up, job,
+	                           why);
+	if (job->batch == NULL)
+		return -1;
+	return resolve_pending(job->batch) ? RUNTIME_RELOAD_LATER : 0;
+}
+
+void
+runtime_reload_abandon(struct runtime *rt)
+{
+	struct reload_job *job = rt->reload;
+	char *report = NULL;
+	int rc;
+
+	if (job == NULL)
+		return;
+	rt->reload = NULL;
+	rc = refuse(rt, 0, "asterd is stopping", NULL, &report);
+	if (job->done != NULL)
+		job->done(job->arg, rc, report);
+	else
+		free(report);
+	job_free(job);
+}
+
 int
-runtime_reload(struct runtime *rt, int dry_run, char **report)
+runtime_reload(struct runtime *rt, int dry_run, runtime_reload_fn done,
+               void *arg, char **report)
 {
 	struct diag_list dl;
 	struct config *cfg;
-	struct generation *next;
-	struct diff d;
-	json_object *o;
+	struct reload_job *job;
+	const char *err;
 	char *why = NULL;
-	struct tls_load tls[RUNTIME_MAX_LISTENERS];
-	int failed = 0;
+	int rc;
 
 	*report = NULL;
-	if (rt->state != RUNTIME_RUNNING)
-		return refuse(rt, dry_run, rt->state == RUNTIME_RELOADING ?
+	if (rt->state != RUNTIME_RUNNING || rt->reload != NULL)
+		return refuse(rt, dry_run, rt->state == RUNTIME_RELOADING ||
+		              rt->reload != NULL ?
 		              "a reload is already under way" :
 		              "asterd is not running", NULL, report);
 	if (!dry_run)
@@ -470,8 +667,6 @@ runtime_reload(struct runtime *rt, int dry_run, char **report)
 		return refuse(rt, dry_run, "out of memory", NULL, report);
 	cfg = product_load(rt->config_dir, rt->reg, &dl, 0);
 	if (cfg == NULL || dl.errors > 0 || !cfg->planned) {
-		int rc;
-
 		if (!dry_run)
 			log_diagnostics(&dl);
 		rc = refuse(rt, dry_run, "the new configuration is invalid",
@@ -481,54 +676,47 @@ runtime_reload(struct runtime *rt, int dry_run, char **report)
 		return rc;
 	}
 	diag_list_release(&dl);
-	next = generation_new(cfg, 0);
-	d.stop = json_object_new_array();
-	d.start = json_object_new_array();
-	d.restart = json_object_new_array();
-	d.added = json_object_new_array();
-	d.removed = json_object_new_array();
-	diff_modules(rt->current, next, &d);
-	diff_routes(rt->current->cfg, cfg, &d);
-	json_object_array_sort(d.removed, compare_json_strings);
-	json_object_array_sort(d.added, compare_json_strings);
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		config_free(cfg);
+		return refuse(rt, dry_run, "out of memory", NULL, report);
+	}
+	job->rt = rt;
+	job->next = generation_new(cfg, 0);
+	job->d.stop = json_object_new_array();
+	job->d.start = json_object_new_array();
+	job->d.restart = json_object_new_array();
+	job->d.added = json_object_new_array();
+	job->d.removed = json_object_new_array();
+	diff_modules(rt->current, job->next, &job->d);
+	diff_routes(rt->current->cfg, cfg, &job->d);
+	json_object_array_sort(job->d.removed, compare_json_strings);
+	json_object_array_sort(job->d.added, compare_json_strings);
 	/* Certificates first: one that fails binds nothing. A dry run
-	 * loads them all, and binds nothing. */
+	 * loads them all, and binds (and looks up) nothing. */
 	if (cfg->product->server->listen.n > RUNTIME_MAX_LISTENERS) {
 		why = strdup("too many listeners");
-		failed = 1;
-	} else if (load_listener_tls(rt, cfg, dry_run, tls, &why) < 0) {
-		failed = 1;
-	} else if (!dry_run && bind_new_listeners(rt, cfg, &why) < 0) {
-		free_listener_tls(cfg, tls);
-		failed = 1;
+	} else if (load_listener_tls(rt, cfg, dry_run, job->tls, &why) < 0) {
+		/* why says which */
+	} else if (dry_run) {
+		*report = valid_report(rt, job, 1);
+		job_free(job);
+		return 0;
+	} else if ((rc = start_lookups(job, &err)) == 0) {
+		return finish(job, report);
+	} else if (rc == RUNTIME_RELOAD_LATER) {
+		job->done = done;
+		job->arg = arg;
+		rt->reload = job;
+		log_msg(LOG_INFO, "reload: looking up the host names of new "
+		        "listeners");
+		return RUNTIME_RELOAD_LATER;
+	} else if (asprintf(&why, "cannot look up new listeners: %s",
+	                    err) < 0) {
+		why = NULL;
 	}
-	if (failed) {
-		json_object_put(d.stop);
-		json_object_put(d.start);
-		json_object_put(d.restart);
-		json_object_put(d.added);
-		json_object_put(d.removed);
-		generation_unref(next);
-		refuse(rt, dry_run, why != NULL ? why : "cannot bind", NULL,
-		       report);
-		free(why);
-		return -1;
-	}
-	o = new_report(1, dry_run, dry_run ? rt->current->number :
-	               rt->next_generation + 1, dry_run ?
-	               "the new configuration is valid" : "reload applied");
-	json_object_object_add(o, "stop", d.stop);
-	json_object_object_add(o, "start", d.start);
-	json_object_object_add(o, "restart", d.restart);
-	json_object_object_add(o, "routesAdded", d.added);
-	json_object_object_add(o, "routesRemoved", d.removed);
-	json_object_object_add(o, "diagnostics", json_object_new_array());
-	*report = render_report(o);
-	if (dry_run) {
-		free_listener_tls(cfg, tls);
-		generation_unref(next);
-	} else {
-		apply(rt, next, tls);
-	}
-	return 0;
+	rc = refuse(rt, dry_run, why != NULL ? why : "cannot bind", NULL,
+	            report);
+	free(why);
+	job_free(job);
+	return rc;
 }

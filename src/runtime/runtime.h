@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <aster/store.h>
@@ -25,6 +26,8 @@ struct ssl_ctx_st;
 struct http_server;
 struct http_exchange;
 struct log;
+struct reload_job;
+struct resolver;
 struct strmap;
 
 enum module_run_state {
@@ -145,6 +148,8 @@ struct runtime {
 	struct reload_result last_reload;
 	unsigned next_generation;
 	struct ratelimiter *ratelimiter;/* buckets outlive generations */
+	struct resolver *resolver;  /* host names a reload looks up */
+	struct reload_job *reload;  /* a reload waiting for its lookups */
 };
 
 /*
@@ -198,17 +203,28 @@ double runtime_uptime(const struct runtime *rt);
 /*
  * Re-reads and validates the config dir with the same code as the check,
  * and, unless dry_run, applies it: stops removed and changed modules,
- * starts added and changed ones, swaps the route table. *report receives
- * a JSON object (malloc'ed text):
+ * starts added and changed ones, swaps the route table. The report is a
+ * JSON object (malloc'ed text):
  *   {"ok": bool, "dryRun": bool, "generation": N,
  *    "stop": [ids], "start": [ids], "restart": [ids],
  *    "routesAdded": [ids], "routesRemoved": [ids],
  *    "diagnostics": [...SPEC §5 objects...], "message": "..."}
  * Returns 0 when the new configuration is valid, -1 when it is not (the
  * running configuration is then untouched) or a reload is already under
- * way.
+ * way, each with the report in *report. Returns
+ * RUNTIME_RELOAD_LATER when host names of added listeners must be
+ * looked up first: then, once, from the loop, done(arg, rc, report)
+ * gets the outcome (rc 0 or -1, report the callee's to free), also when
+ * the reload is abandoned because asterd stops; done may be NULL.
  */
-int runtime_reload(struct runtime *rt, int dry_run, char **report);
+#define RUNTIME_RELOAD_LATER 1
+typedef void (*runtime_reload_fn)(void *arg, int rc, char *report);
+int runtime_reload(struct runtime *rt, int dry_run, runtime_reload_fn done,
+                   void *arg, char **report);
+
+/* reload.c: ends a reload still waiting for host names, refused ("asterd
+ * is stopping"; its done runs now); for shutdown. No-op without one. */
+void runtime_reload_abandon(struct runtime *rt);
 
 /* Starts an orderly shutdown (as SIGTERM does). */
 void runtime_shutdown(struct runtime *rt);
@@ -253,11 +269,20 @@ void runtime_on_request(struct http_exchange *ex, void *arg);
 void runtime_on_http_error(struct http_exchange *ex, int status,
                            const char *code, const char *detail, void *arg);
 
-/* bind.c: binds l (TCP on port 0 when ephemeral); fills run->fd,
- * run->bound and, for a TLS listener, run->tls (runtime_load_tls()).
- * Returns 0, or -1 with *err (static or strerror text). */
-int runtime_bind(const struct listener *l, int ephemeral,
-                 struct listener_run *run, const char **err);
+/* bind.c: binds l (TCP on port 0 when ephemeral) at at (atlen bytes;
+ * its port is ignored) when given, else at l's address, which a host
+ * name makes a blocking getaddrinfo(3): with at NULL, only before the
+ * loop runs or when runtime_listener_needs_lookup(l) is 0. Fills
+ * run->fd, run->bound and, for a TLS listener, run->tls
+ * (runtime_load_tls()). Returns 0, or -1 with *err (static or strerror
+ * text). */
+int runtime_bind(const struct listener *l, const struct sockaddr *at,
+                 socklen_t atlen, int ephemeral, struct listener_run *run,
+                 const char **err);
+
+/* bind.c: 1 when l is a TCP listener on a host name (not an IP literal),
+ * which a reload looks up before binding. */
+int runtime_listener_needs_lookup(const struct listener *l);
 
 /* bind.c: l's TLS context from its certificate and key files, in *ctx
  * (the caller's reference), NULL for a plain listener. Returns 0, or -1

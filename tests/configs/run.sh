@@ -18,15 +18,16 @@
 #
 # The text output (stderr) must hold exactly the expected diagnostics (hints,
 # notes and the summary line are not compared); the --format json run must
-# exit the same way and print one JSON line whose "ok" agrees with the exit
-# code (parsed with python3 when there is one).
+# exit the same way and print one line of valid JSON whose "ok" agrees with
+# the exit code (parsed with python3, else jq; with neither the runner
+# fails at once, as it does when no case is found or matches the filter).
 #
 # Environment: CORPUS_FILTER (run cases whose name contains it),
 # ASTER_TEST_MODULES (default: DIR/tests/modules beside ASTERD),
 # CORPUS_MODULE_PATH (default: DIR/modules:$ASTER_TEST_MODULES),
 # CORPUS_TIMEOUT (seconds per run, default 60).
 # Prints `ok CASE` or `FAIL CASE` and the reason per case, then
-# `corpus: N passed, M failed`; exits 1 when a case failed.
+# `corpus: N passed, M failed`; exits 1 when a case failed or none ran.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -47,10 +48,31 @@ timeout_cmd=()
 if command -v timeout >/dev/null 2>&1; then
 	timeout_cmd=(timeout "${CORPUS_TIMEOUT:-60}")
 fi
-have_python=
+# The JSON output is checked by a real parser: python3 (scripts/deps.sh
+# installs it), else jq. Without either, nothing could be checked.
 if command -v python3 >/dev/null 2>&1; then
-	have_python=1
+	json_checker=python3
+elif command -v jq >/dev/null 2>&1; then
+	json_checker=jq
+else
+	echo "corpus: neither python3 nor jq is installed: the --format json" \
+	     "output cannot be checked (scripts/deps.sh installs python3)" >&2
+	echo "corpus: 0 passed, 1 failed"
+	exit 1
 fi
+
+# json_ok_is true|false FILE: FILE is one valid JSON object whose "ok" is
+# that boolean; a parse error goes to stderr.
+json_ok_is() {
+	case $json_checker in
+	python3)
+		python3 -c 'import json, sys
+o = json.load(open(sys.argv[2]))
+sys.exit(0 if isinstance(o, dict) and o.get("ok") is (sys.argv[1] == "true") else 1)' "$1" "$2" ;;
+	jq)
+		jq -e --argjson want "$1" '.ok == $want' "$2" >/dev/null ;;
+	esac
+}
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
@@ -167,14 +189,10 @@ run_case() {
 		fail "$name" "json: stdout is not one line" "$tmp/stdout"
 		return
 	fi
-	if [ "$rc_json" = 0 ]; then line='"ok": ?true'; else line='"ok": ?false'; fi
-	if ! grep -Eq "$line" "$tmp/stdout"; then
-		fail "$name" "json: no $line for exit $rc_json" "$tmp/stdout"
-		return
-	fi
-	if [ -n "$have_python" ] &&
-		! python3 -m json.tool <"$tmp/stdout" >/dev/null 2>"$tmp/pyerr"; then
-		fail "$name" "json: not valid JSON" "$tmp/pyerr" "$tmp/stdout"
+	if [ "$rc_json" = 0 ]; then line=true; else line=false; fi
+	if ! json_ok_is "$line" "$tmp/stdout" 2>"$tmp/jsonerr"; then
+		fail "$name" "json: not valid JSON with \"ok\": $line for exit" \
+			"$rc_json ($json_checker)" "$tmp/jsonerr" "$tmp/stdout"
 		return
 	fi
 
@@ -191,7 +209,13 @@ for d in tests/configs/*/; do
 	cases+=("$d")
 done
 
-if [ ${#cases[@]} -gt 0 ] && [ ! -x "$asterd" ]; then
+if [ ${#cases[@]} -eq 0 ]; then
+	echo "corpus: no case in tests/configs/ matches '${filter}'" >&2
+	echo "corpus: 0 passed, 1 failed"
+	exit 1
+fi
+
+if [ ! -x "$asterd" ]; then
 	echo "corpus: $asterd is not an executable; build it first" >&2
 	echo "corpus: 0 passed, ${#cases[@]} failed"
 	exit 1

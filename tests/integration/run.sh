@@ -20,8 +20,10 @@
 # CK_RUN_CASE and CK_VERBOSITY as check reads them.
 #
 # Prints `ok NAME` or `FAIL NAME` (with the program's output) per program,
-# then `integration: N passed, M failed`; exits 1 when a program failed or
-# none was found.
+# and under it every `SKIP: ...` line the program printed (a test that
+# could not run here and was allowed to say so), then `integration: N
+# passed, M failed, K skipped`; exits 1 when a program failed, ran no
+# test (check's "Checks: 0"), or none was found.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -70,6 +72,7 @@ fi
 passed=0
 failed=0
 found=0
+skipped=0
 for src in "$root"/tests/integration/test_*.c; do
 	[ -e "$src" ] || continue
 	name=$(basename "$src" .c)
@@ -86,9 +89,16 @@ for src in "$root"/tests/integration/test_*.c; do
 	"${timeout_cmd[@]}" "$prog" >"$log" 2>&1
 	rc=$?
 	took=$(( $(date +%s) - start ))
-	if [ $rc -eq 0 ]; then
-		echo "ok $name (${took}s): $(grep -E '^[0-9]+%: ' "$log" | tail -n 1)"
+	summary=$(grep -E '^[0-9]+%: ' "$log" | tail -n 1)
+	if [ $rc -eq 0 ] && [[ $summary == *"Checks: 0,"* ]]; then
+		echo "FAIL $name: ran no test ($summary)"
+		failed=$((failed + 1))
+	elif [ $rc -eq 0 ]; then
+		echo "ok $name (${took}s): $summary"
 		passed=$((passed + 1))
+		skips=$(grep -c '^SKIP: ' "$log")
+		skipped=$((skipped + skips))
+		grep '^SKIP: ' "$log" | sed 's/^/    /'
 	else
 		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 			echo "FAIL $name: timed out after ${took}s"
@@ -104,5 +114,5 @@ if [ $found -eq 0 ]; then
 	echo "integration: no test matched '${filter}'" >&2
 	failed=$((failed + 1))
 fi
-echo "integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

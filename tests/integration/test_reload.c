@@ -9,7 +9,10 @@
  */
 #include "integ.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,7 +21,8 @@ struct reload {
 	char *conf;                 /* the edited copy */
 	char *run;                  /* control socket, life log */
 	char env[PATH_MAX + 32];
-	const char *envv[2];
+	char resolv_env[PATH_MAX + 32];
+	const char *envv[3];
 	char control[PATH_MAX];
 	char life[PATH_MAX];
 	struct aster_test *t;
@@ -49,6 +53,7 @@ reload_prepare(struct reload *rl)
 	ck_assert(aster_test_write_file(rl->run, "life.log", "", 0) == 0);
 	rl->envv[0] = rl->env;
 	rl->envv[1] = NULL;
+	rl->envv[2] = NULL;
 }
 
 static void
@@ -449,8 +454,7 @@ START_TEST(test_reload_module_start_failure)
 	integ_get_expect(rl.t, "public", "/t/stable", 200, &r);
 	aster_test_response_free(&r);
 	integ_request(rl.t, "public", "GET", "/t/sick", NULL, NULL, &r);
-	ck_assert_msg(r.status != 200, "the route of a module that failed to "
-	              "start answers 200");
+	integ_assert_problem(&r, 503, "unavailable");
 	aster_test_response_free(&r);
 	assert_life(&rl, "stop stable", 0);
 	reload_done(&rl);
@@ -516,6 +520,319 @@ START_TEST(test_reload_in_flight_download)
 	}
 	aster_test_conn_close(c);
 	free(big);
+	reload_done(&rl);
+}
+END_TEST
+
+/* --- listeners on host names ---------------------------------------------- */
+
+/* The product file with a listener for address (public) added. */
+static void
+add_listener(struct reload *rl, const char *address)
+{
+	char path[PATH_MAX], *product, *p, *edited;
+
+	snprintf(path, sizeof(path), "%s/product.yaml", rl->conf);
+	product = integ_read_file(path);
+	p = strstr(product, "  control:");
+	ck_assert(p != NULL);
+	ck_assert(asprintf(&edited, "%.*s    - address: %s\n"
+	          "      scopes: [public]\n%s", (int)(p - product), product,
+	          address, p) > 0);
+	ck_assert(aster_test_write_file(rl->conf, "product.yaml", edited,
+	                                -1) == 0);
+	free(edited);
+	free(product);
+}
+
+/* The addresses of the control status's listeners, in *addr (up to 4);
+ * their count. */
+static int
+listeners(struct reload *rl, char addr[][64])
+{
+	json_object *o = integ_control(rl->control, "{\"command\":\"status\"}");
+	json_object *a, *l, *v;
+	int i, n = 0;
+
+	ck_assert(o != NULL && json_object_object_get_ex(o, "listeners", &a));
+	for (i = 0; i < (int)json_object_array_length(a) && n < 4; i++) {
+		l = json_object_array_get_idx(a, (size_t)i);
+		ck_assert(json_object_object_get_ex(l, "address", &v));
+		snprintf(addr[n++], 64, "%s", json_object_get_string(v));
+	}
+	json_object_put(o);
+	return n;
+}
+
+/* A listener on `localhost` added by a reload: looked up (in /etc/hosts)
+ * without blocking, bound, and served. */
+START_TEST(test_reload_adds_listener_by_host_name)
+{
+	struct reload rl;
+	struct aster_test_conn *c;
+	struct aster_test_response r;
+	json_object *o, *ok;
+	char addr[4][64];
+	const char *added = NULL;
+	int i, n;
+
+	reload_start(&rl);
+	ck_assert_int_eq(listeners(&rl, addr), 1);
+	add_listener(&rl, "localhost:0");
+	o = integ_control(rl.control, "{\"command\":\"reload\"}");
+	ck_assert_msg(o != NULL && json_object_object_get_ex(o, "ok", &ok) &&
+	              json_object_get_boolean(ok), "reload answered %s",
+	              o ? json_object_to_json_string(o) : "nothing");
+	json_object_put(o);
+	assert_generation(&rl, 2);
+	n = listeners(&rl, addr);
+	ck_assert_int_eq(n, 2);
+	for (i = 0; i < n; i++)
+		if (strcmp(addr[i], aster_test_listener(rl.t, 0, NULL)) != 0)
+			added = addr[i];
+	ck_assert_msg(added != NULL && strncmp(added, "127.0.0.1:", 10) == 0,
+	              "localhost:0 bound as %s", added ? added : "(none)");
+	c = aster_test_connect_address(added, 0);
+	ck_assert_msg(c != NULL, "cannot connect to %s", added);
+	ck_assert(aster_test_conn_request(c, "GET", "/t/stable", NULL, NULL, 0,
+	                                  &r) == 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "stable");
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+	reload_done(&rl);
+}
+END_TEST
+
+/*
+ * A name server on 127.0.0.1 (a child process) that holds every query
+ * until the parent closes *release, then answers NXDOMAIN; it writes a
+ * byte on *seen for the first query. Returns its pid; *port its port.
+ */
+static pid_t
+slow_dns_start(int *port, int *seen, int *release)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int seen_pipe[2], release_pipe[2];
+	pid_t pid;
+
+	ck_assert(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	*port = ntohs(sa.sin_port);
+	ck_assert(pipe(seen_pipe) == 0 && pipe(release_pipe) == 0);
+	pid = fork();
+	ck_assert(pid != -1);
+	if (pid == 0) {
+		struct {
+			unsigned char q[512];
+			ssize_t n;
+			struct sockaddr_storage from;
+			socklen_t fromlen;
+		} held[32];
+		int nheld = 0, released = 0, i;
+
+		close(seen_pipe[0]);
+		close(release_pipe[1]);
+		for (;;) {
+			struct pollfd p[2] = {{fd, POLLIN, 0},
+			                      {release_pipe[0], POLLIN, 0}};
+
+			if (poll(p, released ? 1 : 2, -1) < 0)
+				continue;
+			if (!released && p[1].revents != 0)
+				released = 1;
+			if (p[0].revents != 0 && nheld < 32) {
+				held[nheld].fromlen = sizeof(held[nheld].from);
+				held[nheld].n = recvfrom(fd, held[nheld].q,
+				    sizeof(held[nheld].q), 0,
+				    (struct sockaddr *)&held[nheld].from,
+				    &held[nheld].fromlen);
+				if (held[nheld].n >= 12) {
+					if (nheld == 0 &&
+					    write(seen_pipe[1], "q", 1) != 1)
+						_exit(2);
+					nheld++;
+				}
+			}
+			for (i = 0; released && i < nheld; i++) {
+				unsigned char *q = held[i].q;
+
+				/* The query echoed as a reply: QR, RA,
+				 * NXDOMAIN; no records. */
+				q[2] = (unsigned char)(0x80 | (q[2] & 0x79));
+				q[3] = 0x83;
+				memset(q + 6, 0, 6);
+				sendto(fd, q, (size_t)held[i].n, 0,
+				       (struct sockaddr *)&held[i].from,
+				       held[i].fromlen);
+			}
+			if (released)
+				nheld = 0;
+		}
+	}
+	close(fd);
+	close(seen_pipe[1]);
+	close(release_pipe[0]);
+	*seen = seen_pipe[0];
+	*release = release_pipe[1];
+	return pid;
+}
+
+/*
+ * A listener on a name that does not resolve: while the name server
+ * sits on the question, the daemon serves requests and answers the
+ * control socket (a second reload is refused as under way); then the
+ * reload is rejected, naming the host, and nothing changed.
+ */
+START_TEST(test_reload_unresolvable_listener)
+{
+	struct reload rl;
+	struct aster_test_conn *ctl;
+	struct aster_test_response r;
+	struct pollfd p;
+	char addr[4][64], resolv[128], line[4096], path[PATH_MAX + 8];
+	size_t len = 0;
+	json_object *o, *v;
+	int port, seen, release, st;
+	uint64_t t0;
+	pid_t dns;
+
+	reload_prepare(&rl);
+	dns = slow_dns_start(&port, &seen, &release);
+	snprintf(resolv, sizeof(resolv), "nameserver 127.0.0.1:%d\n"
+	         "options timeout:30 attempts:1\n", port);
+	ck_assert(aster_test_write_file(rl.run, "resolv.conf", resolv, -1) ==
+	          0);
+	snprintf(rl.resolv_env, sizeof(rl.resolv_env),
+	         "ASTER_RESOLV_CONF=%s/resolv.conf", rl.run);
+	rl.envv[1] = rl.resolv_env;
+	reload_launch(&rl);
+
+	add_listener(&rl, "no-such-host.invalid:8080");
+	snprintf(path, sizeof(path), "unix:%s", rl.control);
+	ctl = aster_test_connect_address(path, 0);
+	ck_assert(ctl != NULL);
+	ck_assert(aster_test_conn_send(ctl, "{\"command\":\"reload\"}\n",
+	                               21) == 0);
+	p.fd = seen;
+	p.events = POLLIN;
+	ck_assert_msg(poll(&p, 1, aster_test_timeout(5000)) == 1,
+	              "the name server got no question:\n%s",
+	              aster_test_stderr(rl.t));
+
+	/* The lookup is under way: everything else is still answered. */
+	t0 = integ_ms_now();
+	integ_get_expect(rl.t, "public", "/t/stable", 200, &r);
+	ck_assert_str_eq(r.body, "stable");
+	aster_test_response_free(&r);
+	assert_generation(&rl, 1);
+	o = integ_control(rl.control, "{\"command\":\"reload\"}");
+	ck_assert_msg(o != NULL && strstr(json_object_to_json_string(o),
+	              "a reload is already under way") != NULL,
+	              "a second reload during the lookup answered %s",
+	              o ? json_object_to_json_string(o) : "nothing");
+	json_object_put(o);
+	ck_assert_msg(integ_ms_now() - t0 < (uint64_t)aster_test_timeout(2000),
+	              "requests during the lookup took %llu ms",
+	              (unsigned long long)(integ_ms_now() - t0));
+	ck_assert_msg(aster_test_conn_read(ctl, line, sizeof(line) - 1, 0) ==
+	              -1, "the reload answered before its lookup did");
+
+	close(release);
+	while (len == 0 || memchr(line, '\n', len) == NULL) {
+		long n = aster_test_conn_read(ctl, line + len,
+		                              sizeof(line) - 1 - len, -1);
+
+		ck_assert_msg(n > 0, "no answer to the reload");
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	aster_test_conn_close(ctl);
+	o = json_tokener_parse(line);
+	ck_assert_msg(o != NULL && json_object_object_get_ex(o, "ok", &v) &&
+	              !json_object_get_boolean(v), "reload answered %s", line);
+	ck_assert(json_object_object_get_ex(o, "error", &v));
+	ck_assert_msg(strstr(json_object_get_string(v), "cannot listen on "
+	              "no-such-host.invalid:8080: cannot resolve host name "
+	              "\"no-such-host.invalid\"") != NULL, "error: %s",
+	              json_object_get_string(v));
+	json_object_put(o);
+
+	assert_generation(&rl, 1);
+	ck_assert_int_eq(listeners(&rl, addr), 1);
+	integ_get_expect(rl.t, "public", "/t/stable", 200, &r);
+	aster_test_response_free(&r);
+	assert_life(&rl, "stop stable", 0);
+	kill(dns, SIGKILL);
+	waitpid(dns, &st, 0);
+	close(seen);
+	reload_done(&rl);
+}
+END_TEST
+
+/* SIGTERM while a reload waits for a name: the reload is refused (the
+ * control client gets that answer) and asterd stops cleanly. */
+START_TEST(test_stop_during_lookup)
+{
+	struct reload rl;
+	struct aster_test_conn *ctl;
+	struct pollfd p;
+	char resolv[128], line[4096], path[PATH_MAX + 8];
+	size_t len = 0;
+	json_object *o, *v;
+	int port, seen, release, st, rc;
+	pid_t dns;
+
+	reload_prepare(&rl);
+	dns = slow_dns_start(&port, &seen, &release);
+	snprintf(resolv, sizeof(resolv), "nameserver 127.0.0.1:%d\n"
+	         "options timeout:30 attempts:1\n", port);
+	ck_assert(aster_test_write_file(rl.run, "resolv.conf", resolv, -1) ==
+	          0);
+	snprintf(rl.resolv_env, sizeof(rl.resolv_env),
+	         "ASTER_RESOLV_CONF=%s/resolv.conf", rl.run);
+	rl.envv[1] = rl.resolv_env;
+	reload_launch(&rl);
+
+	add_listener(&rl, "no-such-host.invalid:8080");
+	snprintf(path, sizeof(path), "unix:%s", rl.control);
+	ctl = aster_test_connect_address(path, 0);
+	ck_assert(ctl != NULL);
+	ck_assert(aster_test_conn_send(ctl, "{\"command\":\"reload\"}\n",
+	                               21) == 0);
+	p.fd = seen;
+	p.events = POLLIN;
+	ck_assert_msg(poll(&p, 1, aster_test_timeout(5000)) == 1,
+	              "the name server got no question");
+	ck_assert(aster_test_signal(rl.t, SIGTERM) == 0);
+	while (len == 0 || memchr(line, '\n', len) == NULL) {
+		long n = aster_test_conn_read(ctl, line + len,
+		                              sizeof(line) - 1 - len, -1);
+
+		ck_assert_msg(n > 0, "no answer to the reload when asterd "
+		              "stopped:\n%s", aster_test_stderr(rl.t));
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	aster_test_conn_close(ctl);
+	o = json_tokener_parse(line);
+	ck_assert_msg(o != NULL && json_object_object_get_ex(o, "error", &v) &&
+	              strcmp(json_object_get_string(v), "asterd is stopping") ==
+	              0, "reload answered %s", line);
+	json_object_put(o);
+	rc = aster_test_wait(rl.t, aster_test_timeout(10000));
+	ck_assert_msg(rc == 0, "exit %d; stderr:\n%s", rc,
+	              aster_test_stderr(rl.t));
+	close(release);
+	kill(dns, SIGKILL);
+	waitpid(dns, &st, 0);
+	close(seen);
 	reload_done(&rl);
 }
 END_TEST
@@ -680,6 +997,9 @@ reload_suite(void)
 	tcase_add_test(tc, test_reload_changes_limits);
 	tcase_add_test(tc, test_reload_module_start_failure);
 	tcase_add_test(tc, test_reload_in_flight_download);
+	tcase_add_test(tc, test_reload_adds_listener_by_host_name);
+	tcase_add_test(tc, test_reload_unresolvable_listener);
+	tcase_add_test(tc, test_stop_during_lookup);
 	tcase_add_test(load, test_reload_under_load);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, load);

@@ -50,12 +50,24 @@ runtime_uptime(const struct runtime *rt)
 	return stub_uptime;
 }
 
+/* A reload answered later (stub_reload_rc RUNTIME_RELOAD_LATER): its
+ * callback, for the test to call. */
+static runtime_reload_fn stub_later_done;
+static void *stub_later_arg;
+
 int
-runtime_reload(struct runtime *rt, int dry_run, char **report)
+runtime_reload(struct runtime *rt, int dry_run, runtime_reload_fn done,
+               void *arg, char **report)
 {
 	(void)rt;
 	stub_reload_calls++;
 	stub_dry_run = dry_run;
+	if (stub_reload_rc == RUNTIME_RELOAD_LATER) {
+		*report = NULL;
+		stub_later_done = done;
+		stub_later_arg = arg;
+		return stub_reload_rc;
+	}
 	*report = stub_report != NULL ? strdup(stub_report) : NULL;
 	return stub_reload_rc;
 }
@@ -584,6 +596,50 @@ START_TEST(test_reload)
 	                 "[\"route:billing.pay\"]");
 	ck_assert_int_eq(json_object_object_get_ex(o, "error", NULL), 0);
 	json_object_put(o);
+}
+END_TEST
+
+/* A reload that looks host names up answers when the runtime says so,
+ * and a request pipelined behind it waits its turn. */
+START_TEST(test_reload_answered_later)
+{
+	static const char reqs[] = "{\"command\":\"reload\"}\n"
+	                           "{\"command\":\"plan\"}\n";
+	struct client c;
+	json_object *o;
+	int i;
+
+	stub_reload_rc = RUNTIME_RELOAD_LATER;
+	stub_later_done = NULL;
+	client_open(&c);
+	c.out = reqs;
+	c.outlen = sizeof(reqs) - 1;
+	for (i = 0; i < 200; i++) {
+		client_step(&c);
+		poll(NULL, 0, 1);
+	}
+	ck_assert_int_eq(stub_reload_calls, 1);
+	ck_assert_ptr_nonnull(stub_later_done);
+	ck_assert_msg(c.inlen == 0, "answered before the reload ended: %s",
+	              c.in);
+	stub_later_done(stub_later_arg, -1, strdup(
+	    "{\"ok\":false,\"dryRun\":false,\"generation\":1,"
+	    "\"message\":\"cannot listen on nowhere.invalid:8080: cannot "
+	    "resolve host name\",\"diagnostics\":[]}"));
+	client_talk(&c, "", 0, 2);
+	o = json_tokener_parse(client_line(&c, 0));
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(get_bool(o, "ok"), 0);
+	ck_assert_str_eq(get_str(o, "error"), "cannot listen on "
+	                 "nowhere.invalid:8080: cannot resolve host name");
+	json_object_put(o);
+	o = json_tokener_parse(client_line(&c, 1));
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(get_bool(o, "ok"), 1);
+	ck_assert(json_object_object_get_ex(o, "waves", NULL));
+	json_object_put(o);
+	ck_assert_int_eq(stub_reload_calls, 1);
+	client_close(&c);
 }
 END_TEST
 
@@ -1391,6 +1447,7 @@ control_suite(void)
 	tcase_add_test(tc, test_plan);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_reload_dry_run);
+	tcase_add_test(tc, test_reload_answered_later);
 	tcase_add_test(tc, test_reload_invalid);
 	tcase_add_test(tc, test_reload_rc_wins);
 	tcase_add_test(tc, test_reload_no_report);
