@@ -48,6 +48,10 @@ static const struct shaped valid[] = {
 	{"/gateway/v1/openapi.json", "/gateway/v1/openapi.json"},
 	{"/a-b_c~d", "/a-b_c~d"},
 	{"/caf%C3%A9", "/caf%C3%A9"},
+	{"/%68ealth", "/%68ealth"},
+	{"/a%252Fb", "/a%252Fb"},
+	{"/a%2E", "/a%2E"},
+	{"/%2E%2E%2E", "/%2E%2E%2E"},
 	{"/v1/items:batch", "/v1/items:batch"},
 	{"/{_private}", "/{}"},
 	{"/{p1}", "/{}"},
@@ -96,6 +100,19 @@ static const char *const invalid[] = {
 	"/a\tb",
 	"/%zz",
 	"/%4",
+	/* Literals a request segment can never equal (SPEC §7.1). */
+	"/a%2Fb",
+	"/a%2fb",
+	"/%2F",
+	"/%2e",
+	"/a/%2E%2e",
+	"/a/.%2e/b",
+	"/%00",
+	"/a%00b",
+	"/%FF",
+	"/%C0%AF",
+	"/%ED%A0%80",
+	"/%C3",
 };
 
 START_TEST(test_invalid_paths)
