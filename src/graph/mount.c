@@ -111,6 +111,37 @@ check_segment(struct arena *a, const char *s, size_t len,
 	return check_decoded(a, s, len);
 }
 
+/*
+ * Writes the literal s[0..len) (checked) to o in one spelling of its
+ * decoded bytes: a byte a literal may hold as is, as is; any other as
+ * %XX in upper case. Two literals the router takes as one ("/%68ealth",
+ * "/health") then have one shape, and collide as routes. Returns the end.
+ */
+static char *
+shape_literal(char *o, const char *s, size_t len)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '%') {
+			c = (unsigned char)(hex_digit(s[i + 1]) << 4 |
+			                    hex_digit(s[i + 2]));
+			i += 2;
+		}
+		if (c != '%' && c > 0x20 && c < 0x7f && is_literal_char(c)) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = digits[c >> 4];
+			*o++ = digits[c & 15];
+		}
+	}
+	return o;
+}
+
 const char *
 mount_check(struct arena *a, const char *path, const char **shape)
 {
@@ -141,8 +172,7 @@ mount_check(struct arena *a, const char *path, const char **shape)
 			memcpy(o, "{}", 2);
 			o += 2;
 		} else {
-			memcpy(o, p, seg);
-			o += seg;
+			o = shape_literal(o, p, seg);
 		}
 		p += seg;
 		if (*p == '/')
