@@ -819,6 +819,7 @@ START_TEST(test_cuts_agree)
 			ck_assert(same_str(p->r.method, ref->r.method));
 			ck_assert(same_str(p->r.target, ref->r.target));
 			ck_assert(same_str(p->r.path, ref->r.path));
+			ck_assert(same_str(p->r.raw_path, ref->r.raw_path));
 			ck_assert(same_str(p->r.query, ref->r.query));
 			ck_assert_uint_eq(p->r.nfields, ref->r.nfields);
 			ck_assert_uint_eq(p->r.body_len, ref->r.body_len);
