@@ -202,10 +202,14 @@ http_request_header(const struct http_request *r, const char *name)
 size_t
 http_segment_decode(char *dst, const char *s, size_t len)
 {
-	size_t i, n = 0;
+	const char *pct = memchr(s, '%', len);
+	size_t i, n;
 	int hi, lo;
 
-	for (i = 0; i < len; i++) {
+	/* Most segments hold no escape: one move. dst may be s. */
+	n = pct != NULL ? (size_t)(pct - s) : len;
+	memmove(dst, s, n);
+	for (i = n; i < len; i++) {
 		if (s[i] == '%' && len - i >= 3 &&
 		    (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
 		    (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
@@ -219,6 +223,17 @@ http_segment_decode(char *dst, const char *s, size_t len)
 	return n;
 }
 
+/* The decoded segment s[0..n): 1 for ".", 2 for "..", else 0. */
+static int
+plain_dots(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '.')
+		return 1;
+	if (n == 2 && s[0] == '.' && s[1] == '.')
+		return 2;
+	return 0;
+}
+
 /*
  * Checks the raw segment s[0..len) (no '/'), decoding it into scratch
  * (room for len + 1). Returns 0 for an ordinary segment, 1 for ".", 2 for
@@ -227,25 +242,27 @@ http_segment_decode(char *dst, const char *s, size_t len)
 static int
 segment_check(const char *s, size_t len, char *scratch, const char **why)
 {
-	const unsigned char *d = (const unsigned char *)scratch;
-	size_t i, n, step;
-	int high = 0;
+	unsigned char *d = (unsigned char *)scratch;
+	size_t i, n = 0, step;
+	int hi, lo, high = 0;
 
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && (len - i < 3 ||
-		    hex_digit((unsigned char)s[i + 1]) < 0 ||
-		    hex_digit((unsigned char)s[i + 2]) < 0)) {
-			*why = "invalid percent-encoding in the path";
-			return -1;
+	for (i = 0; i < len; i++, n++) {
+		d[n] = (unsigned char)s[i];
+		if (s[i] == '%') {
+			if (len - i < 3 ||
+			    (hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0) {
+				*why = "invalid percent-encoding in the path";
+				return -1;
+			}
+			d[n] = (unsigned char)(hi << 4 | lo);
+			i += 2;
 		}
-	}
-	n = http_segment_decode(scratch, s, len);
-	for (i = 0; i < n; i++) {
-		if (d[i] == '\0') {
+		if (d[n] == '\0') {
 			*why = "a path segment decodes to a NUL byte";
 			return -1;
 		}
-		high |= d[i] >= 0x80;
+		high |= d[n] >= 0x80;
 	}
 	for (i = 0; high && i < n; i += step) {
 		if ((step = utf8_sequence(d + i, n - i)) == 0) {
@@ -253,37 +270,40 @@ segment_check(const char *s, size_t len, char *scratch, const char **why)
 			return -1;
 		}
 	}
-	if (n == 1 && d[0] == '.')
-		return 1;
-	if (n == 2 && d[0] == '.' && d[1] == '.')
-		return 2;
-	return 0;
+	return plain_dots(scratch, n);
 }
 
 /*
  * The raw half of http_path_normalise(): segments are pushed onto raw
  * as they come and ".." pops the last one, found by the '/' before it
- * (a raw segment holds no '/'). decoded is the checks' scratch space.
+ * (a raw segment holds no '/'). Only a segment holding a '%', a NUL or a
+ * byte above ASCII is decoded (into scratch) to be checked; *plain says
+ * whether none did, so that the decoded path is the raw one.
  */
 static int
-normalise_raw(const char *src, size_t len, char *raw, char *decoded,
-              const char **why)
+normalise_raw(const char *src, size_t len, char *raw, char *scratch,
+              int *plain, const char **why)
 {
 	size_t rd = 0, wr = 0, seg, n;
-	int dot;
+	unsigned char c;
+	int dot, odd;
 
+	*plain = 1;
 	while (rd < len) {
 		while (rd < len && src[rd] == '/')
 			rd++;
-		seg = rd;
-		while (rd < len && src[rd] != '/')
-			rd++;
+		for (seg = rd, odd = 0; rd < len && (c = src[rd]) != '/'; rd++)
+			odd |= c == '%' || c >= 0x80 || c == '\0';
 		if ((n = rd - seg) == 0) {
 			raw[wr++] = '/';
 			break;
 		}
-		if ((dot = segment_check(src + seg, n, decoded, why)) < 0)
+		if (!odd)
+			dot = plain_dots(src + seg, n);
+		else if ((dot = segment_check(src + seg, n, scratch, why)) < 0)
 			return -1;
+		else
+			*plain = 0;
 		if (dot == 2)
 			while (wr > 0 && raw[--wr] != '/')
 				;
@@ -308,13 +328,18 @@ http_path_normalise(const char *src, size_t len, char *raw, char *decoded,
 {
 	const char *s, *e;
 	size_t n = 0;
+	int plain;
 
 	if (len == 0 || src[0] != '/') {
 		*why = "the path does not start with '/'";
 		return -1;
 	}
-	if (normalise_raw(src, len, raw, decoded, why) < 0)
+	if (normalise_raw(src, len, raw, decoded, &plain, why) < 0)
 		return -1;
+	if (plain) {
+		strcpy(decoded, raw);
+		return 0;
+	}
 	for (s = raw; *s != '\0'; s = e) {
 		decoded[n++] = '/';
 		s++;

@@ -450,18 +450,17 @@ walk(struct walk *w, const struct rnode *n, size_t p)
 	const char *path = w->path, *seg = path + p + 1;
 	const struct rnode *kid;
 	size_t q, len;
-	int encoded = 0;
 
 	if (!(n->scopes & w->scopes))
 		return 0;
 	if (path[p] == '\0')
 		return offer(w, n->exact, n->nexact, p) ||
 		       offer(w, n->prefix, n->nprefix, p);
-	for (q = p + 1; path[q] != '/' && path[q] != '\0'; q++)
-		encoded |= path[q] == '%';
+	q = p + 1 + strcspn(seg, "/%");
 	len = q - p - 1;
-	if (encoded) {
-		len = http_segment_decode(w->buf + p + 1, seg, len);
+	if (path[q] == '%') {
+		q += strcspn(path + q, "/");
+		len = http_segment_decode(w->buf + p + 1, seg, q - p - 1);
 		seg = w->buf + p + 1;
 	}
 	kid = find_kid(n, seg, len);
