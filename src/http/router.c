@@ -376,7 +376,7 @@ router_count(const struct router *r)
  * the offset of the raw segment: decoding never lengthens, so a segment
  * and its NUL fit in the room of the raw segment and the '/' after it,
  * and every segment has its own place there, whichever branches the walk
- * tries. Param values end up in those places too.
+ * tries. fill_match() puts param values in those places too.
  */
 struct walk {
 	const char *path;
