@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
 #include "util/hex.h"
 #include "util/utf8.h"
@@ -277,18 +278,17 @@ segment_check(const char *s, size_t len, char *scratch, const char **why)
  * The raw half of http_path_normalise(): segments are pushed onto raw
  * as they come and ".." pops the last one, found by the '/' before it
  * (a raw segment holds no '/'). Only a segment holding a '%', a NUL or a
- * byte above ASCII is decoded (into scratch) to be checked; *plain says
- * whether none did, so that the decoded path is the raw one.
+ * byte above ASCII is decoded (into scratch) to be checked. Returns the
+ * length of raw, or -1.
  */
-static int
+static ssize_t
 normalise_raw(const char *src, size_t len, char *raw, char *scratch,
-              int *plain, const char **why)
+              const char **why)
 {
 	size_t rd = 0, wr = 0, seg, n;
 	unsigned char c;
 	int dot, odd;
 
-	*plain = 1;
 	while (rd < len) {
 		while (rd < len && src[rd] == '/')
 			rd++;
@@ -302,8 +302,6 @@ normalise_raw(const char *src, size_t len, char *raw, char *scratch,
 			dot = plain_dots(src + seg, n);
 		else if ((dot = segment_check(src + seg, n, scratch, why)) < 0)
 			return -1;
-		else
-			*plain = 0;
 		if (dot == 2)
 			while (wr > 0 && raw[--wr] != '/')
 				;
@@ -319,34 +317,24 @@ normalise_raw(const char *src, size_t len, char *raw, char *scratch,
 	if (wr == 0)
 		raw[wr++] = '/';
 	raw[wr] = '\0';
-	return 0;
+	return (ssize_t)wr;
 }
 
 int
 http_path_normalise(const char *src, size_t len, char *raw, char *decoded,
                     const char **why)
 {
-	const char *s, *e;
-	size_t n = 0;
-	int plain;
+	ssize_t n;
 
 	if (len == 0 || src[0] != '/') {
 		*why = "the path does not start with '/'";
 		return -1;
 	}
-	if (normalise_raw(src, len, raw, decoded, &plain, why) < 0)
+	if ((n = normalise_raw(src, len, raw, decoded, why)) < 0)
 		return -1;
-	if (plain) {
-		strcpy(decoded, raw);
-		return 0;
-	}
-	for (s = raw; *s != '\0'; s = e) {
-		decoded[n++] = '/';
-		s++;
-		e = s + strcspn(s, "/");
-		n += http_segment_decode(decoded + n, s, (size_t)(e - s));
-	}
-	decoded[n] = '\0';
+	/* Segments decoded and joined with '/' are the whole raw path
+	 * decoded: a raw '/' is always a separator. */
+	http_segment_decode(decoded, raw, (size_t)n);
 	return 0;
 }
 

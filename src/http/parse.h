@@ -136,6 +136,8 @@ int http_path_normalise(const char *src, size_t len, char *raw,
 /*
  * Percent-decodes the segment s[0..len) once into dst (room for len + 1
  * bytes; dst may be s) and NUL-terminates it; returns the decoded length.
+ * Given a whole raw path, it gives the decoded one of
+ * http_path_normalise().
  * A '%' without two hex digits after it is kept as it is (a path that
  * http_path_normalise() accepted has none); a decoded NUL is written like
  * any byte, so the length, not strlen(), says where the segment ends.
