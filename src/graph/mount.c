@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "util/arena.h"
+#include "util/hex.h"
+#include "util/utf8.h"
 
 #define MOUNT_MAX_PARAMS 32
 
@@ -27,11 +29,40 @@ is_literal_char(unsigned char c)
 	return strchr("-._~!$&'()*+,;=:@%", c) != NULL && c != '\0';
 }
 
-static int
-is_hex(char c)
+/*
+ * A literal is compared with request segments once both are decoded
+ * (SPEC §7.1), so it must decode to what a request segment can: never
+ * '/' (an encoded slash stays inside its segment, so the literal "a%2Fb"
+ * would be one segment where the path shows two), NUL, bytes that are
+ * not UTF-8, or "." and ".." (resolved before matching). Such a literal
+ * could never match; it is refused. s[0..len) has well-formed escapes.
+ */
+static const char *
+check_decoded(struct arena *a, const char *s, size_t len)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
+	unsigned char *d = arena_alloc(a, len + 1);
+	size_t i, n = 0, step;
+
+	for (i = 0; i < len; i++, n++) {
+		d[n] = (unsigned char)s[i];
+		if (s[i] == '%') {
+			d[n] = (unsigned char)(hex_digit(s[i + 1]) << 4 |
+			                       hex_digit(s[i + 2]));
+			i += 2;
+		}
+		if (d[n] == '/')
+			return "an encoded '/' (%2F) is not allowed in a path: "
+			       "it would stay inside its segment";
+		if (d[n] == '\0')
+			return "an encoded NUL (%00) is not allowed in a path";
+	}
+	if ((n == 1 && d[0] == '.') || (n == 2 && d[0] == '.' && d[1] == '.'))
+		return "'.' and '..' segments are not allowed, encoded or not";
+	for (i = 0; i < n; i += step)
+		if ((step = utf8_sequence(d + i, n - i)) == 0)
+			return arena_printf(a, "segment '%.*s' does not decode "
+			       "to UTF-8", (int)len, s);
+	return NULL;
 }
 
 /* Checks one segment [s, s+len); returns a reason or NULL. */
@@ -68,7 +99,7 @@ check_segment(struct arena *a, const char *s, size_t len,
 			return "a parameter must be a whole segment: "
 			       "{name}";
 		if (c == '%' && !(i + 2 < len &&
-		    is_hex(s[i + 1]) && is_hex(s[i + 2])))
+		    hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0))
 			return "'%' must start a percent-encoded byte";
 		if (c <= 0x20 || c >= 0x7f)
 			return "spaces, control and non-ASCII bytes must be "
@@ -77,7 +108,38 @@ check_segment(struct arena *a, const char *s, size_t len,
 			return arena_printf(a, "character '%c' is not allowed "
 			       "in a path", c);
 	}
-	return NULL;
+	return check_decoded(a, s, len);
+}
+
+/*
+ * Writes the literal s[0..len) (checked) to o in one spelling of its
+ * decoded bytes: a byte a literal may hold as is, as is; any other as
+ * %XX in upper case. Two literals the router takes as one ("/%68ealth",
+ * "/health") then have one shape, and collide as routes. Returns the end.
+ */
+static char *
+shape_literal(char *o, const char *s, size_t len)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '%') {
+			c = (unsigned char)(hex_digit(s[i + 1]) << 4 |
+			                    hex_digit(s[i + 2]));
+			i += 2;
+		}
+		if (c != '%' && c > 0x20 && c < 0x7f && is_literal_char(c)) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = digits[c >> 4];
+			*o++ = digits[c & 15];
+		}
+	}
+	return o;
 }
 
 const char *
@@ -110,8 +172,7 @@ mount_check(struct arena *a, const char *path, const char **shape)
 			memcpy(o, "{}", 2);
 			o += 2;
 		} else {
-			memcpy(o, p, seg);
-			o += seg;
+			o = shape_literal(o, p, seg);
 		}
 		p += seg;
 		if (*p == '/')

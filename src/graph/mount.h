@@ -9,10 +9,13 @@ struct arena;
 /*
  * Checks path against SPEC §3.2: starts with '/', no trailing '/' (but
  * "/"), segments are literals or a whole {param}, no "." or "..", no "//",
- * '?' or '#', no control characters or spaces, parameter names unique.
- * Returns NULL when valid and sets *shape to the path with every {param}
- * written as {} (two paths with one shape conflict); otherwise returns the
- * reason (an arena string).
+ * '?' or '#', no control characters or spaces, parameter names unique;
+ * and against §7.1: a literal must decode to UTF-8 without '/', NUL, "."
+ * or "..", or no request segment could match it. Returns NULL when valid
+ * and sets *shape to the path with every {param} written as {} and every
+ * literal in one spelling of its decoded bytes (two paths with one shape
+ * conflict: "/%68ealth" is "/health"); otherwise returns the reason (an
+ * arena string).
  */
 const char *mount_check(struct arena *a, const char *path,
                         const char **shape);

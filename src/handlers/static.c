@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/parse.h"
 #include "http/problem.h"
 #include "http/server.h"
 #include "runtime/runtime.h"
@@ -55,23 +56,31 @@ struct found {
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
 
 /*
- * Opens the next component [s, s + len) below dirfd, which it closes.
- * dir: the component must be a directory. Returns the new fd or -1.
+ * Opens the next component below dirfd, which it closes: the raw path
+ * segment [s, s + len), percent-decoded once. dir: the component must be
+ * a directory. Returns the new fd or -1.
+ *
+ * A segment that decodes to something holding '/' ("a%2Fb") names no
+ * file: it is not split again into "a" and "b", which would reach another
+ * file than the one the segments name, but refused as not found, like
+ * the NUL byte the server has refused already and "." and ".." that it
+ * has resolved.
  */
 static int
 step(int dirfd, const char *s, size_t len, int dir)
 {
-	char name[NAME_MAX + 1];
+	char name[3 * NAME_MAX + 1];
+	size_t n;
 	int fd, saved;
 
-	if (len > NAME_MAX) {
+	n = len < sizeof(name) ? http_segment_decode(name, s, len) : len;
+	if (n > NAME_MAX) {
 		close(dirfd);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(name, s, len);
-	name[len] = '\0';
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+	if (memchr(name, '/', n) != NULL || memchr(name, '\0', n) != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		close(dirfd);
 		errno = ENOENT;
 		return -1;
@@ -107,7 +116,8 @@ settle(struct found *f, const char *index)
 }
 
 /*
- * Opens root + rel ("" or "/a/b"), per the file comment. Returns 0 with
+ * Opens root + rel ("" or "/a/b%20c", the raw rest of the path below the
+ * route's mount point), per the file comment. Returns 0 with
  * f filled, or -1 with errno set (f->fd closed).
  */
 static int

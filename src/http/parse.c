@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/types.h>
 
 #include "util/hex.h"
+#include "util/utf8.h"
 
 enum {
 	RS_HEAD,
@@ -141,6 +143,7 @@ http_request_reset(struct http_request *r, size_t max_head, size_t max_body)
 	r->method = NULL;
 	r->target = NULL;
 	r->path = NULL;
+	r->raw_path = NULL;
 	r->query = NULL;
 	r->nfields = 0;
 	r->minor = 1;
@@ -197,75 +200,142 @@ http_request_header(const struct http_request *r, const char *name)
 
 /* --- the path ---------------------------------------------------------- */
 
-/*
- * Normalises the path s[0..n) (starting with '/') in place. Every segment
- * written was read first, so the write offset never passes the read one.
- */
-static int
-normalise(char *s, size_t n)
+size_t
+http_segment_decode(char *dst, const char *s, size_t len)
 {
-	size_t rd = 0, wr = 0, seg, len;
+	const char *pct = memchr(s, '%', len);
+	size_t i, n;
+	int hi, lo;
 
-	while (rd < n) {
-		while (rd < n && s[rd] == '/')
-			rd++;
-		seg = rd;
-		while (rd < n && s[rd] != '/')
-			rd++;
-		len = rd - seg;
-		if (len == 0) {
-			s[wr++] = '/';
-			break;
+	/* Most segments hold no escape: one move. dst may be s. */
+	n = pct != NULL ? (size_t)(pct - s) : len;
+	memmove(dst, s, n);
+	for (i = n; i < len; i++) {
+		if (s[i] == '%' && len - i >= 3 &&
+		    (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)s[i + 2])) >= 0) {
+			dst[n++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			dst[n++] = s[i];
 		}
-		if (len == 1 && s[seg] == '.') {
-			if (rd == n)
-				s[wr++] = '/';
-			continue;
-		}
-		if (len == 2 && s[seg] == '.' && s[seg + 1] == '.') {
-			if (wr == 0)
-				return -1;
-			while (wr > 0 && s[--wr] != '/')
-				;
-			if (rd == n)
-				s[wr++] = '/';
-			continue;
-		}
-		s[wr++] = '/';
-		memmove(s + wr, s + seg, len);
-		wr += len;
 	}
-	if (wr == 0)
-		s[wr++] = '/';
-	s[wr] = '\0';
+	dst[n] = '\0';
+	return n;
+}
+
+/* The decoded segment s[0..n): 1 for ".", 2 for "..", else 0. */
+static int
+plain_dots(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '.')
+		return 1;
+	if (n == 2 && s[0] == '.' && s[1] == '.')
+		return 2;
 	return 0;
 }
 
-int
-http_path_decode(char *dst, const char *src, size_t len)
+/*
+ * Checks the raw segment s[0..len) (no '/'), decoding it into scratch
+ * (room for len + 1). Returns 0 for an ordinary segment, 1 for ".", 2 for
+ * "..", or -1 with *why set.
+ */
+static int
+segment_check(const char *s, size_t len, char *scratch, const char **why)
 {
-	size_t i, n = 0;
-	int hi, lo;
+	unsigned char *d = (unsigned char *)scratch;
+	size_t i, n = 0, step;
+	int hi, lo, high = 0;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c == '%') {
+	for (i = 0; i < len; i++, n++) {
+		d[n] = (unsigned char)s[i];
+		if (s[i] == '%') {
 			if (len - i < 3 ||
-			    (hi = hex_digit((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hex_digit((unsigned char)src[i + 2])) < 0)
+			    (hi = hex_digit((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_digit((unsigned char)s[i + 2])) < 0) {
+				*why = "invalid percent-encoding in the path";
 				return -1;
-			c = (unsigned char)(hi << 4 | lo);
+			}
+			d[n] = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		}
-		if (c == '\0')
+		if (d[n] == '\0') {
+			*why = "a path segment decodes to a NUL byte";
 			return -1;
-		dst[n++] = (char)c;
+		}
+		high |= d[n] >= 0x80;
 	}
-	dst[n] = '\0';
-	if (n == 0 || dst[0] != '/')
+	for (i = 0; high && i < n; i += step) {
+		if ((step = utf8_sequence(d + i, n - i)) == 0) {
+			*why = "a path segment does not decode to UTF-8";
+			return -1;
+		}
+	}
+	return plain_dots(scratch, n);
+}
+
+/*
+ * The raw half of http_path_normalise(): segments are pushed onto raw
+ * as they come and ".." pops the last one, found by the '/' before it
+ * (a raw segment holds no '/'). Only a segment holding a '%', a NUL or a
+ * byte above ASCII is decoded (into scratch) to be checked. Returns the
+ * length of raw, or -1.
+ */
+static ssize_t
+normalise_raw(const char *src, size_t len, char *raw, char *scratch,
+              const char **why)
+{
+	size_t rd = 0, wr = 0, seg, n;
+	unsigned char c;
+	int dot, odd;
+
+	while (rd < len) {
+		while (rd < len && src[rd] == '/')
+			rd++;
+		for (seg = rd, odd = 0; rd < len && (c = src[rd]) != '/'; rd++)
+			odd |= c == '%' || c >= 0x80 || c == '\0';
+		if ((n = rd - seg) == 0) {
+			raw[wr++] = '/';
+			break;
+		}
+		if (!odd)
+			dot = plain_dots(src + seg, n);
+		else if ((dot = segment_check(src + seg, n, scratch, why)) < 0)
+			return -1;
+		if (dot == 2)
+			while (wr > 0 && raw[--wr] != '/')
+				;
+		if (dot != 0) {
+			if (rd == len)
+				raw[wr++] = '/';
+			continue;
+		}
+		raw[wr++] = '/';
+		memcpy(raw + wr, src + seg, n);
+		wr += n;
+	}
+	if (wr == 0)
+		raw[wr++] = '/';
+	raw[wr] = '\0';
+	return (ssize_t)wr;
+}
+
+int
+http_path_normalise(const char *src, size_t len, char *raw, char *decoded,
+                    const char **why)
+{
+	ssize_t n;
+
+	if (len == 0 || src[0] != '/') {
+		*why = "the path does not start with '/'";
 		return -1;
-	return normalise(dst, n);
+	}
+	if ((n = normalise_raw(src, len, raw, decoded, why)) < 0)
+		return -1;
+	/* Segments decoded and joined with '/' are the whole raw path
+	 * decoded: a raw '/' is always a separator. */
+	http_segment_decode(decoded, raw, (size_t)n);
+	return 0;
 }
 
 /*
@@ -276,7 +346,7 @@ http_path_decode(char *dst, const char *src, size_t len)
 static enum http_parse_result
 parse_target(struct http_request *r, const char *target)
 {
-	const char *p = target, *q;
+	const char *p = target, *q, *why;
 	size_t n;
 	char *buf;
 
@@ -285,7 +355,7 @@ parse_target(struct http_request *r, const char *target)
 	if (strcmp(target, "*") == 0) {
 		if (strcmp(r->method, "OPTIONS") != 0)
 			return bad(r, "'*' target outside OPTIONS");
-		r->path = "*";
+		r->path = r->raw_path = "*";
 		return HTTP_PARSE_MORE;
 	}
 	if (*p != '/') {
@@ -301,15 +371,19 @@ parse_target(struct http_request *r, const char *target)
 	n = q != NULL ? (size_t)(q - p) : strlen(p);
 	if (q != NULL)
 		r->query = q + 1;
-	buf = grow(r->pathbuf, &r->pathbuf_cap, n + 2, SIZE_MAX);
+	if (n == 0) {
+		p = "/";
+		n = 1;
+	}
+	/* The raw path, then the decoded one, each of at most n bytes. */
+	buf = grow(r->pathbuf, &r->pathbuf_cap, 2 * (n + 1), SIZE_MAX);
 	if (buf == NULL)
 		return no_memory(r);
 	r->pathbuf = buf;
-	if (n == 0)
-		memcpy(buf, "/", 2);
-	else if (http_path_decode(buf, p, n) == -1)
-		return bad(r, "invalid path");
-	r->path = buf;
+	if (http_path_normalise(p, n, buf, buf + n + 1, &why) == -1)
+		return bad(r, why);
+	r->raw_path = buf;
+	r->path = buf + n + 1;
 	return HTTP_PARSE_MORE;
 }
 

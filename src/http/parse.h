@@ -48,7 +48,8 @@ struct http_request {
 	/* The parsed head; NULL until known. */
 	const char *method;
 	const char *target;         /* as received */
-	const char *path;           /* decoded once, normalised */
+	const char *path;           /* normalised, segments decoded */
+	const char *raw_path;       /* normalised, segments as received */
 	const char *query;          /* after the first '?', or NULL */
 	struct http_field *fields;
 	size_t nfields;
@@ -112,12 +113,35 @@ const char *http_request_header(const struct http_request *r,
                                 const char *name);
 
 /*
- * Percent-decodes src[0..len) once into dst (room for len + 1 bytes),
- * then normalises it in place: "." segments go, ".." removes the segment
- * before it, runs of '/' collapse; a final "." or ".." leaves a trailing
- * '/'. Returns 0, or -1 when the result would not be a path: a bad
- * escape, a decoded NUL, no leading '/', or a ".." above the root.
+ * Normalises the path src[0..len) of a request target (from its leading
+ * '/' up to the '?' or the end) as SPEC §7.1 says: the raw path is split
+ * on '/' first, and each segment percent-decoded once, so that "%2F" stays
+ * inside its segment. A segment that decodes to "." or ".." (".", "%2e",
+ * ".%2E", ...) is resolved: "." goes, ".." removes the segment before it
+ * and never climbs above "/" ("/.." is "/"); a final dot segment leaves a
+ * trailing '/'. Runs of '/' collapse into one (an empty segment names
+ * nothing); a trailing '/' stays.
+ *
+ * The result is written twice, each with room for len + 1 bytes: into
+ * raw with every segment as received ("/a%2Fb/c"), and into decoded with
+ * every segment decoded and joined with '/' ("/a/b/c", which no longer
+ * says where segments end). Returns 0, or -1 with *why saying what is
+ * wrong: no leading '/', a '%' without two hex digits after it, or a
+ * segment (even one that ".." removes) that decodes to a NUL byte or to
+ * bytes that are not UTF-8.
  */
-int http_path_decode(char *dst, const char *src, size_t len);
+int http_path_normalise(const char *src, size_t len, char *raw,
+                        char *decoded, const char **why);
+
+/*
+ * Percent-decodes the segment s[0..len) once into dst (room for len + 1
+ * bytes; dst may be s) and NUL-terminates it; returns the decoded length.
+ * Given a whole raw path, it gives the decoded one of
+ * http_path_normalise().
+ * A '%' without two hex digits after it is kept as it is (a path that
+ * http_path_normalise() accepted has none); a decoded NUL is written like
+ * any byte, so the length, not strlen(), says where the segment ends.
+ */
+size_t http_segment_decode(char *dst, const char *s, size_t len);
 
 #endif

@@ -34,8 +34,8 @@
 #include <string.h>
 
 #include "config/manifest.h"
+#include "http/parse.h"
 #include "util/arena.h"
-#include "util/hex.h"
 
 /* A route on its node. */
 struct rentry {
@@ -191,35 +191,19 @@ key_push(struct arena *tmp, struct rkey *k, const char *s, size_t len,
 }
 
 /*
- * A literal segment of a mount path. Request paths arrive percent-decoded
- * (http_path), so the literal is decoded too; a decoded '/' then splits it
- * into two segments, just as "%2F" in a request splits the path.
+ * A literal segment of a mount path, percent-decoded once as request
+ * segments are (SPEC §7.1), so "/%68ealth" and "/health" name the same
+ * route. It stays one segment whatever it decodes to: a validated mount
+ * path has no "%2F" in a literal (graph/mount.c), and a literal holding
+ * '/' would match only a request segment that decodes to the same bytes.
  */
 static void
 key_literal(struct arena *a, struct arena *tmp, struct rkey *k,
             const char *raw, size_t len)
 {
 	char *d = arena_alloc(a, len + 1);
-	size_t i, n = 0, start;
 
-	for (i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (raw[i] == '%' && i + 2 < len &&
-		    (hi = hex_digit(raw[i + 1])) >= 0 &&
-		    (lo = hex_digit(raw[i + 2])) >= 0) {
-			d[n++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			d[n++] = raw[i];
-		}
-	}
-	for (start = 0, i = 0; i <= n; i++) {
-		if (i < n && d[i] != '/')
-			continue;
-		key_push(tmp, k, d + start, i - start, 0);
-		start = i + 1;
-	}
+	key_push(tmp, k, d, http_segment_decode(d, raw, len), 0);
 }
 
 /* Cuts a validated mount path ("/" has no segment) into k. */
@@ -385,16 +369,26 @@ router_count(const struct router *r)
 
 /* --- matching ----------------------------------------------------------- */
 
+/*
+ * The path is raw (http_path_raw): split on '/', and a segment is decoded
+ * only to be compared, and only when it holds a '%' (most do not, and are
+ * compared where they lie). Decoded bytes go into the caller's buffer at
+ * the offset of the raw segment: decoding never lengthens, so a segment
+ * and its NUL fit in the room of the raw segment and the '/' after it,
+ * and every segment has its own place there, whichever branches the walk
+ * tries. fill_match() puts param values in those places too.
+ */
 struct walk {
 	const char *path;
+	char *buf;
 	unsigned scopes;
 	unsigned want;              /* the method's bit; 0: unknown */
 	unsigned allowed;           /* of every candidate seen */
 	const struct rentry *hit;
 	size_t rest;                /* offset of the rest in path */
 	size_t np;
-	size_t at[ROUTER_MAX_PARAMS];
-	size_t len[ROUTER_MAX_PARAMS];
+	size_t at[ROUTER_MAX_PARAMS];   /* offset of a param's raw segment */
+	size_t len[ROUTER_MAX_PARAMS];  /* and its raw length */
 };
 
 static const struct rnode *
@@ -453,18 +447,23 @@ offer(struct walk *w, const struct rentry *e, size_t n, size_t rest)
 static int
 walk(struct walk *w, const struct rnode *n, size_t p)
 {
-	const char *path = w->path;
+	const char *path = w->path, *seg = path + p + 1;
 	const struct rnode *kid;
-	size_t q;
+	size_t q, len;
 
 	if (!(n->scopes & w->scopes))
 		return 0;
 	if (path[p] == '\0')
 		return offer(w, n->exact, n->nexact, p) ||
 		       offer(w, n->prefix, n->nprefix, p);
-	for (q = p + 1; path[q] != '/' && path[q] != '\0'; q++)
-		;
-	kid = find_kid(n, path + p + 1, q - p - 1);
+	q = p + 1 + strcspn(seg, "/%");
+	len = q - p - 1;
+	if (path[q] == '%') {
+		q += strcspn(path + q, "/");
+		len = http_segment_decode(w->buf + p + 1, seg, q - p - 1);
+		seg = w->buf + p + 1;
+	}
+	kid = find_kid(n, seg, len);
 	if (kid != NULL && walk(w, kid, q))
 		return 1;
 	/* A param stands for a whole, non-empty segment. */
@@ -479,10 +478,10 @@ walk(struct walk *w, const struct rnode *n, size_t p)
 }
 
 /*
- * Param values go into buf, each shifted one byte left over the '/' that
- * precedes it so that its terminating NUL lands on its own last byte:
- * nothing after a param segment is touched, and the rest, which follows
- * every param, stays whole in the same buffer.
+ * Param values are decoded into buf, each one byte left of its segment,
+ * over the '/' that precedes it, so that its NUL lands at most on its own
+ * last byte: nothing after a param segment is touched, and the rest,
+ * which follows every param, is copied raw into its place whole.
  */
 static void
 fill_match(const struct walk *w, const char *path, char *buf,
@@ -490,18 +489,17 @@ fill_match(const struct walk *w, const char *path, char *buf,
 {
 	size_t i;
 
-	memcpy(buf, path, strlen(path) + 1);
 	m->route = w->hit->route;
 	m->allowed = allow_set(w->allowed);
 	m->nparams = w->np;
 	for (i = 0; i < w->np; i++) {
 		char *v = buf + w->at[i] - 1;
 
-		memcpy(v, path + w->at[i], w->len[i]);
-		v[w->len[i]] = '\0';
+		http_segment_decode(v, path + w->at[i], w->len[i]);
 		m->params[i].name = w->hit->names[i];
 		m->params[i].value = v;
 	}
+	memcpy(buf + w->rest, path + w->rest, strlen(path + w->rest) + 1);
 	m->rest = buf + w->rest;
 }
 
@@ -518,6 +516,7 @@ router_match(const struct router *r, unsigned scopes, const char *method,
 	if (r == NULL || path == NULL || path[0] != '/')
 		return 404;
 	w.path = path;
+	w.buf = buf;
 	w.scopes = scopes;
 	w.want = router_method_bit(method);
 	w.allowed = 0;

@@ -38,7 +38,7 @@ const char *router_allow_text(unsigned methods, char *buf, size_t len);
 
 struct route_param {
 	const char *name;
-	const char *value;      /* points into the matched path copy */
+	const char *value;      /* the segment decoded, in the caller's buf */
 };
 
 struct route_match {
@@ -47,26 +47,34 @@ struct route_match {
 	                               HEAD with GET, OPTIONS always */
 	size_t nparams;
 	struct route_param params[ROUTER_MAX_PARAMS];
-	const char *rest;           /* prefix routes: the path below the
-	                               mount point ("" or "/x/y") */
+	const char *rest;           /* prefix routes: the raw path below the
+	                               mount point ("" or "/x/y%2Fz"), for
+	                               the handler to split on '/' and decode
+	                               segment by segment */
 };
 
 struct router;
 
 /*
  * Builds the router of cfg's members' routes in arena a (it lives as long
- * as the generation). cfg must be planned.
+ * as the generation). cfg must be planned. Literal segments of mount
+ * paths are percent-decoded once, as request segments are.
  */
 struct router *router_build(struct arena *a, const struct config *cfg);
 
 /*
- * Matches method and path (decoded, normalised: http_path()) for a
- * listener serving scopes (enum scope bits). Returns 200 with m->route
- * set; 405 when the path exists for other methods (m->allowed says
- * which); 404 when no route of those scopes has the path. For OPTIONS the
- * result is 405-shaped (route NULL, allowed set) unless a route declares
- * OPTIONS itself. params point into a copy of path kept in buf, which must
- * have room for strlen(path) + 1 bytes and outlive m.
+ * Matches method and path for a listener serving scopes (enum scope
+ * bits). path is raw and normalised, as http_path_raw() gives it (SPEC
+ * §7.1): it is split on '/' and each segment percent-decoded once before
+ * it is compared, so "%2F" never separates segments, a literal matches
+ * its encoded spellings ("/%68ealth" is "/health") and a param may hold
+ * '/'. Returns 200 with m->route set; 405 when the path exists for other
+ * methods (m->allowed says which); 404 when no route of those scopes has
+ * the path. For OPTIONS the result is 405-shaped (route NULL, allowed
+ * set) unless a route declares OPTIONS itself. Param values (decoded,
+ * NUL-terminated) and the rest (raw) are written into buf, which must
+ * have room for strlen(path) + 1 bytes and outlive m; path need not.
+ * Nothing is allocated.
  */
 int router_match(const struct router *r, unsigned scopes, const char *method,
                  const char *path, char *buf, struct route_match *m);

@@ -1802,6 +1802,13 @@ http_path(const struct http_exchange *ex)
 
 /* See server.h. */
 const char *
+http_path_raw(const struct http_exchange *ex)
+{
+	return ex->req.raw_path;
+}
+
+/* See server.h. */
+const char *
 http_query(const struct http_exchange *ex)
 {
 	return ex->req.query;

@@ -108,10 +108,26 @@ const char *http_method(const struct http_exchange *ex);
 /* The request target as received ("/a%20b?x=1"). */
 const char *http_target(const struct http_exchange *ex);
 
-/* The path part of the target, percent-decoded once and normalised
- * (no "." or ".." segments, no "//"); NULL if it could not be (the
- * server then answered 400 itself, so handlers always see a path). */
+/*
+ * The path part of the target, normalised as SPEC §7.1 says (dot
+ * segments resolved, never above "/"; runs of '/' collapsed; see
+ * http_path_normalise() in http/parse.h), with each segment
+ * percent-decoded once and joined with '/': "/a%2Fb/c" is "/a/b/c". It
+ * is for people (a detail, a debug line): it no longer tells where a
+ * segment ends, so never split it again; route params hold the decoded
+ * segments. It is UTF-8 without NUL (else the server answered 400
+ * itself), but may hold control characters: escape it to print it. "*" for "OPTIONS *". NULL if the request never had a
+ * path (the server answered 400 itself, so handlers always see one).
+ */
 const char *http_path(const struct http_exchange *ex);
+
+/*
+ * The same normalised path with its segments as the client sent them,
+ * still percent-encoded: "/a%2Fb/c". Unambiguous and printable ASCII:
+ * what the router splits and decodes, what an access log can show and
+ * what an upstream is to receive. NULL when http_path() is.
+ */
+const char *http_path_raw(const struct http_exchange *ex);
 
 /* The query string without '?', or NULL. */
 const char *http_query(const struct http_exchange *ex);

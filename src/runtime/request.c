@@ -196,7 +196,7 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 {
 	struct listener_run *lr = arg;
 	struct request_ctx *ctx = calloc(1, sizeof(*ctx));
-	const char *path = http_path(ex);
+	const char *path = http_path_raw(ex);
 	int status;
 
 	if (ctx == NULL) {

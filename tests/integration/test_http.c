@@ -1050,6 +1050,51 @@ START_TEST(test_static_no_escape)
 }
 END_TEST
 
+/*
+ * SPEC 7.1 below a static root: each segment of the rest is decoded once
+ * and names one path component. "sub%2Fnested.txt" names no file (a
+ * name cannot hold '/'): 404, never sub/nested.txt.
+ */
+START_TEST(test_static_segments)
+{
+	static const struct {
+		const char *path;
+		int status;
+		const char *body;       /* 200: exactly; else the code */
+	} rows[] = {
+		{"/t/files/sub%2Fnested.txt", 404, "not-found"},
+		{"/t/files/sub%2fnested.txt", 404, "not-found"},
+		{"/t/files/sub%2F", 404, "not-found"},
+		{"/t/files/%2Fhello.txt", 404, "not-found"},
+		{"/t/files/%68ello.txt", 200, "hello from a static file\n"},
+		{"/t/files/sub/%6Eested.txt", 200, "nested\n"},
+		{"/t/files/sub/%2e%2e/hello.txt", 200,
+		 "hello from a static file\n"},
+		{"/t/files/sub/.%2E/sub/./nested.txt", 200, "nested\n"},
+		{"/t/files/%2568ello.txt", 404, "not-found"},
+		{"/t/files/hello.txt%00", 400, "bad-request"},
+		{"/t/files/%C0%AE%C0%AE/secret.txt", 400, "bad-request"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct aster_test_response r;
+
+		integ_request(T, "public", "GET", rows[i].path, NULL, NULL, &r);
+		ck_assert_msg(r.status == rows[i].status, "%s: %d, expected "
+		              "%d; body: %s", rows[i].path, r.status,
+		              rows[i].status, r.body);
+		if (rows[i].status == 200)
+			ck_assert_msg(strcmp(r.body, rows[i].body) == 0,
+			              "%s: body '%s'", rows[i].path, r.body);
+		else
+			integ_assert_problem(&r, rows[i].status,
+			                     rows[i].body);
+		aster_test_response_free(&r);
+	}
+}
+END_TEST
+
 /* SPEC 7.5: over max_connections, new connections wait or are refused;
  * existing ones are unaffected. */
 START_TEST(test_max_connections)
@@ -1161,6 +1206,7 @@ http_suite(void)
 	tcase_add_test(files, test_static_range);
 	tcase_add_test(files, test_static_if_modified_since);
 	tcase_add_test(files, test_static_no_escape);
+	tcase_add_test(files, test_static_segments);
 	{
 		TCase *cap = tcase_create("max-connections");
 

@@ -1083,6 +1083,262 @@ START_TEST(test_key_utf8_roundtrip)
 }
 END_TEST
 
+/* --- keys and path segments (SPEC 7.1) ------------------------------------- */
+
+/* expect_problem on the internal listener, with the detail holding what. */
+static void
+expect_problem_detail(const char *method, const char *path, const char *body,
+                      int status, const char *code, const char *what)
+{
+	struct aster_test_response r;
+	json_object *o;
+	const char *detail;
+
+	req("internal", method, path, NULL, body, body != NULL ? strlen(body) : 0,
+	    &r);
+	ck_assert_msg(r.status == status, "%s: %s %s: %d, expected %d %s; "
+	              "body: %s", PROVIDER_NAME[PROV], method, path, r.status,
+	              status, code, r.body);
+	integ_assert_problem(&r, status, code);
+	o = integ_json(&r);
+	detail = integ_json_str(o, "detail");
+	ck_assert_msg(detail != NULL && strstr(detail, what) != NULL,
+	              "%s: %s %s: detail '%s', expected it to say '%s'",
+	              PROVIDER_NAME[PROV], method, path,
+	              detail != NULL ? detail : "(none)", what);
+	json_object_put(o);
+	aster_test_response_free(&r);
+}
+
+/* The raw path answers GET with value (the key's document). */
+static void
+get_raw_is(const char *path, const char *value)
+{
+	struct aster_test_response r;
+
+	req("internal", "GET", path, NULL, NULL, 0, &r);
+	ck_assert_msg(r.status == 200 && r.body_len == strlen(value) &&
+	              memcmp(r.body, value, r.body_len) == 0,
+	              "%s: GET %s: %d '%s', expected 200 '%s'",
+	              PROVIDER_NAME[PROV], path, r.status, r.body, value);
+	aster_test_response_free(&r);
+}
+
+/*
+ * An encoded slash stays inside its segment: "a%2Fb" is the key "a/b", in
+ * either case of the escape, and a key may begin, end or be made of '/'.
+ * The answers name the key decoded.
+ */
+START_TEST(test_key_with_encoded_slash)
+{
+	static const char *const keys[] = {"a/b", "/lead", "trail/", "a//b",
+	                                   "/", "x/y/z"};
+	struct aster_test_response r;
+	struct page pg;
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char value[64];
+
+		snprintf(value, sizeof(value), "{\"i\":%zu}", i);
+		v = put("slash", keys[i], value, 201);
+		get_is("slash", keys[i], value, v);
+	}
+	get_raw_is(STATE "slash/a%2fb", "{\"i\":0}");
+	get_raw_is(STATE "slash/a%2Fb", "{\"i\":0}");
+	/* Not the key "b" below a namespace path "slash/a". */
+	expect_problem("internal", "GET", STATE "slash/a/b", NULL, 404,
+	               "route-not-found");
+	get_missing("slash", "a");
+	get_missing("slash", "b");
+
+	/* The namespace is one segment too: "sl%2Fash" is not a name. */
+	expect_problem("internal", "GET", STATE "sl%2Fash/a%2Fb", NULL, 400,
+	               "bad-request");
+
+	/* Listed as the keys they are: "a/b" in the JSON, not "a\/b". */
+	list("slash", NULL, &pg);
+	{
+		const char *want[] = {"/", "/lead", "a//b", "a/b", "trail/",
+		                      "x/y/z"};
+
+		assert_keys(&pg, want, 6, "keys with '/'");
+	}
+	json_object_put(pg.root);
+	req("internal", "GET", STATE "slash?prefix=a/", NULL, NULL, 0, &r);
+	ck_assert_msg(r.status == 200 && strstr(r.body, "\"key\":\"a/b\"") &&
+	              strstr(r.body, "\"key\":\"a//b\"") &&
+	              strstr(r.body, "\\/") == NULL,
+	              "%s: the list's JSON: %s", PROVIDER_NAME[PROV], r.body);
+	aster_test_response_free(&r);
+	/* The prefix is a query value, decoded there: '/' as is or %2F. */
+	list("slash", "prefix=a/", &pg);
+	{
+		const char *want[] = {"a//b", "a/b"};
+
+		assert_keys(&pg, want, 2, "prefix=a/");
+	}
+	json_object_put(pg.root);
+	list("slash", "prefix=a%2F", &pg);
+	{
+		const char *want[] = {"a//b", "a/b"};
+
+		assert_keys(&pg, want, 2, "prefix=a%2F");
+	}
+	json_object_put(pg.root);
+	list("slash", "prefix=%2F", &pg);
+	{
+		const char *want[] = {"/", "/lead"};
+
+		assert_keys(&pg, want, 2, "prefix=%2F");
+	}
+	json_object_put(pg.root);
+
+	/* Each is deleted on its own. */
+	del_hdr("slash", "a/b", NULL, 204, NULL);
+	get_missing("slash", "a/b");
+	get_is("slash", "a//b", "{\"i\":3}", 0);
+	get_is("slash", "x/y/z", "{\"i\":5}", 0);
+}
+END_TEST
+
+/*
+ * Dot segments are resolved before matching, encoded or not (SPEC 7.1):
+ * ".../ns/%2E%2E" is ".../state/", a path no route has, and never the
+ * key ".."; ".../ns/x/%2e%2e/k" is the key "k". "..." is an ordinary key.
+ */
+START_TEST(test_dot_segments_resolved)
+{
+	static const char *const gone[] = {
+		STATE "dots/%2E%2E", STATE "dots/%2e%2e", STATE "dots/.%2e",
+		STATE "dots/%2e.", STATE "dots/..", STATE "dots/%2e",
+		STATE "dots/%2E", STATE "dots/.",
+	};
+	static const char *const methods[] = {"PUT", "GET", "DELETE"};
+	struct aster_test_response r;
+	json_object *o;
+	struct page pg;
+	size_t i, j;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		for (j = 0; j < 3; j++)
+			expect_problem("internal", methods[j], gone[i],
+			               j == 0 ? "[1]" : NULL, 404,
+			               "route-not-found");
+
+	/* Routed as the resolved path: the key "k" of "dots". */
+	req("internal", "PUT", STATE "dots/x/%2E%2E/k", NULL, "[2]", 3, &r);
+	ck_assert_msg(r.status == 201, "%s: PUT dots/x/%%2E%%2E/k: %d %s",
+	              PROVIDER_NAME[PROV], r.status, r.body);
+	o = integ_json(&r);
+	ck_assert_msg(strcmp(integ_json_str(o, "namespace"), "dots") == 0 &&
+	              strcmp(integ_json_str(o, "key"), "k") == 0,
+	              "%s: PUT dots/x/%%2E%%2E/k answered %s",
+	              PROVIDER_NAME[PROV], r.body);
+	json_object_put(o);
+	aster_test_response_free(&r);
+	get_is("dots", "k", "[2]", 0);
+	get_raw_is(STATE "dots/%2e/k", "[2]");
+	get_raw_is(STATE "other/%2e%2e/dots/./k", "[2]");
+	get_raw_is(STATE "dots/k/%2E%2E/%2e%2e/dots/k", "[2]");
+	/* Never above "/": the climb stops at the root. */
+	get_raw_is("/%2e%2e/%2E%2E/.." STATE "dots/k", "[2]");
+
+	/* Three dots, and dots inside a key, are keys. */
+	put("dots", "...", "[3]", 201);
+	get_raw_is(STATE "dots/%2e%2e%2e", "[3]");
+	put("dots", "..x", "[4]", 201);
+	put("dots", "a/..", "[5]", 201);
+	get_raw_is(STATE "dots/a%2F%2E%2E", "[5]");
+	get_raw_is(STATE "dots/a%2F..", "[5]");
+
+	/* Only the keys written: no ".", no "..". */
+	list("dots", NULL, &pg);
+	{
+		const char *want[] = {"...", "..x", "a/..", "k"};
+
+		assert_keys(&pg, want, 4, "after the dot segments");
+	}
+	json_object_put(pg.root);
+}
+END_TEST
+
+/*
+ * Each segment is decoded once: "%25" is a '%' in the key, "%252F" the
+ * three characters "%2F". A segment that decodes to NUL or to bytes that
+ * are not UTF-8 is a 400 from the server itself, before any route, and
+ * changes nothing.
+ */
+START_TEST(test_key_percent_and_bad_segments)
+{
+	static const struct {
+		const char *seg;
+		const char *detail;
+	} bad[] = {
+		{"a%00b", "NUL"},
+		{"%00", "NUL"},
+		{"%FF", "UTF-8"},
+		{"a%C0%AFb", "UTF-8"},
+		{"%ED%A0%80", "UTF-8"},
+		{"%C0%AE%C0%AE", "UTF-8"},
+		{"%F4%90%80%80", "UTF-8"},
+		{"%E2%98", "UTF-8"},
+		{"a%zz", "percent-encoding"},
+		{"a%4", "percent-encoding"},
+	};
+	static const char *const methods[] = {"PUT", "GET", "DELETE"};
+	char path[512];
+	struct page pg;
+	size_t i, j;
+
+	put("pct", "%", "[1]", 201);
+	get_raw_is(STATE "pct/%25", "[1]");
+	put("pct", "100%", "[2]", 201);
+	put("pct", "%2F", "[3]", 201);
+	get_raw_is(STATE "pct/%252F", "[3]");
+	/* "%252f" is the key "%2f", another key than "%2F". */
+	expect_problem("internal", "GET", STATE "pct/%252f", NULL, 404,
+	               "not-found");
+	put("pct", "%2f", "[4]", 201);
+	get_raw_is(STATE "pct/%252f", "[4]");
+	put("pct", "/", "[5]", 201);
+	get_raw_is(STATE "pct/%2F", "[5]");
+	put("pct", "\xe2\x98\x95/\xc3\xa9", "[6]", 201);
+	get_raw_is(STATE "pct/%E2%98%95%2F%C3%A9", "[6]");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (j = 0; j < 3; j++) {
+			snprintf(path, sizeof(path), STATE "pct/%s", bad[i].seg);
+			expect_problem_detail(methods[j], path,
+			                      j == 0 ? "[0]" : NULL, 400,
+			                      "bad-request", bad[i].detail);
+			/* In the namespace, or in a segment that ".."
+			 * removes, as much. */
+			snprintf(path, sizeof(path), STATE "%s/k", bad[i].seg);
+			expect_problem_detail(methods[j], path,
+			                      j == 0 ? "[0]" : NULL, 400,
+			                      "bad-request", bad[i].detail);
+			snprintf(path, sizeof(path), STATE "pct/%s/../k",
+			         bad[i].seg);
+			expect_problem_detail(methods[j], path,
+			                      j == 0 ? "[0]" : NULL, 400,
+			                      "bad-request", bad[i].detail);
+		}
+	}
+	list("pct", NULL, &pg);
+	{
+		const char *want[] = {"%", "%2F", "%2f", "/", "100%",
+		                      "\xe2\x98\x95/\xc3\xa9"};
+
+		assert_keys(&pg, want, 6, "after the refused segments");
+	}
+	json_object_put(pg.root);
+	/* The server is still there for the next request. */
+	get_raw_is(STATE "pct/%25", "[1]");
+}
+END_TEST
+
 /* --- listing ---------------------------------------------------------------- */
 
 START_TEST(test_list_byte_order)
@@ -1788,6 +2044,9 @@ add_contract(TCase *tc)
 	tcase_add_test(tc, test_body_too_large);
 	tcase_add_test(tc, test_bad_namespace);
 	tcase_add_test(tc, test_key_utf8_roundtrip);
+	tcase_add_test(tc, test_key_with_encoded_slash);
+	tcase_add_test(tc, test_dot_segments_resolved);
+	tcase_add_test(tc, test_key_percent_and_bad_segments);
 	tcase_add_test(tc, test_list_byte_order);
 	tcase_add_test(tc, test_list_prefix);
 	tcase_add_test(tc, test_list_limit);

@@ -871,6 +871,24 @@ START_TEST(test_route_conflict_note)
 }
 END_TEST
 
+/* Literals are compared decoded (SPEC 7.1): "/%68ealth" is "/health". */
+START_TEST(test_route_conflict_encoded)
+{
+	const struct diag *d;
+
+	add("product.yaml", PRODUCT);
+	add("modules/a.yaml", mod("a", "routes:\n"
+	    ROUTE("route:a.health", "public", "/app/health")));
+	add("modules/b.yaml", mod("b", "routes:\n"
+	    ROUTE("route:b.health", "public", "/app/%68ealth")));
+	ck_assert_uint_eq(validate(), 1);
+	d = only("route-conflict");
+	ck_assert_str_eq(mark_text(&d->mark), "conf.d/modules/b.yaml:6:5");
+	ck_assert_uint_eq(d->nnotes, 1);
+	expect_note(d, 0, "conf.d/modules/a.yaml:6:5");
+}
+END_TEST
+
 START_TEST(test_duplicate_route_note)
 {
 	const struct diag *d;
@@ -1121,6 +1139,7 @@ graph_suite(void)
 	tcase_add_test(th, test_auth_rule);
 	tcase_add_test(th, test_auth_rule_ambiguous);
 	tcase_add_test(th, test_route_conflict_note);
+	tcase_add_test(th, test_route_conflict_encoded);
 	tcase_add_test(th, test_duplicate_route_note);
 	tcase_add_test(th, test_unreachable_route);
 	tcase_add_test(th, test_service_hints);

@@ -8,6 +8,7 @@
 #include "unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/parse.h"
@@ -142,65 +143,150 @@ START_TEST(test_percent_decoded_once)
 	EACH_MODE(p, in, HTTP_PARSE_DONE) {
 		ck_assert_str_eq(p->r.target, "/a%252F?q=%20");
 		ck_assert_str_eq(p->r.path, "/a%2F");
+		ck_assert_str_eq(p->r.raw_path, "/a%252F");
 		ck_assert_str_eq(p->r.query, "q=%20");
 	}
 	parsed_free(p);
 }
 END_TEST
 
+/*
+ * SPEC §7.1: the raw path is split on '/' first, then each segment is
+ * decoded once. raw and decoded are the two results; NULL raw: refused,
+ * with decoded the start of the reason.
+ */
 static const struct {
 	const char *in;
-	const char *out;        /* NULL: refused */
+	const char *raw;
+	const char *decoded;
 } paths[] = {
-	{ "/", "/" },
-	{ "/a/b", "/a/b" },
-	{ "/a/b/", "/a/b/" },
-	{ "//a///b", "/a/b" },
-	{ "/a/./b/../c", "/a/c" },
-	{ "/a/.", "/a/" },
-	{ "/a/..", "/" },
-	{ "/a/b/..", "/a/" },
-	{ "/./", "/" },
-	{ "/a/..x/.b", "/a/..x/.b" },
-	{ "/a%20b", "/a b" },
-	{ "/a%2Fb", "/a/b" },
-	{ "/a%2f..%2fb", "/b" },
-	{ "/a/%2e%2e", "/" },
-	{ "/%C3%A9", "/\xc3\xa9" },
-	{ "/..", NULL },
-	{ "/../a", NULL },
-	{ "/a/../..", NULL },
-	{ "/a/../../b", NULL },
-	{ "/%2e%2e/etc/passwd", NULL },
-	{ "/%00", NULL },
-	{ "/%zz", NULL },
-	{ "/%4", NULL },
-	{ "/a%", NULL },
-	{ "%2Fa", "/a" },       /* the decoded path; the target is refused */
-	{ "a/b", NULL },
-	{ "", NULL },
+	{ "/", "/", "/" },
+	{ "/a/b", "/a/b", "/a/b" },
+	{ "/a/b/", "/a/b/", "/a/b/" },
+	/* Runs of '/' collapse: an empty segment names nothing. */
+	{ "//a///b", "/a/b", "/a/b" },
+	{ "//", "/", "/" },
+	{ "/a//", "/a/", "/a/" },
+	{ "/a/./b/../c", "/a/c", "/a/c" },
+	{ "/a/.", "/a/", "/a/" },
+	{ "/a/..", "/", "/" },
+	{ "/a/b/..", "/a/", "/a/" },
+	{ "/./", "/", "/" },
+	{ "/a/..x/.b", "/a/..x/.b", "/a/..x/.b" },
+	{ "/a%20b", "/a%20b", "/a b" },
+	/* An encoded slash stays inside its segment, either case. */
+	{ "/a%2Fb", "/a%2Fb", "/a/b" },
+	{ "/a%2fb/c", "/a%2fb/c", "/a/b/c" },
+	{ "/%2F", "/%2F", "//" },
+	{ "/%2F%2F/x", "/%2F%2F/x", "////x" },
+	{ "/a%2f..%2fb", "/a%2f..%2fb", "/a/../b" },
+	{ "/a%2F%2E%2E", "/a%2F%2E%2E", "/a/.." },
+	/* Dot segments, raw or encoded, resolved and never above "/". */
+	{ "/a/%2e%2e", "/", "/" },
+	{ "/a/b/%2E%2E/c", "/a/c", "/a/c" },
+	{ "/a/b/.%2e/c", "/a/c", "/a/c" },
+	{ "/a/b/%2e./c", "/a/c", "/a/c" },
+	{ "/a/%2e/b", "/a/b", "/a/b" },
+	{ "/a/%2E", "/a/", "/a/" },
+	{ "/..", "/", "/" },
+	{ "/../a", "/a", "/a" },
+	{ "/a/../..", "/", "/" },
+	{ "/a/../../b", "/b", "/b" },
+	{ "/%2e%2e/etc/passwd", "/etc/passwd", "/etc/passwd" },
+	{ "/%2E%2E/%2e%2E/..%2f", "/..%2f", "/../" },
+	{ "/a/%2e%2e%2e", "/a/%2e%2e%2e", "/a/..." },
+	/* Decoded once: "%252e" is the segment "%2e", not a dot. */
+	{ "/a/%252e%252e", "/a/%252e%252e", "/a/%2e%2e" },
+	{ "/a%252F", "/a%252F", "/a%2F" },
+	/* UTF-8, encoded or not. */
+	{ "/%C3%A9", "/%C3%A9", "/\xc3\xa9" },
+	{ "/caf%c3%a9/%E2%98%95", "/caf%c3%a9/%E2%98%95",
+	  "/caf\xc3\xa9/\xe2\x98\x95" },
+	{ "/%F0%9F%8E%89", "/%F0%9F%8E%89", "/\xf0\x9f\x8e\x89" },
+	{ "/\xc3\xa9", "/\xc3\xa9", "/\xc3\xa9" },
+	{ "/%7F%01", "/%7F%01", "/\x7f\x01" },
+	/* Refused. */
+	{ "/%00", NULL, "a path segment decodes to a NUL" },
+	{ "/a%00b/c", NULL, "a path segment decodes to a NUL" },
+	{ "/x/%00/..", NULL, "a path segment decodes to a NUL" },
+	{ "/%FF", NULL, "a path segment does not decode to UTF-8" },
+	{ "/a/b%fe", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%C0%AF", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%C0%AE%C0%AE", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%ED%A0%80", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%F4%90%80%80", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%C3", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%E2%98", NULL, "a path segment does not decode to UTF-8" },
+	{ "/a/%FF/../b", NULL, "a path segment does not decode to UTF-8" },
+	{ "/\xff", NULL, "a path segment does not decode to UTF-8" },
+	{ "/%zz", NULL, "invalid percent-encoding" },
+	{ "/%4", NULL, "invalid percent-encoding" },
+	{ "/a%", NULL, "invalid percent-encoding" },
+	{ "/a%/b", NULL, "invalid percent-encoding" },
+	{ "%2Fa", NULL, "the path does not start with '/'" },
+	{ "a/b", NULL, "the path does not start with '/'" },
+	{ "", NULL, "the path does not start with '/'" },
 };
 
-START_TEST(test_path_decode)
+START_TEST(test_path_normalise)
 {
-	char buf[64];
+	const char *why;
 	size_t i;
 
 	for (i = 0; i < NELEM(paths); i++) {
-		int rc = http_path_decode(buf, paths[i].in,
-		                          strlen(paths[i].in));
+		size_t len = strlen(paths[i].in);
+		int rc;
 
-		if (paths[i].out == NULL) {
+		/* Exactly len + 1 bytes each: ASan sees any overrun. */
+		char *r = malloc(len + 1), *d = malloc(len + 1);
+
+		ck_assert(r != NULL && d != NULL);
+		why = NULL;
+		rc = http_path_normalise(paths[i].in, len, r, d, &why);
+		if (paths[i].raw == NULL) {
 			ck_assert_msg(rc == -1, "'%s' should be refused, got "
-			              "'%s'", paths[i].in, buf);
+			              "'%s'", paths[i].in, r);
+			ck_assert_msg(why != NULL && strncmp(why,
+			              paths[i].decoded,
+			              strlen(paths[i].decoded)) == 0,
+			              "'%s': reason '%s', want '%s...'",
+			              paths[i].in, why ? why : "(none)",
+			              paths[i].decoded);
 		} else {
-			ck_assert_msg(rc == 0, "'%s' should decode",
-			              paths[i].in);
-			ck_assert_msg(strcmp(buf, paths[i].out) == 0,
-			              "'%s' -> '%s', want '%s'", paths[i].in,
-			              buf, paths[i].out);
+			ck_assert_msg(rc == 0, "'%s' should be accepted: %s",
+			              paths[i].in, why);
+			ck_assert_msg(strcmp(r, paths[i].raw) == 0,
+			              "'%s' -> raw '%s', want '%s'",
+			              paths[i].in, r, paths[i].raw);
+			ck_assert_msg(strcmp(d, paths[i].decoded) == 0,
+			              "'%s' -> decoded '%s', want '%s'",
+			              paths[i].in, d, paths[i].decoded);
 		}
+		free(r);
+		free(d);
 	}
+}
+END_TEST
+
+/* Once, whatever the case of the digits; a bad escape is kept as is. */
+START_TEST(test_segment_decode)
+{
+	char out[32];
+
+	ck_assert_uint_eq(http_segment_decode(out, "a%2Fb%2fc", 9), 5);
+	ck_assert_str_eq(out, "a/b/c");
+	ck_assert_uint_eq(http_segment_decode(out, "%252F", 5), 3);
+	ck_assert_str_eq(out, "%2F");
+	ck_assert_uint_eq(http_segment_decode(out, "%zz%4", 5), 5);
+	ck_assert_str_eq(out, "%zz%4");
+	ck_assert_uint_eq(http_segment_decode(out, "x%00y", 5), 3);
+	ck_assert(memcmp(out, "x\0y", 4) == 0);
+	ck_assert_uint_eq(http_segment_decode(out, "", 0), 0);
+	ck_assert_str_eq(out, "");
+	/* In place. */
+	strcpy(out, "%61%62c");
+	ck_assert_uint_eq(http_segment_decode(out, out, 7), 3);
+	ck_assert_str_eq(out, "abc");
 }
 END_TEST
 
@@ -221,7 +307,15 @@ static const struct {
 	{ "GET", "/a#frag", NULL, NULL },
 	{ "CONNECT", "example.com:443", NULL, NULL },
 	{ "GET", "ftp://example.com/", NULL, NULL },
-	{ "GET", "/..?x", NULL, NULL },
+	{ "GET", "/..?x", "/", "x" },
+	/* %2F is no separator: ".." removes all of "a%2Fb". */
+	{ "GET", "/a%2Fb/%2e%2e/c?d=%2F", "/c", "d=%2F" },
+	{ "GET", "/a/%00?x", NULL, NULL },
+	{ "GET", "/%C0%AF", NULL, NULL },
+	{ "GET", "/%ED%A0%80", NULL, NULL },
+	{ "GET", "/%FF", NULL, NULL },
+	{ "GET", "/a%zz", NULL, NULL },
+	{ "GET", "/a?b#c", NULL, NULL },
 	{ "GET", "%2Fa", NULL, NULL },
 };
 
@@ -249,6 +343,50 @@ START_TEST(test_targets)
 			else
 				ck_assert_str_eq(p->r.query,
 				                 targets[i].query);
+		}
+	}
+	parsed_free(p);
+}
+END_TEST
+
+/* The raw path beside the decoded one, and the 400's detail. */
+START_TEST(test_raw_path)
+{
+	static const struct {
+		const char *target;
+		const char *raw;        /* NULL: 400 with this detail */
+		const char *path;
+	} rows[] = {
+		{ "/state/ns/a%2Fb", "/state/ns/a%2Fb", "/state/ns/a/b" },
+		{ "/state/ns/x/%2E%2E/k?q", "/state/ns/k", "/state/ns/k" },
+		{ "http://h/a%2fb//c/.", "/a%2fb/c/", "/a/b/c/" },
+		{ "http://h", "/", "/" },
+		{ "*", "*", "*" },
+		{ "/%68ealth", "/%68ealth", "/health" },
+		{ "/a/%00", NULL, "a path segment decodes to a NUL byte" },
+		{ "/a/%C0%AF", NULL,
+		  "a path segment does not decode to UTF-8" },
+		{ "/a%", NULL, "invalid percent-encoding in the path" },
+	};
+	struct parsed *p = parsed_new();
+	char in[256];
+	size_t i;
+
+	for (i = 0; i < NELEM(rows); i++) {
+		snprintf(in, sizeof(in), "%s %s HTTP/1.1\r\nHost: h\r\n\r\n",
+		         rows[i].raw != NULL && strcmp(rows[i].target, "*") == 0
+		         ? "OPTIONS" : "GET", rows[i].target);
+		if (rows[i].raw == NULL) {
+			EACH_MODE(p, in, HTTP_PARSE_ERROR) {
+				ck_assert_int_eq(p->r.status, 400);
+				ck_assert_str_eq(p->r.code, "bad-request");
+				ck_assert_str_eq(p->r.detail, rows[i].path);
+			}
+			continue;
+		}
+		EACH_MODE(p, in, HTTP_PARSE_DONE) {
+			ck_assert_str_eq(p->r.raw_path, rows[i].raw);
+			ck_assert_str_eq(p->r.path, rows[i].path);
 		}
 	}
 	parsed_free(p);
@@ -681,6 +819,7 @@ START_TEST(test_cuts_agree)
 			ck_assert(same_str(p->r.method, ref->r.method));
 			ck_assert(same_str(p->r.target, ref->r.target));
 			ck_assert(same_str(p->r.path, ref->r.path));
+			ck_assert(same_str(p->r.raw_path, ref->r.raw_path));
 			ck_assert(same_str(p->r.query, ref->r.query));
 			ck_assert_uint_eq(p->r.nfields, ref->r.nfields);
 			ck_assert_uint_eq(p->r.body_len, ref->r.body_len);
@@ -703,8 +842,10 @@ http_parse_suite(void)
 	tcase_add_test(tc, test_simple_get);
 	tcase_add_test(tc, test_lf_only_and_leading_empty_lines);
 	tcase_add_test(tc, test_percent_decoded_once);
-	tcase_add_test(tc, test_path_decode);
+	tcase_add_test(tc, test_path_normalise);
+	tcase_add_test(tc, test_segment_decode);
 	tcase_add_test(tc, test_targets);
+	tcase_add_test(tc, test_raw_path);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_nul_in_head);
 	tcase_add_test(tc, test_header_bound);

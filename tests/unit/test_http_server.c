@@ -316,6 +316,7 @@ echo(struct http_exchange *ex)
 	http_add_header(ex, "X-Method", http_method(ex));
 	http_add_header(ex, "X-Target", http_target(ex));
 	http_add_header(ex, "X-Path", http_path(ex));
+	http_add_header(ex, "X-Raw-Path", http_path_raw(ex));
 	http_add_header(ex, "X-Query", q != NULL ? q : "-");
 	http_add_header(ex, "X-Peer", http_peer(ex));
 	http_add_header(ex, "X-Fields", count);
@@ -1025,7 +1026,8 @@ static void
 client_bad(struct harness *h)
 {
 	static const char *const reqs[] = {
-		"GET /../etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n",
+		/* overlong-encoded "..": not UTF-8 (SPEC §7.1) */
+		"GET /%C0%AE%C0%AE/etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n",
 		"GET /hello HTTP/2.0\r\nHost: t\r\n\r\n",
 		("POST /echo HTTP/1.1\r\nHost: t\r\n"
 		 "Transfer-Encoding: br\r\n\r\n"),
@@ -1092,10 +1094,12 @@ START_TEST(test_path_decoding)
 	run(client_decode);
 	settle(50);
 	ck_assert(has_line(H.resp[0], "X-Path: /echo/a%2F/b/"));
+	ck_assert(has_line(H.resp[0], "X-Raw-Path: /echo/a%252F/b/"));
 	ck_assert(has_line(H.resp[0],
 	                   "X-Target: /echo/a%252F/./b//c/..?q=%2F"));
 	ck_assert(has_line(H.resp[0], "X-Query: q=%2F"));
 	ck_assert(has_line(H.resp[1], "X-Path: /echo/abs"));
+	ck_assert(has_line(H.resp[1], "X-Raw-Path: /echo/abs"));
 	/* a handler's problem: escaped, and the connection stays */
 	ck_assert_int_eq(H.status[2], 404);
 	ck_assert_str_eq(body_of(H.resp[2]), "{\"type\":\"about:blank\","

@@ -48,6 +48,14 @@ static const struct shaped valid[] = {
 	{"/gateway/v1/openapi.json", "/gateway/v1/openapi.json"},
 	{"/a-b_c~d", "/a-b_c~d"},
 	{"/caf%C3%A9", "/caf%C3%A9"},
+	/* Shapes spell a literal's decoded bytes one way. */
+	{"/%68ealth", "/health"},
+	{"/caf%c3%a9", "/caf%C3%A9"},
+	{"/a%252Fb", "/a%252Fb"},
+	{"/a%2E", "/a."},
+	{"/%2E%2E%2E", "/..."},
+	{"/a%20b/%7E%3a", "/a%20b/~:"},
+	{"/%5B%7B%7D%5D", "/%5B%7B%7D%5D"},
 	{"/v1/items:batch", "/v1/items:batch"},
 	{"/{_private}", "/{}"},
 	{"/{p1}", "/{}"},
@@ -96,6 +104,19 @@ static const char *const invalid[] = {
 	"/a\tb",
 	"/%zz",
 	"/%4",
+	/* Literals a request segment can never equal (SPEC §7.1). */
+	"/a%2Fb",
+	"/a%2fb",
+	"/%2F",
+	"/%2e",
+	"/a/%2E%2e",
+	"/a/.%2e/b",
+	"/%00",
+	"/a%00b",
+	"/%FF",
+	"/%C0%AF",
+	"/%ED%A0%80",
+	"/%C3",
 };
 
 START_TEST(test_invalid_paths)
@@ -122,6 +143,11 @@ START_TEST(test_shapes_compare)
 	ck_assert_str_eq(s1, s2);
 	ck_assert_str_ne(s1, s3);
 	ck_assert_str_ne(s1, s4);
+	/* The router decodes literals: so do shapes. */
+	ck_assert_ptr_null(mount_check(arena, "/items/%6Catest", &s4));
+	ck_assert_str_eq(s3, s4);
+	ck_assert_ptr_null(mount_check(arena, "/items/late%53t", &s4));
+	ck_assert_str_ne(s3, s4);
 }
 END_TEST
 

@@ -14,6 +14,7 @@
 #include "unit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -345,17 +346,107 @@ START_TEST(test_root)
 }
 END_TEST
 
-/* Mount literals are percent-decoded, as request paths are. */
+/*
+ * Paths come raw (http_path_raw) and each segment is decoded once before
+ * it is compared; mount literals are decoded once too. So a literal
+ * matches its encoded spellings, and a decoded segment is compared whole.
+ */
 START_TEST(test_percent_encoded_mount)
 {
 	route("space", "public", "GET", "/a%20b/c", "exact");
-	route("slash", "public", "GET", "/d%2Fe", "exact");
+	route("health", "public", "GET", "/gateway/v1/health", "exact");
 	build();
+	ck_assert_str_eq(match("GET", "/a%20b/c"),
+	                 "200 space rest= [GET, HEAD, OPTIONS]");
 	ck_assert_str_eq(match("GET", "/a b/c"),
 	                 "200 space rest= [GET, HEAD, OPTIONS]");
-	ck_assert_str_eq(match("GET", "/a%20b/c"), "404");
-	ck_assert_str_eq(match("GET", "/d/e"),
-	                 "200 slash rest= [GET, HEAD, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/a%2520b/c"), "404");
+	ck_assert_str_eq(match("GET", "/gateway/v1/%68ealth"),
+	                 "200 health rest= [GET, HEAD, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/%67ateway/%76%31/%68%65%61%6C%74%68"),
+	                 "200 health rest= [GET, HEAD, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/%67ateway/%76%31/%68%65%61%6c%74%68"),
+	                 "200 health rest= [GET, HEAD, OPTIONS]");
+	/* Decoded once: "%2568" is the segment "%68ealth", not "health". */
+	ck_assert_str_eq(match("GET", "/gateway/v1/%2568ealth"), "404");
+	ck_assert_str_eq(match("GET", "/gateway/v1/health%2F"), "404");
+}
+END_TEST
+
+/* SPEC §7.1: "%2F" stays inside its segment, never a separator. */
+START_TEST(test_encoded_slash_in_segment)
+{
+	route("doc", "public", "GET, PUT", "/state/{ns}/{key}", "exact");
+	route("ab", "public", "GET", "/x/a/b", "exact");
+	route("one", "public", "GET", "/y/{id}", "exact");
+	route("pre", "public", "GET", "/files", "prefix");
+	build();
+	ck_assert_str_eq(match("GET", "/state/n/a%2Fb"),
+	                 "200 doc ns=n key=a/b rest= [GET, HEAD, PUT, OPTIONS]");
+	ck_assert_str_eq(match("PUT", "/state/n/a%2fb"),
+	                 "200 doc ns=n key=a/b rest= [GET, HEAD, PUT, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/state/n/%2F%2Fa%2F%2F"),
+	                 "200 doc ns=n key=//a// rest= "
+	                 "[GET, HEAD, PUT, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/state/n%2Fm/k"),
+	                 "200 doc ns=n/m key=k rest= [GET, HEAD, PUT, OPTIONS]");
+	/* The key with a literal '%', and with "%2F" as text. */
+	ck_assert_str_eq(match("GET", "/state/n/100%25"),
+	                 "200 doc ns=n key=100% rest= [GET, HEAD, PUT, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/state/n/a%252Fb"),
+	                 "200 doc ns=n key=a%2Fb rest= "
+	                 "[GET, HEAD, PUT, OPTIONS]");
+	/* Three segments are not the two the route has. */
+	ck_assert_str_eq(match("GET", "/state/n/a/b"), "404");
+	/* A decoded segment holding '/' never equals a literal. */
+	ck_assert_str_eq(match("GET", "/x/a%2Fb"), "404");
+	ck_assert_str_eq(match("GET", "/x%2Fa/b"), "404");
+	ck_assert_str_eq(match("GET", "/x/a/b"),
+	                 "200 ab rest= [GET, HEAD, OPTIONS]");
+	/* A param takes it whole. */
+	ck_assert_str_eq(match("GET", "/y/a%2Fb"),
+	                 "200 one id=a/b rest= [GET, HEAD, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/y/a/b"), "404");
+	/* The rest of a prefix route is raw: its segments stay apart. */
+	ck_assert_str_eq(match("GET", "/files/x%2Fy/z%20w"),
+	                 "200 pre rest=/x%2Fy/z%20w [GET, HEAD, OPTIONS]");
+	ck_assert_str_eq(match("GET", "/files%2Fx"), "404");
+}
+END_TEST
+
+/* Decoded params and the raw rest fit in strlen(path) + 1 bytes, each
+ * param NUL-terminated in its own room (malloc'ed: ASan sees overruns). */
+START_TEST(test_encoded_params_in_buffer)
+{
+	static const char *const paths[] = {
+		"/f/%62/k%2Fx/rest%2F",
+		"/f/b/k",
+		"/f/%62%62/%6B",
+		"/f/bb/kk/",
+	};
+	static const char *const want[] = {
+		"200 files bucket=b key=k/x rest=/rest%2F [GET, HEAD, OPTIONS]",
+		"200 files bucket=b key=k rest= [GET, HEAD, OPTIONS]",
+		"200 files bucket=bb key=k rest= [GET, HEAD, OPTIONS]",
+		"200 files bucket=bb key=kk rest=/ [GET, HEAD, OPTIONS]",
+	};
+	struct route_match m;
+	size_t i;
+
+	route("files", "public", "GET", "/f/{bucket}/{key}", "prefix");
+	build();
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char *path = strdup(paths[i]);
+		char *buf = malloc(strlen(path) + 1);
+		int status;
+
+		ck_assert(path != NULL && buf != NULL);
+		status = router_match(router, PUB, "GET", path, buf, &m);
+		memset(path, 'x', strlen(path));
+		free(path);
+		ck_assert_str_eq(describe(status, &m), want[i]);
+		free(buf);
+	}
 }
 END_TEST
 
@@ -625,6 +716,8 @@ router_suite(void)
 	tcase_add_test(tr, test_params_in_buffer);
 	tcase_add_test(tr, test_root);
 	tcase_add_test(tr, test_percent_encoded_mount);
+	tcase_add_test(tr, test_encoded_slash_in_segment);
+	tcase_add_test(tr, test_encoded_params_in_buffer);
 	suite_add_tcase(s, tr);
 
 	tcase_add_checked_fixture(tm, setup, teardown);
