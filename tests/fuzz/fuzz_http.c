@@ -31,6 +31,7 @@
 #include <strings.h>
 
 #include "http/parse.h"
+#include "util/utf8.h"
 
 /* Small limits, so that 413 and 431 are within a fuzzer's reach. */
 #define FUZZ_MAX_HEAD 2048
@@ -115,13 +116,15 @@ check_error(const struct http_request *r)
 	}
 }
 
-/* The path is normalised: no empty, "." or ".." segment but a last
- * empty one (a trailing '/'). */
+/* The raw path is normalised (SPEC 7.1): no empty segment but a last one
+ * (a trailing '/'), and no segment that decodes to "." or "..", to a NUL
+ * byte or to bytes that are not UTF-8. */
 static void
 check_path(const char *path)
 {
 	const char *s, *e;
-	size_t len;
+	char seg[FUZZ_MAX_HEAD + 1];
+	size_t len, n, i, k;
 
 	if (strcmp(path, "*") == 0)
 		return;
@@ -132,8 +135,14 @@ check_path(const char *path)
 			e = s + strlen(s);
 		len = (size_t)(e - s);
 		check(len > 0);
-		check(!(len == 1 && s[0] == '.'));
-		check(!(len == 2 && s[0] == '.' && s[1] == '.'));
+		check(len < sizeof(seg));
+		n = http_segment_decode(seg, s, len);
+		check(!(n == 1 && seg[0] == '.'));
+		check(!(n == 2 && seg[0] == '.' && seg[1] == '.'));
+		check(memchr(seg, '\0', n) == NULL);
+		for (i = 0; i < n; i += k)
+			check((k = utf8_sequence((const unsigned char *)seg + i,
+			                         n - i)) > 0);
 	}
 }
 
@@ -151,10 +160,12 @@ check_request(const struct http_request *r, struct text *t)
 	for (i = 0; r->method[i] != '\0'; i++)
 		check(is_tchar((unsigned char)r->method[i]));
 	check(r->minor == 0 || r->minor == 1);
-	check_path(r->path);
+	check(r->raw_path != NULL);
+	check_path(r->raw_path);
 	puts_(t, r->method);
 	puts_(t, r->target);
 	puts_(t, r->path);
+	puts_(t, r->raw_path);
 	puts_(t, r->query != NULL ? r->query : "(no query)");
 	for (i = 0; i < r->nfields; i++) {
 		const char *name = r->fields[i].name;

@@ -1,6 +1,7 @@
 /*
- * fuzz_route.c - libFuzzer target for path decoding (http_path_decode,
- * src/http/parse.h) and router lookup (src/http/router.h).
+ * fuzz_route.c - libFuzzer target for path normalising
+ * (http_path_normalise, src/http/parse.h) and router lookup
+ * (src/http/router.h).
  *
  * The router is built once, from a fixed product whose routes have
  * literal, {param}, prefix and exact mount paths at every scope, with
@@ -9,20 +10,18 @@
  * the method, one of GET HEAD POST PUT PATCH DELETE OPTIONS BREW) and then
  * the raw path of a request target, as it arrives before the '?'.
  *
- * The raw path is decoded as the parser does it; a decoded path must be
- * normalised (starts with '/', no empty, "." or ".." segment but a final
- * empty one) and no longer than the raw one. It is then matched, and the
- * answer checked against the route it names: 200 only with a route of
- * the listener's scopes that serves the method (HEAD through GET), as
- * many params as its mount path has {names}, each a whole non-empty
- * segment of the decoded path in order, the rest "" for an exact route
- * and a '/'-led tail of the path for a prefix one; 405 only with no
- * route and an Allow set that leaves the method out; the same answer
+ * The raw path is normalised as the parser does it (SPEC 7.1: split on
+ * '/' first, each segment decoded once); the normalised raw path has no
+ * empty segment but a final one, no segment decoding to "." or "..", no
+ * segment decoding to NUL or to bytes that are not UTF-8, and is no longer
+ * than the input. It is then matched, and the answer checked against the
+ * route it names: 200 only with a route of the listener's scopes that
+ * serves the method (HEAD through GET), as many params as its mount path
+ * has {names}, each the decoded form of a whole non-empty raw segment of
+ * the path, in order (so a param may hold '/'), the rest "" for an exact
+ * route and a '/'-led raw tail of the path for a prefix one; 405 only with
+ * no route and an Allow set that leaves the method out; the same answer
  * twice; and a 200 stays a 200 when the listener serves every scope.
- *
- * The target is kept thin on purpose: decode() and the route table below
- * are all that know today's API (decode then match one string), so a
- * router that takes raw segments (SPEC §7.1) changes those two places.
  *
  * Seeds (tests/fuzz/seeds/route/) are the paths of
  * tests/unit/test_router.c and test_http_parse.c, after a choice byte.
@@ -39,6 +38,7 @@
 #include "http/router.h"
 #include "provider/registry.h"
 #include "util/arena.h"
+#include "util/utf8.h"
 
 #define ALL_SCOPES (SCOPE_PUBLIC | SCOPE_USER | SCOPE_ADMIN | SCOPE_INTERNAL)
 
@@ -76,7 +76,7 @@ static const char *const routes[][5] = {
 	 "/gateway/v1/internal/state/{key}", "exact"},
 	{"states", "internal", "GET", "/gateway/v1/internal/state", "prefix"},
 	{"space-enc", "public", "GET", "/a%20b/c", "exact"},
-	{"slash-enc", "public", "GET", "/d%2Fe", "exact"},
+	{"tilde-enc", "public", "GET", "/d%7Ee", "exact"},
 	{"head", "public", "HEAD", "/h", "exact"},
 	{"hget", "public", "GET", "/h", "exact"},
 	{"opt", "public", "OPTIONS", "/o", "exact"},
@@ -132,26 +132,55 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The one place that knows how a raw path becomes the router's input. */
+/* The raw path normalised, as the parser gives it to the router. */
 static char *
-decode(const uint8_t *raw, size_t len)
+normalise(const uint8_t *raw, size_t len)
 {
-	char *path = malloc(len + 2);
+	char *path = malloc(len + 2), *decoded = malloc(len + 2);
+	const char *why = NULL;
+	int rc;
 
-	if (path == NULL)
+	if (path == NULL || decoded == NULL)
 		abort();
-	if (http_path_decode(path, (const char *)raw, len) != 0) {
+	rc = http_path_normalise((const char *)raw, len, path, decoded, &why);
+	free(decoded);
+	if (rc != 0) {
+		check(why != NULL);
 		free(path);
 		return NULL;
 	}
 	return path;
 }
 
+/* Decodes the raw segment s[0..len) into a fresh string (*n its length). */
+static char *
+segment(const char *s, size_t len, size_t *n)
+{
+	char *d = malloc(len + 1);
+
+	if (d == NULL)
+		abort();
+	*n = http_segment_decode(d, s, len);
+	return d;
+}
+
+static int
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i += len)
+		if ((len = utf8_sequence(s + i, n - i)) == 0)
+			return 0;
+	return 1;
+}
+
 static void
 check_normalised(const char *path, size_t rawlen)
 {
 	const char *s, *e;
-	size_t len;
+	size_t len, n;
+	char *d;
 
 	check(path[0] == '/');
 	check(strlen(path) <= rawlen + 1);
@@ -161,8 +190,12 @@ check_normalised(const char *path, size_t rawlen)
 			e = s + strlen(s);
 		len = (size_t)(e - s);
 		check(len > 0);
-		check(!(len == 1 && s[0] == '.'));
-		check(!(len == 2 && s[0] == '.' && s[1] == '.'));
+		d = segment(s, len, &n);
+		check(!(n == 1 && d[0] == '.'));
+		check(!(n == 2 && d[0] == '.' && d[1] == '.'));
+		check(memchr(d, '\0', n) == NULL);
+		check(valid_utf8((const unsigned char *)d, n));
+		free(d);
 	}
 }
 
@@ -177,28 +210,33 @@ count_params(const char *mount)
 	return n;
 }
 
-/* Each param is a whole segment of path, in order. */
+/* Each param is the decoded form of a whole raw segment of path, in
+ * order. */
 static void
 check_params(const struct route_match *m, const char *path)
 {
 	const char *s = path + 1, *e;
-	size_t i, len;
+	size_t i, len, n;
+	char *d;
+	int same;
 
 	for (i = 0; i < m->nparams; i++) {
 		len = strlen(m->params[i].value);
 		check(len > 0 && m->params[i].name != NULL);
-		check(strchr(m->params[i].value, '/') == NULL);
 		for (;; s = e + 1) {
 			check(*s != '\0');
 			e = strchr(s, '/');
 			if (e == NULL)
 				e = s + strlen(s);
-			if ((size_t)(e - s) == len &&
-			    memcmp(s, m->params[i].value, len) == 0)
+			d = segment(s, (size_t)(e - s), &n);
+			same = n == len && memcmp(d, m->params[i].value, n) == 0;
+			free(d);
+			if (same) {
+				s = *e == '\0' ? e : e + 1;
 				break;
+			}
 			check(*e != '\0');
 		}
-		s = *e == '\0' ? e : e + 1;
 	}
 }
 
@@ -263,7 +301,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	scopes = data[0] & ALL_SCOPES;
 	method = methods[(data[0] >> 4) & 7];
-	if ((path = decode(data + 1, size - 1)) == NULL)
+	if ((path = normalise(data + 1, size - 1)) == NULL)
 		return 0;
 	check_normalised(path, size - 1);
 	if ((buf = malloc(strlen(path) + 1)) == NULL ||
