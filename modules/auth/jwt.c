@@ -255,7 +255,10 @@ au_jwt_claims(struct au_auth *a, json_object *claims, int64_t now,
 		return "the token has no exp claim";
 	if (rc < 0)
 		return "the token's exp claim is not a number";
-	if (now > j->exp && now - j->exp > a->leeway) {
+	/* Differences in uint64_t: a claim near INT64_MIN or INT64_MAX
+	 * must not overflow the subtraction. */
+	if (now > j->exp &&
+	    (uint64_t)now - (uint64_t)j->exp > (uint64_t)a->leeway) {
 		au_fmt_time(j->exp, when, sizeof(when));
 		snprintf(buf, buflen, "the token expired at %s", when);
 		return buf;
@@ -263,7 +266,8 @@ au_jwt_claims(struct au_auth *a, json_object *claims, int64_t now,
 	rc = au_numeric_date(claims, "nbf", &nbf);
 	if (rc < 0)
 		return "the token's nbf claim is not a number";
-	if (rc > 0 && nbf > now && nbf - now > a->leeway) {
+	if (rc > 0 && nbf > now &&
+	    (uint64_t)nbf - (uint64_t)now > (uint64_t)a->leeway) {
 		au_fmt_time(nbf, when, sizeof(when));
 		snprintf(buf, buflen, "the token is not valid before %s",
 		         when);

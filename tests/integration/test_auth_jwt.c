@@ -670,6 +670,21 @@ START_TEST(test_refusals)
 	expect_refused(&p, "/gateway/v1/whoami", tok, "exp",
 	               "a token without exp");
 	free(tok);
+	/* Claims at the ends of int64: the leeway arithmetic must not
+	 * overflow (found by fuzz_jwt). */
+	snprintf(pl, sizeof(pl), "{\"sub\":\"x\",\"iss\":\"" ISSUER "\","
+	         "\"aud\":\"" AUDIENCE "\",\"exp\":-9223372036854775808}");
+	tok = sign_as(&k, &algs[1], pl);
+	expect_refused(&p, "/gateway/v1/whoami", tok, "expired",
+	               "a token whose exp is INT64_MIN");
+	free(tok);
+	snprintf(pl, sizeof(pl), "{\"sub\":\"x\",\"iss\":\"" ISSUER "\","
+	         "\"aud\":\"" AUDIENCE "\",\"exp\":%lld,"
+	         "\"nbf\":9223372036854775807}", now + 3600);
+	tok = sign_as(&k, &algs[1], pl);
+	expect_refused(&p, "/gateway/v1/whoami", tok, "not valid before",
+	               "a token whose nbf is INT64_MAX");
+	free(tok);
 
 	/* Tampering, with every algorithm. */
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
