@@ -7,6 +7,16 @@
  * A token verified at once (a cached key, a JWT) continues the request
  * inside the call; one that needs the store continues it from the
  * callback. The credential is copied into the request context.
+ *
+ * Failed credentials are throttled here, per client address, before
+ * the service sees the token (SPEC §7.4, aster/auth.h): every request
+ * presenting a credential takes a token from its address's bucket in
+ * rt->failures first, under the limit the service reports; a verified
+ * credential, or one that cannot be verified now, gives it back. A
+ * request without Authorization is not counted: it costs nothing, and a
+ * browser or a client probing a route's scope sends that. IPv6 clients
+ * are counted per /64, the block one host usually holds; Unix-socket
+ * clients share the bucket "unix".
  */
 #include "runtime/runtime.h"
 
@@ -20,6 +30,67 @@
 
 #include "http/problem.h"
 #include "http/server.h"
+
+/* --- failed credentials ---------------------------------------------- */
+
+#define FAILURE_SCOPE "auth:failed"
+
+/* The failed-credential limit of the auth service (its default when
+ * there is none running) as a rate limit. */
+static void
+failure_limit(struct generation *g, struct rate_limit *out)
+{
+	struct aster_auth_limit l = {ASTER_AUTH_FAILURES_REQUESTS,
+	                             ASTER_AUTH_FAILURES_PER_MS,
+	                             ASTER_AUTH_FAILURES_BURST};
+	struct auth_handle auth;
+
+	if (runtime_auth_of(g, &auth) == 0 && auth.ops->failure_limit != NULL)
+		auth.ops->failure_limit(auth.self, &l);
+	memset(out, 0, sizeof(*out));
+	out->requests = l.requests;
+	out->per_ms = l.per_ms;
+	out->burst = l.burst;
+}
+
+/* Takes a token for ex's credential; 0, or 1 when the address is over
+ * its limit and ex has been answered 429. */
+static int
+failure_take(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	struct failure_hold *h = &ctx->auth_hold;
+	struct ratelimit_result r;
+	char detail[128], v[24];
+
+	if (ctx->rt == NULL || ctx->rt->failures == NULL)
+		return 0;
+	failure_limit(ctx->gen, &h->limit);
+	ratelimit_client_key(http_peer(ex), h->client, sizeof(h->client));
+	if (ratelimit_take(ctx->rt->failures, &h->limit, FAILURE_SCOPE,
+	                   h->client, runtime_now_us() / 1000, &r)) {
+		h->held = 1;
+		return 0;
+	}
+	snprintf(v, sizeof(v), "%lld", r.retry_after_s);
+	http_add_header(ex, "Retry-After", v);
+	snprintf(detail, sizeof(detail), "too many failed credentials from "
+	         "this address; retry in %lld s", r.retry_after_s);
+	problem_send(ex, 429, "rate-limited", detail, ctx->request_id);
+	return 1;
+}
+
+/* The credential did not fail: its token goes back. */
+static void
+failure_give_back(struct request_ctx *ctx)
+{
+	struct failure_hold *h = &ctx->auth_hold;
+
+	if (!h->held)
+		return;
+	h->held = 0;
+	ratelimit_give_back(ctx->rt->failures, &h->limit, FAILURE_SCOPE,
+	                    h->client, runtime_now_us() / 1000);
+}
 
 /* --- verifying ----------------------------------------------------------- */
 
@@ -57,6 +128,9 @@ on_verified(void *arg, enum aster_auth_status st,
 	struct request_ctx *ctx = http_data(ex);
 	char text[256];
 
+	if (st != ASTER_AUTH_INVALID)
+		failure_give_back(ctx);
+	ctx->auth_hold.held = 0;
 	if (st == ASTER_AUTH_UNAVAILABLE) {
 		http_add_header(ex, "Retry-After", "1");
 		problem_send(ex, 503, "unavailable", detail != NULL ? detail :
@@ -101,12 +175,16 @@ runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx)
 		refuse_401(ex, ctx, "a bearer credential is required", 0);
 		return;
 	}
+	if (failure_take(ex, ctx))
+		return;
 	if ((token = bearer_token(header, &len)) == NULL) {
 		refuse_401(ex, ctx, "the Authorization header is not "
 		           "'Bearer TOKEN'", 1);
 		return;
 	}
 	if (runtime_auth_of(ctx->gen, &auth) < 0) {
+		/* Not the credential's fault. */
+		failure_give_back(ctx);
 		run = runtime_auth_run(ctx->gen);
 		if (run != NULL && run->state != MODULE_RUNNING) {
 			http_add_header(ex, "Retry-After", "1");
@@ -119,7 +197,9 @@ runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx)
 		           1);
 		return;
 	}
-	if (auth.ops->verify(auth.self, token, len, on_verified, ex) < 0)
+	if (auth.ops->verify(auth.self, token, len, on_verified, ex) < 0) {
+		failure_give_back(ctx);
 		problem_send(ex, 500, "internal", "the auth service refused "
 		             "the request", ctx->request_id);
+	}
 }

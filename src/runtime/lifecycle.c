@@ -711,6 +711,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	}
 	rt->current = generation_new(cfg, ++rt->next_generation);
 	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
+	rt->failures = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	log_attach(rt->base);
 	watch_signals(rt);
 	for (i = 0; i < rt->nlisteners; i++)
@@ -740,5 +741,6 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	free(rt->last_reload.message);
 	free(rt->last_reload.diagnostics_json);
 	ratelimiter_free(rt->ratelimiter);
+	ratelimiter_free(rt->failures);
 	return rt->exit_code;
 }

@@ -145,6 +145,7 @@ struct runtime {
 	struct reload_result last_reload;
 	unsigned next_generation;
 	struct ratelimiter *ratelimiter;/* buckets outlive generations */
+	struct ratelimiter *failures;   /* failed credentials, per address */
 };
 
 /*
@@ -278,6 +279,15 @@ struct request_credential {
 	int64_t expires_at;
 };
 
+/* A token taken from the client's failed-credential bucket before its
+ * credential is verified (auth.c): kept when the credential fails,
+ * given back otherwise. */
+struct failure_hold {
+	struct rate_limit limit;    /* the auth service's, when taken */
+	char client[56];            /* the bucket's key */
+	int held;
+};
+
 /* What a handler is given for one request. */
 struct request_ctx {
 	struct runtime *rt;
@@ -289,6 +299,7 @@ struct request_ctx {
 	char traceparent[56];
 	char *path_copy;            /* backing store of match params */
 	struct request_credential *cred;    /* user and admin routes */
+	struct failure_hold auth_hold;      /* auth.c, while verifying */
 };
 
 /* The auth service of a generation: the ops and state of a started
