@@ -140,6 +140,7 @@ au_miss_put(struct au_auth *a, const char *id)
 	m->ce.klen = AU_ID_LEN;
 	m->until_ms = au_mono_ms() + AU_MISS_TTL_MS;
 	(void)au_cache_put(&a->misses, &m->ce);
+	au_centry_unref(&m->ce);        /* the cache holds it, or nobody */
 }
 
 /* 1 when id is remembered as unknown; an expired memory is dropped. */

@@ -128,9 +128,9 @@ on_verified(void *arg, enum aster_auth_status st,
 	struct request_ctx *ctx = http_data(ex);
 	char text[256];
 
-	if (st != ASTER_AUTH_INVALID)
+	if (st == ASTER_AUTH_OK || st == ASTER_AUTH_UNAVAILABLE)
 		failure_give_back(ctx);
-	ctx->auth_hold.held = 0;
+	ctx->auth_hold.held = 0;    /* a failure keeps its token */
 	if (st == ASTER_AUTH_UNAVAILABLE) {
 		http_add_header(ex, "Retry-After", "1");
 		problem_send(ex, 503, "unavailable", detail != NULL ? detail :
