@@ -21,13 +21,13 @@
  * Failed credentials (SPEC §7.4): the core, not the provider, throttles
  * them, per client address, before verify() is called, so a caller over
  * the limit never reaches the provider's store. The provider only owns
- * the limit (its config, through failure_limit()). The core takes one
- * token from the address's bucket for every credential presented,
- * before verify(), and gives it back when verify() answers OK or
- * UNAVAILABLE: only INVALID answers, and presented credentials that are
- * not "Bearer TOKEN", use the bucket up; a request without
- * Authorization does not count. An address whose bucket is empty gets
- * 429 with Retry-After and verify() is not called. A provider therefore
+ * the limit (its config, through failure_limit()). An address whose
+ * bucket is empty gets 429 with Retry-After and verify() is not called.
+ * Only INVALID answers, and presented credentials that are not "Bearer
+ * TOKEN", take a token; a request without Authorization does not count.
+ * A verify() that returns before answering holds a token until it
+ * answers (given back for OK or UNAVAILABLE), so one address never has
+ * more lookups in flight than its bucket holds. A provider therefore
  * answers INVALID with one detail for an unknown key id and for a wrong
  * secret, and checks the secret before saying revoked or expired, so a
  * 401 never tells whether an id exists.

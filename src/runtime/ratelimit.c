@@ -416,6 +416,41 @@ ratelimit_take(struct ratelimiter *rl, const struct rate_limit *cfg,
 	return take_parts(rl, cfg, scope_id, "", key, now_ms, out);
 }
 
+int
+ratelimit_peek(struct ratelimiter *rl, const struct rate_limit *cfg,
+               const char *scope_id, const char *key, uint64_t now_ms,
+               struct ratelimit_result *out)
+{
+	char buf[KEY_MAX];
+	struct limit l;
+	struct bucket *b;
+	uint64_t reset_ms;
+	size_t len;
+
+	limit_of(cfg, &l);
+	memset(out, 0, sizeof(*out));
+	out->limit = (long long)l.requests;
+	out->remaining = (long long)l.burst;
+	len = compose_key(rl, buf, scope_id, "", key);
+	b = find_bucket(rl, buf, len,
+	                siphash(rl->seed, (const unsigned char *)buf, len));
+	if (b == NULL)          /* as good as a full one */
+		return 1;
+	if (now_ms < b->last_ms)
+		now_ms = b->last_ms;
+	refill(b, &l, now_ms);  /* changes nothing a take would see */
+	reset_ms = div_up(l.burst * l.per_ms - b->units, l.requests);
+	out->remaining = (long long)(b->units / l.per_ms);
+	out->reset_s = (long long)div_up(reset_ms, 1000);
+	if (b->units >= l.per_ms)
+		return 1;
+	out->retry_after_s = (long long)div_up(div_up(l.per_ms - b->units,
+	                     l.requests), 1000);
+	if (out->retry_after_s < 1)
+		out->retry_after_s = 1;
+	return 0;
+}
+
 void
 ratelimit_give_back(struct ratelimiter *rl, const struct rate_limit *cfg,
                     const char *scope_id, const char *key, uint64_t now_ms)
@@ -447,6 +482,8 @@ ratelimit_client_key(const char *peer, char *out, size_t size)
 	struct in6_addr a;
 	size_t n;
 
+	if (size == 0)
+		return;
 	if (peer == NULL)
 		peer = "";
 	n = strlen(peer);
@@ -470,7 +507,9 @@ ratelimit_client_key(const char *peer, char *out, size_t size)
 			}
 		}
 	}
-	snprintf(out, size, "%s", peer);
+	n = n < size ? n : size - 1;    /* the hot path: no snprintf */
+	memcpy(out, peer, n);
+	out[n] = '\0';
 }
 
 /* --- routes and responses ---------------------------------------------- */

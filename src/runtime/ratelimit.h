@@ -80,6 +80,16 @@ int ratelimit_take(struct ratelimiter *rl, const struct rate_limit *cfg,
                    struct ratelimit_result *out);
 
 /*
+ * Whether a ratelimit_take() of (scope_id, key) under cfg at now_ms
+ * would go on, without taking a token or creating a bucket: 1 (also
+ * when there is no bucket), or 0 with out->retry_after_s set. One hash
+ * lookup, no allocation.
+ */
+int ratelimit_peek(struct ratelimiter *rl, const struct rate_limit *cfg,
+                   const char *scope_id, const char *key, uint64_t now_ms,
+                   struct ratelimit_result *out);
+
+/*
  * Returns the token an earlier ratelimit_take() of (scope_id, key) under
  * cfg took, capped at the burst. For buckets that count failures: a
  * request takes a token before it is known to fail, so concurrent ones

@@ -279,13 +279,13 @@ struct request_credential {
 	int64_t expires_at;
 };
 
-/* A token taken from the client's failed-credential bucket before its
- * credential is verified (auth.c): kept when the credential fails,
- * given back otherwise. */
+/* The client's failed-credential bucket while its credential is
+ * verified (auth.c). */
 struct failure_hold {
-	struct rate_limit limit;    /* the auth service's, when taken */
+	struct rate_limit limit;    /* the auth service's */
 	char client[56];            /* the bucket's key */
-	int held;
+	int held;                   /* a token held for a verify in flight */
+	int *answered;              /* set while verify() runs */
 };
 
 /* What a handler is given for one request. */

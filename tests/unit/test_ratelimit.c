@@ -428,6 +428,42 @@ START_TEST(test_give_back)
 }
 END_TEST
 
+/* Peeking answers what a take would, and takes nothing. */
+START_TEST(test_peek)
+{
+	struct ratelimiter *rl = ratelimiter_new(16);
+	struct rate_limit cfg = limit(20, 60000, 40);
+	struct ratelimit_result r;
+	int i;
+
+	/* No bucket: allowed, and none is made. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r),
+		                 1);
+	ck_assert_int_eq(r.remaining, 40);
+	ck_assert_int_eq(ratelimiter_count(rl), 0);
+	for (i = 0; i < 39; i++)
+		ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 0, &r),
+		                 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 1);
+	ck_assert_int_eq(r.remaining, 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 0, &r), 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 0);
+	ck_assert_int_eq(r.retry_after_s, 3);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 2999, &r), 0);
+	ck_assert_int_eq(r.retry_after_s, 1);
+	/* A token is back after 3000 ms; peeking did not use it. */
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 3000, &r), 0);
+	/* Time does not run back for a late peek. */
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 0);
+	ck_assert_int_eq(ratelimiter_count(rl), 1);
+	ratelimiter_free(rl);
+}
+END_TEST
+
 START_TEST(test_client_key)
 {
 	static const char *const cases[][2] = {
@@ -492,6 +528,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_idle_buckets_swept);
 	tcase_add_test(tc, test_give_back);
 	tcase_add_test(tc, test_give_back_full_is_swept);
+	tcase_add_test(tc, test_peek);
 	tcase_add_test(tc, test_client_key);
 	suite_add_tcase(s, tc);
 	tcase_add_test(big, test_million_keys_fixed_time);
