@@ -8,8 +8,9 @@
  * aster_api_keys in PostgreSQL's pg_stat_user_tables (sequential and
  * index), read through libpq once the server's statistics have settled
  * (an idle backend publishes its counters within 10 s). A second client
- * address is 127.0.0.2, which loopback answers for; this file binds its
- * own sockets to it.
+ * address is 127.0.0.2 (and 127.0.0.3 for made-up keys sent all at
+ * once), which loopback answers for; this file binds its own sockets to
+ * them.
  *
  * The product: one listener for public, user and admin; module
  * `database` (PostgreSQL from aster_test_pg_start(), or SQLite in the
@@ -26,6 +27,7 @@
 #define BURST 40                /* the default failed_credentials */
 #define PER_MINUTE 20
 #define SPRAY 1000
+#define CONCURRENT 200          /* made-up keys sent at once */
 
 struct prod {
 	char *dir;
@@ -141,21 +143,19 @@ problem_of(const char *body, struct answer *a)
 }
 
 /*
- * GET /t/user from the local address src ("127.0.0.1", "127.0.0.2") to
- * the public listener, with "Authorization: Bearer TOKEN" (none when
- * token is NULL), on a connection of its own.
+ * Sends GET /t/user from the local address src ("127.0.0.1",
+ * "127.0.0.2") to the public listener, with "Authorization: Bearer
+ * TOKEN" (none when token is NULL), on a connection of its own; the
+ * socket, for read_answer().
  */
-static void
-get_from(struct prod *p, const char *src, const char *token, struct answer *a)
+static int
+send_from(struct prod *p, const char *src, const char *token)
 {
 	const char *addr = aster_test_address(p->t, "public");
 	struct sockaddr_in from, to;
-	char req[512], buf[8192], *colon, *end, *h;
-	size_t got = 0;
-	ssize_t n;
+	char req[512], *colon;
 	int fd;
 
-	memset(a, 0, sizeof(*a));
 	ck_assert(addr != NULL && (colon = strrchr(addr, ':')) != NULL);
 	memset(&from, 0, sizeof(from));
 	from.sin_family = AF_INET;
@@ -175,19 +175,38 @@ get_from(struct prod *p, const char *src, const char *token, struct answer *a)
 	         token != NULL ? "Authorization: Bearer " : "",
 	         token != NULL ? token : "", token != NULL ? "\r\n" : "");
 	ck_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	return fd;
+}
+
+/* Reads the response on fd to its end, and closes fd. */
+static void
+read_answer(int fd, struct answer *a)
+{
+	char buf[8192], *end, *h;
+	size_t got = 0;
+	ssize_t n;
+
+	memset(a, 0, sizeof(*a));
 	while (got < sizeof(buf) - 1 &&
 	       (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
 		got += (size_t)n;
 	close(fd);
 	buf[got] = '\0';
 	ck_assert_msg(sscanf(buf, "HTTP/1.1 %d", &a->status) == 1,
-	              "no response from %s: '%s'", src, buf);
+	              "no response: '%s'", buf);
 	end = strstr(buf, "\r\n\r\n");
 	ck_assert(end != NULL);
 	*end = '\0';
 	if ((h = strcasestr(buf, "\r\nRetry-After: ")) != NULL)
 		sscanf(h + 15, "%31[^\r]", a->retry_after);
 	problem_of(end + 4, a);
+}
+
+/* One request from src, and its answer. */
+static void
+get_from(struct prod *p, const char *src, const char *token, struct answer *a)
+{
+	read_answer(send_from(p, src, token), a);
 }
 
 /*
@@ -277,6 +296,7 @@ START_TEST(test_spray_bounded_on_postgres)
 	PGconn *c;
 	long long before, after, allowed;
 	uint64_t t0, t429 = 0;
+	int fds[CONCURRENT];
 	int i, n401 = 0, n429 = 0;
 
 	ck_assert_msg(pg != NULL, "aster_test_pg_start failed (see stderr)");
@@ -360,6 +380,34 @@ START_TEST(test_spray_bounded_on_postgres)
 	get_from(&p, "127.0.0.2", wrong, &a);
 	ck_assert_int_eq(a.status, 401);
 	ck_assert_str_eq(a.detail, unknown_detail);
+
+	/* Made-up keys sent at once on many connections: the lookups in
+	 * flight hold their tokens, so no more than the bucket's worth
+	 * reach the store. */
+	before = scans(c);
+	t0 = integ_ms_now();
+	for (i = 0; i < CONCURRENT; i++) {
+		made_up_key(key, sizeof(key));
+		fds[i] = send_from(&p, "127.0.0.3", key);
+	}
+	for (n401 = n429 = i = 0; i < CONCURRENT; i++) {
+		read_answer(fds[i], &a);
+		ck_assert_msg(a.status == 401 || a.status == 429,
+		              "concurrent key %d: %d", i, a.status);
+		if (a.status == 401)
+			n401++;
+		else
+			n429++;
+	}
+	allowed = BURST + (long long)(integ_ms_now() - t0) * PER_MINUTE /
+	          60000 + 1;
+	after = scans(c);
+	fprintf(stderr, "concurrent: %d x 401, %d x 429, %lld store "
+	        "queries\n", n401, n429, after - before);
+	ck_assert_msg(n401 >= BURST && n401 <= allowed, "%d x 401, expected "
+	              "%d to %lld", n401, BURST, allowed);
+	ck_assert_msg(after - before == n401, "%lld store queries for %d "
+	              "unknown ids looked up", after - before, n401);
 
 	/* No Authorization at all is not counted against the address. */
 	for (i = 0; i < 2 * BURST; i++) {
