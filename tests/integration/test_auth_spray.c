@@ -295,7 +295,7 @@ START_TEST(test_spray_bounded_on_postgres)
 	struct prod p;
 	PGconn *c;
 	long long before, after, allowed;
-	uint64_t t0, t429 = 0;
+	uint64_t t0, t429 = 0, spray_ms;
 	int fds[CONCURRENT];
 	int i, n401 = 0, n429 = 0;
 
@@ -333,6 +333,7 @@ START_TEST(test_spray_bounded_on_postgres)
 		              "Retry-After '%s'", a.retry_after);
 		n429++;
 	}
+	spray_ms = integ_ms_now() - t0;
 	ck_assert_int_eq(n401 + n429, SPRAY);
 	/* Over the limit, a valid key is refused too: the check comes
 	 * before any lookup. */
@@ -341,10 +342,10 @@ START_TEST(test_spray_bounded_on_postgres)
 	allowed = BURST + (long long)(integ_ms_now() - t0) * PER_MINUTE /
 	          60000 + 1;
 	after = scans(c);
-	fprintf(stderr, "spray: %d x 401, %d x 429, %lld store queries, "
-	        "%llu ms, the first 429 after %llu ms\n", n401, n429,
-	        after - before, (unsigned long long)(integ_ms_now() - t0),
-	        (unsigned long long)(t429 - t0));
+	fprintf(stderr, "spray: %d x 401, %d x 429, %lld store queries; "
+	        "the first 429 after %llu ms, all %d in %llu ms\n", n401,
+	        n429, after - before, (unsigned long long)(t429 - t0), SPRAY,
+	        (unsigned long long)spray_ms);
 	ck_assert_msg(n401 >= BURST && n401 <= allowed, "%d x 401, expected "
 	              "%d to %lld", n401, BURST, allowed);
 	ck_assert_msg(after - before == n401, "%lld store queries for %d "
