@@ -17,6 +17,20 @@
  * (bad arguments, out of memory), and then never. What a callback
  * receives is valid only during the callback. A provider's stop()
  * answers every pending call (ASTER_AUTH_UNAVAILABLE) before it returns.
+ *
+ * Failed credentials (SPEC §7.4): the core, not the provider, throttles
+ * them, per client address, before verify() is called, so a caller over
+ * the limit never reaches the provider's store. The provider only owns
+ * the limit (its config, through failure_limit()). An address whose
+ * bucket is empty gets 429 with Retry-After and verify() is not called.
+ * Only INVALID answers, and presented credentials that are not "Bearer
+ * TOKEN", take a token; a request without Authorization does not count.
+ * A verify() that returns before answering holds a token until it
+ * answers (given back for OK or UNAVAILABLE), so one address never has
+ * more lookups in flight than its bucket holds. A provider therefore
+ * answers INVALID with one detail for an unknown key id and for a wrong
+ * secret, and checks the secret before saying revoked or expired, so a
+ * 401 never tells whether an id exists.
  */
 #ifndef ASTER_AUTH_H
 #define ASTER_AUTH_H
@@ -38,6 +52,20 @@ enum aster_auth_status {
 	                           keys: a bad request (422) */
 	ASTER_AUTH_NOT_FOUND,   /* keys: no such key (404) */
 	ASTER_AUTH_UNAVAILABLE, /* cannot tell now: the store is down (503) */
+};
+
+/* The failed-credential limit of the default failure_limit(): 20 a
+ * minute, bursts of 40, per client address. */
+#define ASTER_AUTH_FAILURES_REQUESTS 20
+#define ASTER_AUTH_FAILURES_PER_MS 60000
+#define ASTER_AUTH_FAILURES_BURST 40
+
+/* A token bucket, as a route's rateLimit (SPEC §7.5): at most `burst`
+ * failures at once, refilled at `requests` every `per_ms` ms. */
+struct aster_auth_limit {
+	long long requests;         /* >= 1 */
+	long long per_ms;           /* >= 1 */
+	long long burst;            /* >= 1 */
 };
 
 /* Who a verified token speaks for. */
@@ -105,6 +133,13 @@ struct aster_auth_ops {
 	 * gets the key as revoked; NOT_FOUND when there is no such key. */
 	int (*key_revoke)(void *self, const char *id, aster_auth_key_cb cb,
 	                  void *arg);
+
+	/* The failed-credential limit of this instance (its config), into
+	 * *out. Called on the loop's thread before verify(), for every
+	 * request presenting a credential: cheap, answers inside the call,
+	 * the same for the life of the instance. NULL: the
+	 * ASTER_AUTH_FAILURES_* default. */
+	void (*failure_limit)(void *self, struct aster_auth_limit *out);
 };
 
 #ifdef __cplusplus

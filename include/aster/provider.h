@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change to this header. */
-#define ASTER_PROVIDER_ABI 3
+#define ASTER_PROVIDER_ABI 4
 
 /* A YAML node of the configuration (opaque; read it through the host). */
 typedef struct aster_node aster_node;

@@ -6,8 +6,9 @@
  *               subscription), stop, reload, verify's dispatch
  *   ops.c       store operations in flight (struct au_op), detached at
  *               stop so late store callbacks find no freed state
- *   keys.c      API keys: create, list, revoke, verify (cache, lookups
- *               coalesced by id, revocation notifications, last use)
+ *   keys.c      API keys: create, list, revoke, verify (cache, unknown
+ *               ids remembered briefly, lookups coalesced by id,
+ *               revocation and creation notifications, last use)
  *   jwt.c       JWT (compact JWS) verification and its cache
  *   jwks.c      the JWKS file: parsing into OpenSSL keys, checks
  *   cache.c     a bounded LRU hash table of reference-counted entries
@@ -33,6 +34,8 @@
 #define AU_TOKEN_MAX 16384          /* longest bearer token looked at */
 #define AU_TOUCH_EVERY_S 60         /* last_used_at writes, per key */
 #define AU_LOOKUP_RETRIES 3         /* re-reads when revoked meanwhile */
+#define AU_MISS_TTL_MS 10000        /* an unknown id is remembered */
+#define AU_MISS_MAX 10000           /* unknown ids remembered at most */
 
 /* --- cache.c --- */
 
@@ -131,11 +134,13 @@ struct au_auth {
 	int64_t leeway;
 	char *role_claim, *spaces_claim;
 	size_t cache_size;
+	struct aster_auth_limit failures;   /* failed_credentials */
 
 	struct au_jwks *jwks;
 	struct au_cache keys;               /* struct au_key by id */
 	struct au_cache jwts;               /* struct au_jwt by SHA-256 */
 	struct au_cache lookups;            /* struct au_lookup by id */
+	struct au_cache misses;             /* struct au_miss by id */
 	struct au_op *ops;                  /* store work in flight */
 
 	EVP_MD *sha256;

@@ -8,7 +8,12 @@
  * verify looks the id up in a bounded LRU cache of rows: a hit is
  * answered inside the call (one SHA-256, one constant-time compare). A
  * miss queries the store; concurrent misses on one id share one query
- * (struct au_lookup) and the row read is cached.
+ * (struct au_lookup) and the row read is cached. An id the store does
+ * not hold is remembered for AU_MISS_TTL_MS (struct au_miss, at most
+ * AU_MISS_MAX), so a client repeating a made-up key costs one query;
+ * and the same answer, AU_KEY_REFUSED, goes to an unknown id and to a
+ * wrong secret (revoked and expired are said only after the secret
+ * matched), so a 401 never tells whether an id exists (SPEC §7.4).
  *
  * Revocation: key_revoke updates the row and publishes its id on the
  * channel aster_api_keys in the same transaction, and drops the id here
@@ -16,6 +21,12 @@
  * cache when the notification comes; a NULL notification (some may have
  * been lost) drops the whole cache. A lookup whose id was notified while
  * its query ran reads again, so a stale row is never cached.
+ *
+ * Creation: key_create forgets the id here and publishes "+ID" on the
+ * same channel, so no node keeps refusing a new key as unknown (ids are
+ * time-ordered with 20 random bits: a remembered miss for an id made
+ * later is unlikely, not impossible). A node told "+ID" forgets that it
+ * missed ID, and nothing else.
  *
  * last_used_at is written at most once a minute per key and node, by a
  * statement nobody waits for.
@@ -32,6 +43,8 @@
 #include <time.h>
 
 #define AU_KEY_TOKEN_LEN (6 + AU_ID_LEN + 1 + AU_SECRET_LEN)
+/* The one detail for an unknown id and a wrong secret. */
+#define AU_KEY_REFUSED "unknown API key or wrong secret"
 #define AU_NAME_MAX 128
 
 /* Columns of a row read for verify and revoke (with the hash). */
@@ -61,6 +74,12 @@ struct au_waiter {
 	unsigned char hash[32];
 };
 
+/* An id the store did not hold, until until_ms (monotonic). */
+struct au_miss {
+	struct au_centry ce;
+	uint64_t until_ms;
+};
+
 /* One store query for an id, shared by the verifies that wait on it. */
 struct au_lookup {
 	struct au_centry ce;
@@ -88,6 +107,55 @@ static int64_t
 au_now(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static uint64_t
+au_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- unknown ids --- */
+
+static void
+au_miss_destroy(struct au_centry *e)
+{
+	free(e);
+}
+
+/* Remembers that the store does not hold id (best effort). */
+static void
+au_miss_put(struct au_auth *a, const char *id)
+{
+	struct au_miss *m;
+
+	if (a->misses.max == 0 || (m = calloc(1, sizeof(*m))) == NULL)
+		return;
+	m->ce.destroy = au_miss_destroy;
+	m->ce.refs = 1;
+	memcpy(m->ce.key, id, AU_ID_LEN);
+	m->ce.klen = AU_ID_LEN;
+	m->until_ms = au_mono_ms() + AU_MISS_TTL_MS;
+	(void)au_cache_put(&a->misses, &m->ce);
+	au_centry_unref(&m->ce);        /* the cache holds it, or nobody */
+}
+
+/* 1 when id is remembered as unknown; an expired memory is dropped. */
+static int
+au_miss_known(struct au_auth *a, const char *id)
+{
+	struct au_miss *m;
+
+	m = (struct au_miss *)au_cache_get(&a->misses, id, AU_ID_LEN);
+	if (m == NULL)
+		return 0;
+	if (au_mono_ms() < m->until_ms)
+		return 1;
+	au_cache_del(&a->misses, id, AU_ID_LEN);
+	return 0;
 }
 
 /* --- rows --- */
@@ -270,9 +338,10 @@ au_key_answer(struct au_key *k, const unsigned char h[32], int64_t now,
 {
 	struct aster_credential c;
 
+	/* The secret first: revoked and expired tell that the id
+	 * exists, which only its holder may learn. */
 	if (CRYPTO_memcmp(k->hash, h, 32) != 0) {
-		cb(arg, ASTER_AUTH_INVALID, NULL, "wrong secret for the API "
-		   "key");
+		cb(arg, ASTER_AUTH_INVALID, NULL, AU_KEY_REFUSED);
 		return 0;
 	}
 	if (k->revoked_at != 0) {
@@ -357,7 +426,11 @@ au_lookup_done(void *arg, enum aster_store_status st,
 			malformed = 1;
 		else if (!l->dirty)
 			(void)au_cache_put(&a->keys, &k->ce);
+	} else if (st == ASTER_STORE_OK && rows->nrows == 0 && !l->dirty) {
+		au_miss_put(a, op->id);
 	}
+	if (malformed)
+		au_log("the stored record of API key %s is malformed", op->id);
 	waiters = l->head;
 	l->head = NULL;
 	l->tail = &l->head;
@@ -377,12 +450,9 @@ au_lookup_done(void *arg, enum aster_store_status st,
 			      "the auth service is stopping");
 		else if (st != ASTER_STORE_OK)
 			w->cb(w->arg, ASTER_AUTH_UNAVAILABLE, NULL, detail);
-		else if (malformed)
-			w->cb(w->arg, ASTER_AUTH_INVALID, NULL, "the stored "
-			      "record of the API key is malformed");
-		else if (k == NULL)
-			w->cb(w->arg, ASTER_AUTH_INVALID, NULL, "unknown API "
-			      "key");
+		else if (k == NULL)     /* unknown, or malformed (logged) */
+			w->cb(w->arg, ASTER_AUTH_INVALID, NULL,
+			      AU_KEY_REFUSED);
 		else
 			used |= au_key_answer(k, w->hash, now, w->cb, w->arg);
 		free(w);
@@ -464,6 +534,10 @@ au_key_verify(struct au_auth *a, const char *token, size_t len,
 	OPENSSL_cleanse(raw, sizeof(raw));
 	k = (struct au_key *)au_cache_get(&a->keys, id, AU_ID_LEN);
 	if (k == NULL) {
+		if (au_miss_known(a, id)) {
+			cb(arg, ASTER_AUTH_INVALID, NULL, AU_KEY_REFUSED);
+			return 0;
+		}
 		if (au_lookup(a, id, h, cb, arg) < 0)
 			cb(arg, ASTER_AUTH_UNAVAILABLE, NULL, "cannot look the "
 			   "API key up: out of memory");
@@ -495,6 +569,20 @@ au_key_forget(struct au_auth *a, const char *id)
 	struct au_lookup *l;
 
 	au_cache_del(&a->keys, id, AU_ID_LEN);
+	au_cache_del(&a->misses, id, AU_ID_LEN);
+	l = (struct au_lookup *)au_cache_get(&a->lookups, id, AU_ID_LEN);
+	if (l != NULL)
+		l->dirty = 1;
+}
+
+/* ID was created: forgets that it was unknown, and that only (the key
+ * just cached by its creator stays). */
+static void
+au_key_created(struct au_auth *a, const char *id)
+{
+	struct au_lookup *l;
+
+	au_cache_del(&a->misses, id, AU_ID_LEN);
 	l = (struct au_lookup *)au_cache_get(&a->lookups, id, AU_ID_LEN);
 	if (l != NULL)
 		l->dirty = 1;
@@ -507,9 +595,15 @@ au_key_notify(void *arg, const char *payload)
 
 	if (a == NULL || a->stopped)
 		return;
+	if (payload != NULL && payload[0] == '+' &&
+	    au_id_ok(payload + 1, strlen(payload + 1))) {
+		au_key_created(a, payload + 1);
+		return;
+	}
 	/* Anything but an id: drop it all, to be safe. */
 	if (payload == NULL || !au_id_ok(payload, strlen(payload))) {
 		au_cache_clear(&a->keys);
+		au_cache_clear(&a->misses);
 		au_cache_each(&a->lookups, au_lookup_mark, NULL);
 		return;
 	}
@@ -603,6 +697,29 @@ au_key_op_unavailable(struct au_op *op, const char *what, const char *error)
 }
 
 static void
+au_announce_done(void *arg, enum aster_store_status st, const char *error)
+{
+	(void)arg;
+	if (st != ASTER_STORE_OK)
+		au_log("cannot notify the other nodes of a new key: %s",
+		       error != NULL ? error : "the store is unavailable");
+}
+
+/* Tells every node sharing the store that id now exists. */
+static void
+au_key_announce(struct au_auth *a, const char *id)
+{
+	char payload[AU_ID_LEN + 2];
+
+	if (a->store.ops->publish == NULL)
+		return;
+	snprintf(payload, sizeof(payload), "+%s", id);
+	if (a->store.ops->publish(a->store.self, NULL, AU_CHANNEL, payload,
+	                          au_announce_done, NULL) < 0)
+		au_log("cannot notify the other nodes of a new key");
+}
+
+static void
 au_create_done(void *arg, enum aster_store_status st,
                const struct aster_store_rows *rows, const char *error)
 {
@@ -619,6 +736,8 @@ au_create_done(void *arg, enum aster_store_status st,
 	if (st != ASTER_STORE_OK) {
 		au_key_op_unavailable(op, "cannot store the key", error);
 	} else {
+		au_key_created(a, op->made->id);
+		au_key_announce(a, op->made->id);
 		(void)au_cache_put(&a->keys, &op->made->ce);
 		au_key_public(op->made, &key);
 		key.key = op->token;

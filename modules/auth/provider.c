@@ -8,6 +8,7 @@
  *       provider: auth
  *       config:
  *         cache_size: 10000
+ *         failed_credentials: {requests: 20, per_ms: 60000, burst: 40}
  *         jwt:
  *           jwks: keys/jwks.json
  *           issuer: https://id.example.com/
@@ -20,6 +21,10 @@
  * the table aster_api_keys if missing, in a transaction holding the lock
  * "aster.auth" so nodes starting together do not race, and subscribes
  * to the channel aster_api_keys for revocations.
+ *
+ * failed_credentials is only reported to the core (failure_limit), which
+ * throttles failed credentials per client address before verify() is
+ * called (aster/auth.h).
  *
  * Teardown may begin inside one of our own callbacks, so the instance is
  * freed by whoever leaves last (au_enter/au_leave): stop(), or the
@@ -44,12 +49,27 @@ static const struct aster_config_key au_keys[] = {
 	 "spaces_claim"},
 	{"cache_size", ASTER_VALUE_INT, 0, 0, 10000000,
 	 "verified credentials kept in memory, per kind (default 10000)"},
+	{"failed_credentials", ASTER_VALUE_MAP, 0, 0, 0,
+	 "failed credentials allowed per client address: requests, per_ms, "
+	 "burst (default 20 per 60000 ms, burst 40)"},
 	{NULL, 0, 0, 0, 0, NULL},
 };
 
 static const char *const au_jwt_keys[] = {
 	"jwks", "issuer", "audience", "leeway_s", "role_claim",
 	"spaces_claim", NULL,
+};
+
+/* The keys of failed_credentials and their bounds (those of a route's
+ * rateLimit). */
+static const struct {
+	const char *name;
+	long long max;
+} au_limit_keys[] = {
+	{"requests", 1LL << 30},
+	{"per_ms", 1LL << 32},
+	{"burst", 1LL << 30},
+	{NULL, 0},
 };
 
 static const char au_schema[] =
@@ -178,14 +198,85 @@ au_jwt_config(const struct aster_host *host, struct aster_check *chk,
 	return errs;
 }
 
+/*
+ * Checks the `failed_credentials` mapping like au_jwt_config() and, with
+ * out set, stores the limit: each key defaults to the default limit's,
+ * except burst, twice requests. Returns the number of problems.
+ */
+static int
+au_limit_config(const struct aster_host *host, struct aster_check *chk,
+                const aster_node *m, struct aster_auth_limit *out)
+{
+	long long v[3] = {ASTER_AUTH_FAILURES_REQUESTS,
+	                  ASTER_AUTH_FAILURES_PER_MS, 0};
+	const aster_node *n;
+	const char *key, *text;
+	char *end;
+	size_t i, j;
+	int errs = 0;
+
+#define AU_BAD(node, ...) do { \
+		errs++; \
+		if (chk != NULL) \
+			host->report(chk, (node), __VA_ARGS__); \
+		else if (errs == 1) \
+			snprintf(au_cause, sizeof(au_cause), __VA_ARGS__); \
+	} while (0)
+
+	if (host->node_kind(m) != ASTER_NODE_MAP) {
+		AU_BAD(m, "auth: 'failed_credentials' must be a mapping "
+		       "(requests, per_ms, burst)");
+		return errs;
+	}
+	for (i = 0; i < host->size(m); i++) {
+		key = host->map_key_at(m, i);
+		n = host->map_value_at(m, i);
+		for (j = 0; au_limit_keys[j].name != NULL; j++)
+			if (key != NULL &&
+			    strcmp(key, au_limit_keys[j].name) == 0)
+				break;
+		if (au_limit_keys[j].name == NULL) {
+			AU_BAD(n, "auth: unknown key 'failed_credentials.%s' "
+			       "(expected requests, per_ms or burst)",
+			       key != NULL ? key : "?");
+			continue;
+		}
+		text = host->scalar(n);
+		if (text != NULL && *text >= '0' && *text <= '9')
+			v[j] = strtoll(text, &end, 10);
+		if (text == NULL || *text < '0' || *text > '9' ||
+		    *end != '\0' || v[j] < 1 || v[j] > au_limit_keys[j].max) {
+			AU_BAD(n, "auth: 'failed_credentials.%s' must be an "
+			       "integer from 1 to %lld", key,
+			       au_limit_keys[j].max);
+			v[j] = 1;
+		}
+	}
+#undef AU_BAD
+	if (out != NULL) {
+		out->requests = v[0];
+		out->per_ms = v[1];
+		out->burst = v[2] > 0 ? v[2] : 2 * v[0];
+	}
+	return errs;
+}
+
 static int
 au_validate(const struct aster_host *host, struct aster_check *chk,
             const aster_node *config)
 {
 	const aster_node *jwt = config != NULL ?
 	                        host->map_get(config, "jwt") : NULL;
+	const aster_node *limit = config != NULL ?
+	                          host->map_get(config, "failed_credentials") :
+	                          NULL;
+	int errs = 0;
 
-	return jwt != NULL ? au_jwt_config(host, chk, jwt, NULL) : 0;
+	if (jwt != NULL)
+		errs += au_jwt_config(host, chk, jwt, NULL);
+	if (limit != NULL)
+		errs += au_limit_config(host, chk, limit, NULL);
+	return errs;
 }
 
 /* --- the instance --- */
@@ -196,6 +287,7 @@ au_free(struct au_auth *a)
 	au_cache_free(&a->keys);
 	au_cache_free(&a->jwts);
 	au_cache_free(&a->lookups);
+	au_cache_free(&a->misses);
 	au_jwks_free(a->jwks);
 	free(a->jwks_path);
 	free(a->issuer);
@@ -360,6 +452,14 @@ au_start(const struct aster_host *host, struct aster_service *svc,
 	au_cache_init(&a->keys, cache);
 	au_cache_init(&a->jwts, cache);
 	au_cache_init(&a->lookups, SIZE_MAX);
+	au_cache_init(&a->misses, cache < AU_MISS_MAX ? cache : AU_MISS_MAX);
+	a->failures.requests = ASTER_AUTH_FAILURES_REQUESTS;
+	a->failures.per_ms = ASTER_AUTH_FAILURES_PER_MS;
+	a->failures.burst = ASTER_AUTH_FAILURES_BURST;
+	n = config != NULL ? host->map_get(config, "failed_credentials") :
+	    NULL;
+	if (n != NULL && au_limit_config(host, NULL, n, &a->failures) > 0)
+		goto fail;
 	a->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	a->md = EVP_MD_CTX_new();
 	if (a->sha256 == NULL || a->md == NULL) {
@@ -510,11 +610,20 @@ au_fmt_time(int64_t t, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld", (long long)t);
 }
 
+static void
+au_failure_limit(void *self, struct aster_auth_limit *out)
+{
+	const struct au_auth *a = self;
+
+	*out = a->failures;
+}
+
 static const struct aster_auth_ops au_auth_ops = {
 	.verify = au_verify,
 	.key_create = au_key_create,
 	.key_list = au_key_list,
 	.key_revoke = au_key_revoke,
+	.failure_limit = au_failure_limit,
 };
 
 ASTER_PROVIDER_DEFINE = {

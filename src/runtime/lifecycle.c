@@ -718,6 +718,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	}
 	rt->current = generation_new(cfg, ++rt->next_generation);
 	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
+	rt->failures = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	log_attach();
 	watch_signals(rt);
 	for (i = 0; i < rt->nlisteners; i++)
@@ -748,6 +749,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	free(rt->last_reload.message);
 	free(rt->last_reload.diagnostics_json);
 	ratelimiter_free(rt->ratelimiter);
+	ratelimiter_free(rt->failures);
 	/* After the loop: no evdns callback can run any more. */
 	resolver_free(rt->resolver);
 	rt->resolver = NULL;

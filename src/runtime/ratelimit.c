@@ -19,6 +19,7 @@
  */
 #include "runtime/ratelimit.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,12 +299,43 @@ refill(struct bucket *b, const struct limit *l, uint64_t now)
 		b->last_ms = now;
 }
 
+/* The composite key of (scope_id, tag, key) into buf; its length. */
+static size_t
+compose_key(const struct ratelimiter *rl, char buf[KEY_MAX],
+            const char *scope_id, const char *tag, const char *key)
+{
+	char *at = buf;
+
+	put_part(rl, &at, scope_id, SCOPE_PART_MAX);
+	*at++ = '\0';
+	put_part(rl, &at, tag, 8);
+	put_part(rl, &at, key, KEY_PART_MAX);
+	return (size_t)(at - buf);
+}
+
+/* The bucket under the composite key buf (len bytes, hashing to h), or
+ * NULL. */
+static struct bucket *
+find_bucket(const struct ratelimiter *rl, const char *buf, size_t len,
+            uint64_t h)
+{
+	struct bucket *b;
+
+	if (rl->heads == NULL)
+		return NULL;
+	for (b = rl->heads[h & (rl->nheads - 1)]; b != NULL; b = b->hnext)
+		if (b->hash == h && b->keylen == len &&
+		    memcmp(b->key, buf, len) == 0)
+			return b;
+	return NULL;
+}
+
 static int
 take_parts(struct ratelimiter *rl, const struct rate_limit *cfg,
            const char *scope_id, const char *tag, const char *key,
            uint64_t now, struct ratelimit_result *out)
 {
-	char buf[KEY_MAX], *at = buf;
+	char buf[KEY_MAX];
 	struct limit l;
 	struct bucket *b, **head;
 	uint64_t h, cap, reset_ms;
@@ -313,11 +345,7 @@ take_parts(struct ratelimiter *rl, const struct rate_limit *cfg,
 	limit_of(cfg, &l);
 	memset(out, 0, sizeof(*out));
 	out->limit = (long long)l.requests;
-	put_part(rl, &at, scope_id, SCOPE_PART_MAX);
-	*at++ = '\0';
-	put_part(rl, &at, tag, 8);
-	put_part(rl, &at, key, KEY_PART_MAX);
-	len = (size_t)(at - buf);
+	len = compose_key(rl, buf, scope_id, tag, key);
 	h = siphash(rl->seed, (const unsigned char *)buf, len);
 
 	if (rl->heads == NULL) {
@@ -330,11 +358,7 @@ take_parts(struct ratelimiter *rl, const struct rate_limit *cfg,
 		}
 	}
 	head = &rl->heads[h & (rl->nheads - 1)];
-	for (b = *head; b != NULL; b = b->hnext)
-		if (b->hash == h && b->keylen == len &&
-		    memcmp(b->key, buf, len) == 0)
-			break;
-	if (b != NULL) {
+	if ((b = find_bucket(rl, buf, len, h)) != NULL) {
 		list_unlink(rl, b);
 		list_push(rl, b);
 		if (now < b->last_ms)
@@ -390,6 +414,102 @@ ratelimit_take(struct ratelimiter *rl, const struct rate_limit *cfg,
                struct ratelimit_result *out)
 {
 	return take_parts(rl, cfg, scope_id, "", key, now_ms, out);
+}
+
+int
+ratelimit_peek(struct ratelimiter *rl, const struct rate_limit *cfg,
+               const char *scope_id, const char *key, uint64_t now_ms,
+               struct ratelimit_result *out)
+{
+	char buf[KEY_MAX];
+	struct limit l;
+	struct bucket *b;
+	uint64_t reset_ms;
+	size_t len;
+
+	limit_of(cfg, &l);
+	memset(out, 0, sizeof(*out));
+	out->limit = (long long)l.requests;
+	out->remaining = (long long)l.burst;
+	len = compose_key(rl, buf, scope_id, "", key);
+	b = find_bucket(rl, buf, len,
+	                siphash(rl->seed, (const unsigned char *)buf, len));
+	if (b == NULL)          /* as good as a full one */
+		return 1;
+	if (now_ms < b->last_ms)
+		now_ms = b->last_ms;
+	refill(b, &l, now_ms);  /* changes nothing a take would see */
+	reset_ms = div_up(l.burst * l.per_ms - b->units, l.requests);
+	out->remaining = (long long)(b->units / l.per_ms);
+	out->reset_s = (long long)div_up(reset_ms, 1000);
+	if (b->units >= l.per_ms)
+		return 1;
+	out->retry_after_s = (long long)div_up(div_up(l.per_ms - b->units,
+	                     l.requests), 1000);
+	if (out->retry_after_s < 1)
+		out->retry_after_s = 1;
+	return 0;
+}
+
+void
+ratelimit_give_back(struct ratelimiter *rl, const struct rate_limit *cfg,
+                    const char *scope_id, const char *key, uint64_t now_ms)
+{
+	char buf[KEY_MAX];
+	struct limit l;
+	struct bucket *b;
+	uint64_t cap;
+	size_t len;
+
+	len = compose_key(rl, buf, scope_id, "", key);
+	b = find_bucket(rl, buf, len,
+	                siphash(rl->seed, (const unsigned char *)buf, len));
+	if (b == NULL)          /* refilled and dropped: already full */
+		return;
+	limit_of(cfg, &l);
+	if (now_ms < b->last_ms)
+		now_ms = b->last_ms;
+	refill(b, &l, now_ms);
+	cap = l.burst * l.per_ms;
+	b->units = cap - b->units >= l.per_ms ? b->units + l.per_ms : cap;
+	b->full_ms = now_ms + div_up(cap - b->units, l.requests);
+}
+
+void
+ratelimit_client_key(const char *peer, char *out, size_t size)
+{
+	char text[INET6_ADDRSTRLEN], inner[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	size_t n;
+
+	if (size == 0)
+		return;
+	if (peer == NULL)
+		peer = "";
+	n = strlen(peer);
+	if (n > 2 && n - 2 < sizeof(inner) && peer[0] == '[' &&
+	    peer[n - 1] == ']') {
+		memcpy(inner, peer + 1, n - 2);
+		inner[n - 2] = '\0';
+		if (inet_pton(AF_INET6, inner, &a) == 1 &&
+		    IN6_IS_ADDR_V4MAPPED(&a) &&
+		    inet_ntop(AF_INET, a.s6_addr + 12, text,
+		              sizeof(text)) != NULL) {
+			snprintf(out, size, "%s", text);
+			return;
+		}
+		if (inet_pton(AF_INET6, inner, &a) == 1) {
+			memset(a.s6_addr + 8, 0, 8);
+			if (inet_ntop(AF_INET6, &a, text, sizeof(text)) !=
+			    NULL) {
+				snprintf(out, size, "[%s]/64", text);
+				return;
+			}
+		}
+	}
+	n = n < size ? n : size - 1;    /* the hot path: no snprintf */
+	memcpy(out, peer, n);
+	out[n] = '\0';
 }
 
 /* --- routes and responses ---------------------------------------------- */

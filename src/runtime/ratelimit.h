@@ -18,7 +18,11 @@
  * bucket is refused rather than given memory.
  *
  * runtime/runtime.h includes this header: the runtime owns one limiter
- * (rt->ratelimiter) and request.c calls ratelimit_check().
+ * (rt->ratelimiter) and request.c calls ratelimit_check(). It owns a
+ * second one, rt->failures, for failed credentials per client address
+ * (SPEC §7.4, auth.c): there a request takes a token before its
+ * credential is verified and gives it back unless the credential failed
+ * (ratelimit_give_back()), so only failures use the bucket up.
  */
 #ifndef ASTER_RATELIMIT_H
 #define ASTER_RATELIMIT_H
@@ -74,6 +78,38 @@ size_t ratelimiter_count(const struct ratelimiter *rl);
 int ratelimit_take(struct ratelimiter *rl, const struct rate_limit *cfg,
                    const char *scope_id, const char *key, uint64_t now_ms,
                    struct ratelimit_result *out);
+
+/*
+ * Whether a ratelimit_take() of (scope_id, key) under cfg at now_ms
+ * would go on, without taking a token or creating a bucket: 1 (also
+ * when there is no bucket), or 0 with out->retry_after_s set. One hash
+ * lookup, no allocation.
+ */
+int ratelimit_peek(struct ratelimiter *rl, const struct rate_limit *cfg,
+                   const char *scope_id, const char *key, uint64_t now_ms,
+                   struct ratelimit_result *out);
+
+/*
+ * Returns the token an earlier ratelimit_take() of (scope_id, key) under
+ * cfg took, capped at the burst. For buckets that count failures: a
+ * request takes a token before it is known to fail, so concurrent ones
+ * cannot overdraw the bucket, and gives it back when it succeeded. No
+ * bucket (it refilled and was dropped) needs nothing. No allocation;
+ * O(1).
+ */
+void ratelimit_give_back(struct ratelimiter *rl, const struct rate_limit *cfg,
+                         const char *scope_id, const char *key,
+                         uint64_t now_ms);
+
+/*
+ * The bucket key of a client address as http_peer() gives it, into out
+ * (size bytes; 56 hold any): an IPv6 address becomes its /64
+ * ("[2001:db8:1:2::]/64"), the block one host or customer usually holds,
+ * so one client cannot spread over 2^64 buckets; an IPv4-mapped one
+ * (a dual-stack listener's IPv4 client) becomes its IPv4 address;
+ * anything else (IPv4, "unix") stays as it is.
+ */
+void ratelimit_client_key(const char *peer, char *out, size_t size);
 
 /*
  * The rateLimit that applies to route: its own, else its module's, else

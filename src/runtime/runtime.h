@@ -150,6 +150,7 @@ struct runtime {
 	struct ratelimiter *ratelimiter;/* buckets outlive generations */
 	struct resolver *resolver;  /* host names a reload looks up */
 	struct reload_job *reload;  /* a reload waiting for its lookups */
+	struct ratelimiter *failures;   /* failed credentials, per address */
 };
 
 /*
@@ -303,6 +304,15 @@ struct request_credential {
 	int64_t expires_at;
 };
 
+/* The client's failed-credential bucket while its credential is
+ * verified (auth.c). */
+struct failure_hold {
+	struct rate_limit limit;    /* the auth service's */
+	char client[56];            /* the bucket's key */
+	int held;                   /* a token held for a verify in flight */
+	int *answered;              /* set while verify() runs */
+};
+
 /*
  * What a handler is given for one request: the exchange's data, so it
  * lives exactly as long as the handler holds the exchange (http/server.h)
@@ -322,6 +332,7 @@ struct request_ctx {
 	char traceparent[56];
 	char *path_copy;            /* backing store of match params */
 	struct request_credential *cred;    /* user and admin routes */
+	struct failure_hold auth_hold;      /* auth.c, while verifying */
 };
 
 /* The auth service of a generation: the ops and state of a started

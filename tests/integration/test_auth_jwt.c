@@ -13,7 +13,8 @@
  * internal one, module `database` (SQLite), module `auth` whose
  * verifier has `config: {jwt: {jwks, issuer, audience, leeway_s,
  * role_claim, spaces_claim}}` (the claims named aster_role and
- * aster_spaces, so that the names are seen to be honoured), whoami and
+ * aster_spaces, so that the names are seen to be honoured) and a
+ * failed_credentials limit no test here reaches, whoami and
  * the admin key endpoints, and `respond` routes at scopes user and
  * admin. asterctl is the binary beside $ASTERD.
  */
@@ -406,6 +407,10 @@ prod_write(struct prod *p, int leeway)
 	         "        leeway_s: %d\n"
 	         "        role_claim: aster_role\n"
 	         "        spaces_claim: aster_spaces\n"
+	         /* Far more refusals than the default limit allows one
+	          * address (test_auth_spray.c tests that limit). */
+	         "      failed_credentials: { requests: 1000000, per_ms: "
+	         "1000, burst: 1000000 }\n"
 	         "  - id: api\n"
 	         "    provider: gateway\n"
 	         "routes:\n"

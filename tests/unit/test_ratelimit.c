@@ -379,6 +379,133 @@ START_TEST(test_million_keys_over_time)
 }
 END_TEST
 
+/* A bucket that counts failures: each attempt takes a token first, a
+ * success gives it back, so only failures use the bucket up. */
+START_TEST(test_give_back)
+{
+	struct ratelimiter *rl = ratelimiter_new(16);
+	struct rate_limit cfg = limit(20, 60000, 40);
+	struct ratelimit_result r;
+	int i;
+
+	/* Successes, however many, leave the bucket full. */
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r),
+		                 1);
+		ck_assert_int_eq(r.remaining, 39);
+		ratelimit_give_back(rl, &cfg, "auth", "a", 5);
+	}
+	/* 40 failures empty it; the 41st attempt is refused. */
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r),
+		                 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r), 0);
+	ck_assert_int_eq(r.retry_after_s, 3);   /* one token in 3000 ms */
+	/* A token given back is one more attempt, never more than the
+	 * burst. */
+	ratelimit_give_back(rl, &cfg, "auth", "a", 5);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r), 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r), 0);
+	for (i = 0; i < 100; i++)
+		ratelimit_give_back(rl, &cfg, "auth", "a", 5);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r),
+		                 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r), 0);
+	/* Other keys and scopes are untouched; giving back to a bucket
+	 * that does not exist creates none. */
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "b", 5, &r), 1);
+	ck_assert_int_eq(r.remaining, 39);
+	ck_assert_int_eq(ratelimiter_count(rl), 2);
+	ratelimit_give_back(rl, &cfg, "auth", "c", 5);
+	ratelimit_give_back(rl, &cfg, "other", "a", 5);
+	ck_assert_int_eq(ratelimiter_count(rl), 2);
+	/* Time does not run back for a late give-back. */
+	ratelimit_give_back(rl, &cfg, "auth", "a", 0);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 5, &r), 1);
+	ck_assert_int_eq(r.remaining, 0);
+	ratelimiter_free(rl);
+}
+END_TEST
+
+/* Peeking answers what a take would, and takes nothing. */
+START_TEST(test_peek)
+{
+	struct ratelimiter *rl = ratelimiter_new(16);
+	struct rate_limit cfg = limit(20, 60000, 40);
+	struct ratelimit_result r;
+	int i;
+
+	/* No bucket: allowed, and none is made. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r),
+		                 1);
+	ck_assert_int_eq(r.remaining, 40);
+	ck_assert_int_eq(ratelimiter_count(rl), 0);
+	for (i = 0; i < 39; i++)
+		ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 0, &r),
+		                 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 1);
+	ck_assert_int_eq(r.remaining, 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 0, &r), 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 0);
+	ck_assert_int_eq(r.retry_after_s, 3);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 2999, &r), 0);
+	ck_assert_int_eq(r.retry_after_s, 1);
+	/* A token is back after 3000 ms; peeking did not use it. */
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 3000, &r), 1);
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 3000, &r), 0);
+	/* Time does not run back for a late peek. */
+	ck_assert_int_eq(ratelimit_peek(rl, &cfg, "auth", "a", 0, &r), 0);
+	ck_assert_int_eq(ratelimiter_count(rl), 1);
+	ratelimiter_free(rl);
+}
+END_TEST
+
+START_TEST(test_client_key)
+{
+	static const char *const cases[][2] = {
+		{"127.0.0.1", "127.0.0.1"},
+		{"unix", "unix"},
+		{"", ""},
+		{"[::1]", "[::]/64"},
+		{"[2001:db8:1:2:3:4:5:6]", "[2001:db8:1:2::]/64"},
+		{"[2001:db8:1:2::ffff]", "[2001:db8:1:2::]/64"},
+		{"[::ffff:192.0.2.1]", "192.0.2.1"},
+		{"[fe80::1%eth0]", "[fe80::1%eth0]"},   /* not an address */
+		{"[not-v6]", "[not-v6]"},
+	};
+	char out[56];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ratelimit_client_key(cases[i][0], out, sizeof(out));
+		ck_assert_str_eq(out, cases[i][1]);
+	}
+	ratelimit_client_key(NULL, out, sizeof(out));
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+/* A bucket refilled by give-backs is dropped like any full one. */
+START_TEST(test_give_back_full_is_swept)
+{
+	struct ratelimiter *rl = ratelimiter_new(16);
+	struct rate_limit cfg = limit(1, 1000, 1);
+	struct ratelimit_result r;
+
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "a", 0, &r), 1);
+	ratelimit_give_back(rl, &cfg, "auth", "a", 0);
+	ck_assert_int_eq(ratelimiter_count(rl), 1);
+	/* The next request (another key) sweeps the full bucket. */
+	ck_assert_int_eq(ratelimit_take(rl, &cfg, "auth", "b", 0, &r), 1);
+	ck_assert_int_eq(ratelimiter_count(rl), 1);
+	ratelimiter_free(rl);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -399,6 +526,10 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_huge_values_clamped);
 	tcase_add_test(tc, test_cap_refuses_then_evicts);
 	tcase_add_test(tc, test_idle_buckets_swept);
+	tcase_add_test(tc, test_give_back);
+	tcase_add_test(tc, test_give_back_full_is_swept);
+	tcase_add_test(tc, test_peek);
+	tcase_add_test(tc, test_client_key);
 	suite_add_tcase(s, tc);
 	tcase_add_test(big, test_million_keys_fixed_time);
 	tcase_add_test(big, test_million_keys_over_time);
