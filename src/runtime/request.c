@@ -247,7 +247,10 @@ runtime_on_http_error(struct http_exchange *ex, int status, const char *code,
 		problem_send(ex, status, code, detail, NULL);
 		return;
 	}
-	set_request_id(ctx, NULL);
+	/* Fields parsed before the refusal (all of them when only the path
+	 * was wrong) still name the request and its trace. */
+	set_request_id(ctx, http_header(ex, "X-Request-Id"));
+	set_traceparent(ctx, http_header(ex, "traceparent"));
 	http_set_data(ex, ctx, free);
 	http_on_complete(ex, on_complete, ctx);
 	http_add_header(ex, "X-Request-Id", ctx->request_id);

@@ -215,7 +215,7 @@ static const struct forge forges[] = {
 	 "ua"},
 	{"/t/%5C", "f-bs-enc", "ua", 404, "/t/%5C", "ua"},
 	{"/t/a\\b\\\"", "f-bs", "ua", 404, "/t/a\\b\\\"", "ua"},
-	{"/t/%FF%FE", "f-ff", "ua", 404, "/t/%FF%FE", "ua"},
+	{"/t/%FF%FE", "f-ff", "ua", 400, "/t/%FF%FE", "ua"},
 	{"/t/hello?x=1%0Asecret", "f-query", "ua", 200, "/t/hello", "ua"},
 	{"/t/hello", "f-id\"x\\y=z", "ua", 200, "/t/hello", "ua"},
 	{"/t/hello", "f-ua", "a\" status=500 x=\\\"y \xff\xfe end", 200,
