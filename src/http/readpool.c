@@ -2,10 +2,10 @@
  * readpool.c - the worker threads of readpool.h.
  *
  * Jobs go through two lists under one mutex: todo (taken by the workers,
- * woken by a condition variable) and finished (taken by the loop). A
- * worker that finishes a job on an empty finished list writes the
- * eventfd; the loop reads the eventfd before it empties the list, so a
- * job finished after that read wakes it again and none is stranded.
+ * woken by a condition variable) and finished (taken whole by the loop).
+ * A worker that finishes a job on an empty finished list writes the
+ * eventfd; the loop reads the eventfd before it takes the list, so a job
+ * finished after that read wakes it again and none is stranded.
  *
  * Workers start one at a time as jobs find every worker busy, up to the
  * maximum, and live as long as the pool. They block every signal: the
@@ -115,20 +115,32 @@ take_finished(struct readpool *p)
 
 static void pool_destroy(struct readpool *p);
 
-/* The eventfd is readable: hands the finished jobs back. */
+/*
+ * The eventfd is readable: hands back the jobs finished by now, and only
+ * those. A job done submits the next read of its connection, which the
+ * workers finish within microseconds; delivered in the same call, a few
+ * fast downloads would keep the loop here and starve every other event.
+ */
 static void
 deliver_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct readpool *p = arg;
 	struct readpool_job *job;
+	struct job_list batch;
 	uint64_t count;
 
 	(void)what;
 	if (read(fd, &count, sizeof(count)) == -1 && errno != EAGAIN)
 		return;
+	TAILQ_INIT(&batch);
+	pthread_mutex_lock(&p->lock);
+	TAILQ_CONCAT(&batch, &p->finished, link);
+	pthread_mutex_unlock(&p->lock);
 	p->delivering = 1;
-	while ((job = take_finished(p)) != NULL)
+	while ((job = TAILQ_FIRST(&batch)) != NULL) {
+		TAILQ_REMOVE(&batch, job, link);
 		job->done(job, job->arg);
+	}
 	p->delivering = 0;
 	if (p->dying)
 		pool_destroy(p);
