@@ -307,6 +307,24 @@ fds_settle(pid_t pid, int want, int ms)
 	return n;
 }
 
+/*
+ * Drops static/NAME from the page cache (written back first), so that
+ * asterd must read it from the disk: over TLS, by its reader threads.
+ */
+static void
+uncache(const struct prod *p, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/static/%s", p->dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert(fdatasync(fd) == 0);
+	ck_assert(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+	close(fd);
+}
+
 /* --- a client over plain TCP or TLS ------------------------------------------ */
 
 struct stream {
@@ -646,6 +664,8 @@ concurrent(struct prod *p, const char *address, SSL_CTX *tls,
 	int i, samples = 0;
 
 	ck_assert(d != NULL);
+	/* From the disk at first: over TLS, the reader threads' work. */
+	uncache(p, "mid.bin");
 	downloads_done = 0;
 	before = proc_kib(p->pid, "VmRSS");
 	reset_peak(p->pid);
@@ -703,14 +723,19 @@ slow_then_gone(struct prod *p, const char *address, SSL_CTX *tls,
 	long long first = 0;
 	int fds, after;
 
-	/* Warm: one whole small download on this listener first (TLS
-	 * starts its reader threads then). */
+	/* Warm: one whole small download on this listener first; from the
+	 * disk, so that TLS starts its reader threads then. */
+	uncache(p, "small.bin");
+	uncache(p, "mid.bin");
 	open_get(&s, address, tls, "GET", "/t/files/small.bin",
 	         "Connection: close\r\n");
 	ck_assert(stream_body(&s, eat_mid, &first, 0, 0, -1) == SMALL_LEN);
 	/* asterd has closed its side (and fd) when the end comes. */
 	ck_assert(stream_read(&s, s.head, sizeof(s.head)) <= 0);
 	stream_close(&s);
+	if (tls != NULL)
+		ck_assert_msg(proc_kib(p->pid, "Threads") >= 2, "%s: an "
+		              "uncached file read without reader threads", name);
 	fds = fd_count(p->pid);
 	before = proc_kib(p->pid, "VmRSS");
 	reset_peak(p->pid);
