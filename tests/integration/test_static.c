@@ -10,6 +10,8 @@
  * known pattern (mid.bin) and a small one. Downloads run on threads (for
  * the concurrent ones) with blocking sockets and socket timeouts; they
  * only record what they saw, and the test asserts after joining them.
+ * The TLS ones start from files dropped from the page cache, so that
+ * asterd's reader threads read them, not only the loop's cached reads.
  *
  * Memory is asterd's resident set from /proc/PID/status: VmRSS sampled
  * while downloads run, and VmHWM, the peak, after its reset through
