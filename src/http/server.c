@@ -1343,12 +1343,14 @@ tls_pump(struct http_conn *c)
 	ssize_t n, total = 0;
 	int fed = 0;
 
-	/* Round again only while a chunk is fed from what is read. */
+	/* Round again while a chunk is fed, up to FILE_BURST: the chunk
+	 * fed last stays queued, so the write event comes back for it. */
 	for (;;) {
 		if ((n = tls_flush(c, &io)) == -1)
 			return -1;
 		total += n;
-		if (c->file == NULL || (fed = tls_file_feed(c)) <= 0)
+		if (c->file == NULL || (fed = tls_file_feed(c)) <= 0 ||
+		    total >= FILE_BURST)
 			break;
 	}
 	if (fed == -1)
