@@ -1559,8 +1559,9 @@ static void file_read_done(struct readpool_job *job, void *arg);
 
 /*
  * TLS: what the page cache holds of the next chunk, without waiting:
- * the bytes read (then ready), 0 when none is cached, -1 when the file
- * came up short or could not be read.
+ * the bytes read (then ready), or 0 when none is cached or the call
+ * cannot say, so that the readers read it and judge the end of the file
+ * or an error.
  */
 static ssize_t
 file_read_cached(struct conn_file *f, size_t want)
@@ -1573,12 +1574,10 @@ file_read_cached(struct conn_file *f, size_t want)
 	do
 		n = preadv2(f->fd, &v, 1, f->off, RWF_NOWAIT);
 	while (n == -1 && errno == EINTR);
-	if (n == -1 && errno == EOPNOTSUPP)
-		f->no_nowait = 1;
-	if (n == -1 && (errno == EAGAIN || errno == EOPNOTSUPP))
-		return 0;
+	if (n == -1 && errno != EAGAIN)
+		f->no_nowait = 1;       /* EOPNOTSUPP: not on this file */
 	if (n <= 0)
-		return -1;
+		return 0;
 	f->ready = (size_t)n;
 	f->off += n;
 	f->left -= (size_t)n;
@@ -1593,12 +1592,11 @@ file_read_start(struct http_conn *c)
 	struct http_server *s = c->server;
 	struct conn_file *f = c->file;
 	size_t want = f->left < FILE_CHUNK ? f->left : FILE_CHUNK;
-	ssize_t n;
 
 	if (f->buf == NULL && (f->buf = malloc(FILE_CHUNK)) == NULL)
 		return -1;
-	if ((n = file_read_cached(f, want)) != 0)
-		return n > 0 ? 0 : -1;
+	if (file_read_cached(f, want) > 0)
+		return 0;
 	if (s->readers == NULL &&
 	    (s->readers = readpool_new(s->base, FILE_READERS)) == NULL)
 		return -1;
