@@ -1593,7 +1593,8 @@ file_read_start(struct http_conn *c)
 	struct conn_file *f = c->file;
 	size_t want = f->left < FILE_CHUNK ? f->left : FILE_CHUNK;
 
-	if (f->buf == NULL && (f->buf = malloc(FILE_CHUNK)) == NULL)
+	/* A file smaller than a chunk gets a buffer of its size. */
+	if (f->buf == NULL && (f->buf = malloc(want)) == NULL)
 		return -1;
 	if (file_read_cached(f, want) > 0)
 		return 0;
@@ -1674,9 +1675,44 @@ file_read_done(struct readpool_job *job, void *arg)
 }
 
 /*
+ * TLS: a head and a file that fit in one record, the file cached: read
+ * behind the head on the stack and sent as one piece, as a small buffer
+ * body is (tls_send()). Returns 1 or 0 as conn_send(), or -1 when the
+ * file is not all cached (nothing was sent then).
+ */
+static int
+tls_send_small_file(struct http_conn *c, struct iovec *iov, size_t n,
+                    int fd, off_t off, size_t len)
+{
+	char flat[TLS_RECORD];
+	struct iovec one, v;
+	size_t i, head = 0;
+	ssize_t r;
+
+	for (i = 0; i < n; i++)
+		head += iov[i].iov_len;
+	if (conn_queued(c) || head + len > sizeof(flat))
+		return -1;
+	v.iov_base = flat + head;
+	v.iov_len = len;
+	do
+		r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
+	while (r == -1 && errno == EINTR);
+	if (r != (ssize_t)len)
+		return -1;
+	for (i = 0, head = 0; i < n; i++) {
+		memcpy(flat + head, iov[i].iov_base, iov[i].iov_len);
+		head += iov[i].iov_len;
+	}
+	one.iov_base = flat;
+	one.iov_len = head + len;
+	return conn_send(c, &one, 1);
+}
+
+/*
  * Sends the head iov[0..n) and then len bytes of fd from off, taking fd.
- * Returns 1 when all went out at once (plain only), else 0: the write
- * event or the readers carry on, or c is broken.
+ * Returns 1 when all went out at once, else 0: the write event or the
+ * readers carry on, or c is broken.
  */
 static int
 send_file_response(struct http_conn *c, struct iovec *iov, size_t n, int fd,
@@ -1690,6 +1726,11 @@ send_file_response(struct http_conn *c, struct iovec *iov, size_t n, int fd,
 	if (len == 0) {
 		close(fd);
 		return conn_send(c, iov, n);
+	}
+	if (c->tls != NULL &&
+	    (w = tls_send_small_file(c, iov, n, fd, off, len)) != -1) {
+		close(fd);
+		return (int)w;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		close(fd);
