@@ -1466,10 +1466,13 @@ tls_write_cb(evutil_socket_t fd, short what, void *arg)
  * file's size, and a client that reads slowly or not at all holds it
  * back instead of making the server buffer the file.
  *
- * Plain connections: the head goes out with MSG_MORE, so that a small
- * file leaves in the same segment, then sendfile() moves the file from
- * the page cache to the socket without a copy through the process, on
- * write readiness, FILE_BURST at a time (as nginx does). Only a page that
+ * A file that fits in one record behind its head and is cached goes out
+ * with it in one piece (send_small_file()), plain or TLS. Otherwise:
+ *
+ * Plain connections: the head goes out with MSG_MORE, so that the first
+ * bytes of the file join it in a segment, then sendfile() moves the file
+ * from the page cache to the socket without a copy through the process,
+ * on write readiness, FILE_BURST at a time (as nginx does). Only a page that
  * is not cached makes sendfile() wait for the disk inside the kernel, on
  * the loop's thread, as with nginx without aio; no mmap(), so a file
  * truncated meanwhile is not a SIGBUS but a short sendfile(), which
@@ -1486,8 +1489,9 @@ tls_write_cb(evutil_socket_t fd, short what, void *arg)
  * once that has drained to one record, and the next is read at once. A
  * connection holds at most a chunk in the queue and one in its buffer;
  * the head waits in the queue for the first chunk, so a small file takes
- * one record. A connection that closes while a thread reads for it
- * leaves its file to the read's completion, which frees it.
+ * one record if it was not cached. A connection that closes while a
+ * thread reads for it leaves its file to the read's completion, which
+ * frees it.
  */
 struct conn_file {
 	struct http_conn *conn;     /* NULL: the connection is gone */
@@ -1675,14 +1679,16 @@ file_read_done(struct readpool_job *job, void *arg)
 }
 
 /*
- * TLS: a head and a file that fit in one record, the file cached: read
- * behind the head on the stack and sent as one piece, as a small buffer
- * body is (tls_send()). Returns 1 or 0 as conn_send(), or -1 when the
- * file is not all cached (nothing was sent then).
+ * A head and a file that fit in one TLS record, the file cached: read
+ * behind the head on the stack without waiting and sent as one piece,
+ * as a small buffer body is; one read and one send, where sendfile()
+ * would cost a small file some 10% more CPU. Returns 1 or 0 as
+ * conn_send(), or -1 when the file is not all cached (nothing was sent
+ * then).
  */
 static int
-tls_send_small_file(struct http_conn *c, struct iovec *iov, size_t n,
-                    int fd, off_t off, size_t len)
+send_small_file(struct http_conn *c, struct iovec *iov, size_t n, int fd,
+                off_t off, size_t len)
 {
 	char flat[TLS_RECORD];
 	struct iovec one, v;
@@ -1727,8 +1733,7 @@ send_file_response(struct http_conn *c, struct iovec *iov, size_t n, int fd,
 		close(fd);
 		return conn_send(c, iov, n);
 	}
-	if (c->tls != NULL &&
-	    (w = tls_send_small_file(c, iov, n, fd, off, len)) != -1) {
+	if ((w = send_small_file(c, iov, n, fd, off, len)) != -1) {
 		close(fd);
 		return (int)w;
 	}
