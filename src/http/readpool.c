@@ -7,8 +7,9 @@
  * eventfd; the loop reads the eventfd before it takes the list, so a job
  * finished after that read wakes it again and none is stranded.
  *
- * Workers start one at a time as jobs find every worker busy, up to the
- * maximum, and live as long as the pool. They block every signal: the
+ * The workers start with the pool (made when first needed), so that the
+ * process does not grow a thread while it serves, and live as long as
+ * the pool. They block every signal: the
  * daemon's signals are for the loop's thread. Freeing the pool from one
  * of its own done callbacks (a server freed by what a completion set off)
  * stops the workers at once and leaves the last deliveries to the
@@ -33,7 +34,6 @@ struct readpool {
 	pthread_cond_t work;
 	struct job_list todo;
 	struct job_list finished;
-	unsigned idle;                  /* workers waiting for work */
 	unsigned nthreads;
 	unsigned max_threads;
 	pthread_t *threads;
@@ -79,11 +79,8 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->stopping && TAILQ_EMPTY(&p->todo)) {
-			p->idle++;
+		while (!p->stopping && TAILQ_EMPTY(&p->todo))
 			pthread_cond_wait(&p->work, &p->lock);
-			p->idle--;
-		}
 		if (p->stopping)
 			break;
 		job = TAILQ_FIRST(&p->todo);
@@ -146,6 +143,25 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		pool_destroy(p);
 }
 
+/* Starts one more worker, with every signal blocked. */
+static int
+worker_start(struct readpool *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&p->threads[p->nthreads], NULL, worker_main, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	p->nthreads++;
+	return 0;
+}
+
+static void readpool_stop(struct readpool *p);
+
 /* See readpool.h. */
 struct readpool *
 readpool_new(struct event_base *base, unsigned max_threads)
@@ -167,6 +183,13 @@ readpool_new(struct event_base *base, unsigned max_threads)
 		goto fail;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
+	while (p->nthreads < p->max_threads && worker_start(p) == 0)
+		;
+	if (p->nthreads == 0) {
+		readpool_stop(p);
+		errno = EAGAIN;
+		return NULL;
+	}
 	return p;
 fail:
 	if (p->ev != NULL)
@@ -178,39 +201,27 @@ fail:
 	return NULL;
 }
 
-/* Starts one more worker, with every signal blocked. Under p->lock. */
-static int
-worker_start(struct readpool *p)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&p->threads[p->nthreads], NULL, worker_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return -1;
-	p->nthreads++;
-	return 0;
-}
-
 /* See readpool.h. */
 int
 readpool_submit(struct readpool *p, struct readpool_job *job)
 {
-	int rc = 0;
-
 	pthread_mutex_lock(&p->lock);
-	if (p->idle == 0 && p->nthreads < p->max_threads &&
-	    worker_start(p) == -1 && p->nthreads == 0)
-		rc = -1;
-	if (rc == 0) {
-		TAILQ_INSERT_TAIL(&p->todo, job, link);
-		pthread_cond_signal(&p->work);
-	}
+	TAILQ_INSERT_TAIL(&p->todo, job, link);
+	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	return rc;
+	return 0;
+}
+
+/* Frees a pool whose workers did not start. */
+static void
+readpool_stop(struct readpool *p)
+{
+	event_free(p->ev);
+	close(p->efd);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p->threads);
+	free(p);
 }
 
 static void

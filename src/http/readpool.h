@@ -36,15 +36,14 @@ struct readpool_job {
 };
 
 /*
- * A pool on base with up to max_threads workers, started as jobs need
- * them. NULL on failure (errno set).
+ * A pool on base with max_threads workers, started now (fewer if the
+ * system refuses more, at least one). NULL on failure (errno set).
  */
 struct readpool *readpool_new(struct event_base *base, unsigned max_threads);
 
 /*
  * Queues job. The caller keeps job, its buffer and fd alive and
- * untouched until job->done has run. Returns 0, or -1 when no worker
- * could be started (done will not run).
+ * untouched until job->done has run. Returns 0.
  */
 int readpool_submit(struct readpool *p, struct readpool_job *job);
 

@@ -19,7 +19,9 @@
  * goes unseen. Under AddressSanitizer or valgrind the daemon's resident
  * set is the tool's more than asterd's (shadow memory, quarantine), so
  * there the absolute 64 MiB bound becomes a bound on growth, and the
- * test says so on stderr.
+ * test says so on stderr; under valgrind, whose translations of code run
+ * for the first time grow it too, the slow reader's growth is printed,
+ * not checked.
  */
 #include "integ.h"
 
@@ -643,13 +645,19 @@ done_count(void)
 	return n;
 }
 
+static int
+under_valgrind(void)
+{
+	const char *v = getenv("INTEG_VALGRIND");
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
 /* 1 when asterd runs under a tool whose memory its resident set shows. */
 static int
 under_tool(void)
 {
-	const char *v = getenv("INTEG_VALGRIND");
-
-	return UNDER_ASAN || (v != NULL && strcmp(v, "1") == 0);
+	return UNDER_ASAN || under_valgrind();
 }
 
 /*
@@ -756,8 +764,14 @@ slow_then_gone(struct prod *p, const char *address, SSL_CTX *tls,
 	peak = proc_kib(p->pid, "VmHWM");
 	fprintf(stderr, "%s: slow reader: VmRSS %ld KiB before, VmHWM %ld "
 	        "KiB after 2 s\n", name, before, peak);
-	ck_assert_msg(peak - before < 2048, "%s: RSS grew by %ld KiB for a "
-	              "slow reader", name, peak - before);
+	/* valgrind's resident set grows with each code path run for the
+	 * first time (its translations): some 8 MiB for TLS here. */
+	if (under_valgrind())
+		fprintf(stderr, "%s: slow reader: RSS growth not checked under "
+		        "valgrind\n", name);
+	else
+		ck_assert_msg(peak - before < 2048, "%s: RSS grew by %ld KiB "
+		              "for a slow reader", name, peak - before);
 	/* Some more, then gone with most of the file unsent. */
 	ck_assert(stream_body(&s, eat_mid, &first, 0, 0, 8 * MIB) == 8 * MIB);
 	stream_close(&s);
