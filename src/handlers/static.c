@@ -9,9 +9,10 @@
  *
  * The file is opened and checked here (open and fstat: metadata the
  * kernel caches) and handed to the server, which streams it
- * (http_respond_file()): sendfile() on plain connections, reads on
- * worker threads for TLS ones, so no file is read into memory whole and
- * there is no limit on its size. Nothing is mapped: deploys rewrite files
+ * (http_respond_file()): sendfile() on plain connections, chunks from
+ * the page cache or from reader threads for TLS ones, so no file is read
+ * into memory whole, none is read by the loop where that could wait for
+ * the disk, and there is no limit on its size. Nothing is mapped: deploys rewrite files
  * in place, and a file truncated while mapped would kill the daemon with
  * SIGBUS; one truncated while it is sent cuts that connection short.
  *
