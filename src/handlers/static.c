@@ -7,14 +7,14 @@
  * link anywhere below root leads out of it. root itself is the operator's
  * choice and may be a link.
  *
- * Files are read on the event loop, synchronously. A gateway serves small
- * assets this way (a UI bundle, icons) that the page cache answers in
- * microseconds, and STATIC_MAX_BYTES bounds what one response may read
- * into memory; larger files are served in ranges. evbuffer_add_file()
- * would not read at all when the buffer drains straight to a socket, but
- * ours goes through the server, where libevent would mmap() the file: a
- * file truncated while mapped would kill the daemon with SIGBUS, and
- * deploys do rewrite files in place.
+ * The file is opened and checked here (open and fstat: metadata the
+ * kernel caches) and handed to the server, which streams it
+ * (http_respond_file()): sendfile() on plain connections, chunks from
+ * the page cache or from reader threads for TLS ones, so no file is read
+ * into memory whole, none is read by the loop where that could wait for
+ * the disk, and there is no limit on its size. Nothing is mapped: deploys rewrite files
+ * in place, and a file truncated while mapped would kill the daemon with
+ * SIGBUS; one truncated while it is sent cuts that connection short.
  *
  * Validators are the usual ones: a weak ETag from size and modification
  * time, Last-Modified, and If-None-Match / If-Modified-Since answered with
@@ -24,9 +24,9 @@
 #include "handlers/handlers.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -39,7 +39,6 @@
 #include "http/server.h"
 #include "runtime/runtime.h"
 
-#define STATIC_MAX_BYTES (16u << 20)
 #define STATIC_DEFAULT_INDEX "index.html"
 
 /* What a walk found: an open regular file and the name that types it. */
@@ -385,64 +384,9 @@ if_range_holds(struct http_exchange *ex, const struct stat *st)
 
 /* --- answering ------------------------------------------------------------- */
 
-/* Reads len bytes at off into b; -1 when the file came up short. */
-static int
-read_into(int fd, long long off, size_t len, struct evbuffer *b)
-{
-	struct evbuffer_iovec v;
-	size_t got = 0;
-	ssize_t n;
-
-	if (len == 0)
-		return 0;
-	if (evbuffer_reserve_space(b, (ev_ssize_t)len, &v, 1) < 1)
-		return -1;
-	while (got < len) {
-		n = pread(fd, (char *)v.iov_base + got, len - got,
-		          (off_t)(off + (long long)got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	v.iov_len = len;
-	return evbuffer_commit_space(b, &v, 1);
-}
-
+/* Answers with f, whose fd it takes. */
 static void
-send_part(struct http_exchange *ex, struct request_ctx *ctx,
-          const struct found *f, int status, long long first,
-          long long last)
-{
-	size_t len = (size_t)(last - first + 1);
-	struct evbuffer *b;
-
-	if (len > STATIC_MAX_BYTES) {
-		problem_send(ex, 500, "internal", "the file is larger than the "
-		             "static handler serves at once (16 MiB); ask for "
-		             "it in ranges", ctx->request_id);
-		return;
-	}
-	/* HEAD: the server announces len without a body to send. */
-	if (strcmp(http_method(ex), "HEAD") == 0) {
-		http_respond(ex, status, NULL, len);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL ||
-	    read_into(f->fd, first, len, b) < 0) {
-		problem_send(ex, 500, "internal", "the file could not be read",
-		             ctx->request_id);
-	} else {
-		http_respond_buffer(ex, status, b);
-	}
-	if (b != NULL)
-		evbuffer_free(b);
-}
-
-static void
-serve(struct http_exchange *ex, struct request_ctx *ctx,
-      const struct found *f)
+serve(struct http_exchange *ex, struct request_ctx *ctx, struct found *f)
 {
 	long long size = (long long)f->st.st_size, first = 0, last = size - 1;
 	const char *range = http_header(ex, "Range");
@@ -457,6 +401,7 @@ serve(struct http_exchange *ex, struct request_ctx *ctx,
 	http_add_header(ex, "ETag", etag);
 	http_add_header(ex, "Last-Modified", date);
 	if (not_modified(ex, etag, &f->st)) {
+		close(f->fd);
 		http_respond(ex, 304, NULL, 0);
 		return;
 	}
@@ -468,6 +413,7 @@ serve(struct http_exchange *ex, struct request_ctx *ctx,
 	if (rr == RANGE_UNSATISFIABLE) {
 		snprintf(crange, sizeof(crange), "bytes */%lld", size);
 		http_add_header(ex, "Content-Range", crange);
+		close(f->fd);
 		problem_send(ex, 416, "bad-request", "the range lies beyond "
 		             "the end of the file", ctx->request_id);
 		return;
@@ -479,7 +425,9 @@ serve(struct http_exchange *ex, struct request_ctx *ctx,
 		         last, size);
 		http_add_header(ex, "Content-Range", crange);
 	}
-	send_part(ex, ctx, f, rr == RANGE_PART ? 206 : 200, first, last);
+	/* HEAD: the server announces the length and sends no body. */
+	http_respond_file(ex, rr == RANGE_PART ? 206 : 200, f->fd,
+	                  (uint64_t)first, (uint64_t)(last - first + 1));
 }
 
 void
@@ -509,5 +457,4 @@ handler_static(struct http_exchange *ex, struct request_ctx *ctx)
 		return;
 	}
 	serve(ex, ctx, &f);
-	close(f.fd);
 }

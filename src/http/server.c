@@ -79,6 +79,7 @@
 #include "http/server.h"
 
 #include <sys/queue.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <arpa/inet.h>
@@ -97,6 +98,7 @@
 
 #include "http/parse.h"
 #include "http/problem.h"
+#include "http/readpool.h"
 #include "http/tls.h"
 
 #define DEFAULT_MAX_HEADER  16384
@@ -126,6 +128,13 @@
 /* TLS: a response up to one record's worth is written from the stack;
  * queued output is written a record at a time. */
 #define TLS_RECORD          16384
+/* File bodies (FILES below): one sendfile() moves at most FILE_BURST, so
+ * that a fast download lets the other connections have their turn; a TLS
+ * connection reads FILE_CHUNK at a time, with FILE_READERS threads per
+ * server to read them. */
+#define FILE_BURST          (1024 * 1024)
+#define FILE_CHUNK          (64 * 1024)
+#define FILE_READERS        2
 
 enum conn_state {
 	CONN_IDLE,
@@ -198,7 +207,9 @@ struct http_conn {
 	unsigned tls_rw:1;              /* a read waits for POLLOUT */
 	unsigned tls_wr:1;              /* a write waits for POLLIN */
 	unsigned tls_up:1;              /* the handshake is done */
+	unsigned more:1;                /* send with MSG_MORE: a file follows */
 	struct ssl_st *tls;
+	struct conn_file *file;         /* a file body still to send */
 	LIST_ENTRY(http_conn) wheel_link;
 	LIST_ENTRY(http_conn) soon_link;
 	TAILQ_ENTRY(http_conn) link;
@@ -219,6 +230,7 @@ struct http_server {
 	unsigned write_ms;                  /* a queued response's progress;
 	                                       also a TLS handshake's time */
 	struct ssl_ctx_st *tls;             /* for new connections, or NULL */
+	struct readpool *readers;           /* TLS file reads; made on use */
 	http_handler_fn handler;
 	http_error_fn on_error;
 	void *arg;
@@ -824,6 +836,7 @@ conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 	struct msghdr msg;
 	ssize_t w = 0;
 	size_t i, off, total = 0;
+	int flags = MSG_NOSIGNAL | (c->more ? MSG_MORE : 0);
 
 	if (c->tls != NULL)
 		return tls_send(c, iov, n);
@@ -850,8 +863,8 @@ conn_send(struct http_conn *c, struct iovec *iov, size_t n)
 		msg.msg_iovlen = n;
 		do
 			w = n == 1 ? send(c->fd, iov->iov_base, iov->iov_len,
-			                  MSG_NOSIGNAL) :
-			    sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+			                  flags) :
+			    sendmsg(c->fd, &msg, flags);
 		while (w == -1 && errno == EINTR);
 		if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			c->broken = 1;
@@ -1185,21 +1198,27 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	server_leave(s);
 }
 
+static ssize_t file_sendfile(struct http_conn *c);
+
 static void
 conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_conn *c = arg;
 	struct http_server *s = c->server;
-	int n;
+	ssize_t n = 0, m = 0;
 
 	(void)what;
 	s->depth++;
-	n = evbuffer_write(c->out, fd);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	if (conn_queued(c))
+		n = evbuffer_write(c->out, fd);
+	/* A file body follows the head (and whatever was queued). */
+	if (n != -1 && !conn_queued(c) && c->file != NULL)
+		m = file_sendfile(c);
+	if ((n == -1 || m == -1) && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		conn_close(c);
-	} else if (evbuffer_get_length(c->out) > 0) {
-		if (n > 0 && c->state == CONN_WRITING)
+	} else if (conn_queued(c) || c->file != NULL) {
+		if ((n > 0 || m > 0) && c->state == CONN_WRITING)
 			conn_deadline(c, s->write_ms);
 	} else {
 		/* The queued rest is out: the next response goes straight
@@ -1390,23 +1409,54 @@ broken:
 	return 0;
 }
 
-/* The queue can be written (conn_write_cb() for TLS). */
-static void
-tls_output(struct http_conn *c)
+static int tls_file_feed(struct http_conn *c);
+
+/*
+ * Writes the queue, feeding it from a file body as it drains (FILES).
+ * Returns 1 when everything is out, 0 when the socket or a read is
+ * waited for, -1 when the connection broke.
+ */
+static int
+tls_pump(struct http_conn *c)
 {
 	struct http_server *s = c->server;
 	enum tls_io io;
-	ssize_t n = tls_flush(c, &io);
+	ssize_t n, total = 0;
+	int fed = 0;
 
-	if (n == -1) {
+	/* Round again while a chunk is fed, up to FILE_BURST: the chunk
+	 * fed last stays queued, so the write event comes back for it. */
+	for (;;) {
+		if ((n = tls_flush(c, &io)) == -1)
+			return -1;
+		total += n;
+		if (c->file == NULL || (fed = tls_file_feed(c)) <= 0 ||
+		    total >= FILE_BURST)
+			break;
+	}
+	if (fed == -1)
+		return -1;
+	tls_events(c);
+	if (!conn_queued(c) && c->file == NULL)
+		return 1;
+	if (total > 0 && c->state == CONN_WRITING)
+		conn_deadline(c, s->write_ms);
+	return 0;
+}
+
+/* The queue can be written (conn_write_cb() for TLS), or a file body's
+ * chunk has been read. */
+static void
+tls_output(struct http_conn *c)
+{
+	switch (tls_pump(c)) {
+	case -1:
 		conn_close(c);
-	} else if (conn_queued(c)) {
-		if (n > 0 && c->state == CONN_WRITING)
-			conn_deadline(c, s->write_ms);
-	} else {
-		tls_events(c);
+		break;
+	case 1:
 		if (c->state == CONN_WRITING && response_done(c))
 			conn_process(c);
+		break;
 	}
 }
 
@@ -1489,6 +1539,325 @@ tls_write_cb(evutil_socket_t fd, short what, void *arg)
 	server_leave(s);
 }
 
+/* --- files --------------------------------------------------------------- */
+
+/*
+ * A file body (http_respond_file()) is sent from its descriptor as the
+ * socket takes it, so a response holds the same memory whatever the
+ * file's size, and a client that reads slowly or not at all holds it
+ * back instead of making the server buffer the file.
+ *
+ * A file that fits in one record behind its head and is cached goes out
+ * with it in one piece (send_small_file()), plain or TLS. Otherwise:
+ *
+ * Plain connections: the head goes out with MSG_MORE, so that the first
+ * bytes of the file join it in a segment, then sendfile() moves the file
+ * from the page cache to the socket without a copy through the process,
+ * on write readiness, FILE_BURST at a time (as nginx does). Only a page that
+ * is not cached makes sendfile() wait for the disk inside the kernel, on
+ * the loop's thread, as with nginx without aio; no mmap(), so a file
+ * truncated meanwhile is not a SIGBUS but a short sendfile(), which
+ * closes the connection (the promised length cannot be kept).
+ *
+ * TLS connections must encrypt what they send, so the file is read, in
+ * FILE_CHUNK pieces, and never so that the loop could wait for the disk:
+ * the loop asks with preadv2(RWF_NOWAIT), which copies what the page
+ * cache holds and fails at once with EAGAIN for what it does not, and
+ * only then are the server's reader threads (readpool.h) asked to read
+ * the chunk. Most chunks are cached, and a thread's round trip (two
+ * context switches and an eventfd) would cost a small file some 15% of
+ * its requests per second. A chunk read is copied into the output queue
+ * once that has drained to one record, and the next is read at once. A
+ * connection holds at most a chunk in the queue and one in its buffer;
+ * the head waits in the queue for the first chunk, so a small file takes
+ * one record if it was not cached. A connection that closes while a
+ * thread reads for it leaves its file to the read's completion, which
+ * frees it.
+ */
+struct conn_file {
+	struct http_conn *conn;     /* NULL: the connection is gone */
+	int fd;
+	off_t off;                  /* the next byte to send (TLS: read) */
+	size_t left;                /* bytes from off still to send (read) */
+	/* TLS */
+	char *buf;                  /* FILE_CHUNK bytes, made on first use */
+	size_t ready;               /* read into buf, not queued yet */
+	unsigned reading:1;         /* job is with the readers */
+	unsigned no_nowait:1;       /* the file system has no RWF_NOWAIT */
+	struct readpool_job job;
+};
+
+static void
+file_free(struct conn_file *f)
+{
+	close(f->fd);
+	free(f->buf);
+	free(f);
+}
+
+/* The connection closes: the file goes now, or with its read. */
+static void
+file_drop(struct http_conn *c)
+{
+	struct conn_file *f = c->file;
+
+	c->file = NULL;
+	if (f->reading)
+		f->conn = NULL;
+	else
+		file_free(f);
+}
+
+/* The body is all sent (plain) or queued (TLS). */
+static void
+file_finish(struct http_conn *c)
+{
+	file_free(c->file);
+	c->file = NULL;
+}
+
+/*
+ * Plain: one sendfile() of at most FILE_BURST. Returns the bytes sent
+ * (the file is closed once they are all out), or -1 with errno: EAGAIN
+ * when the socket is full, EIO when the file came up short.
+ */
+static ssize_t
+file_sendfile(struct http_conn *c)
+{
+	struct conn_file *f = c->file;
+	size_t want = f->left < FILE_BURST ? f->left : FILE_BURST;
+	ssize_t n;
+
+	do
+		n = sendfile(c->fd, f->fd, &f->off, want);
+	while (n == -1 && errno == EINTR);
+	if (n == 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (n > 0 && (f->left -= (size_t)n) == 0)
+		file_finish(c);
+	return n;
+}
+
+static void file_read_done(struct readpool_job *job, void *arg);
+
+/*
+ * TLS: what the page cache holds of the next chunk, without waiting:
+ * the bytes read (then ready), or 0 when none is cached or the call
+ * cannot say, so that the readers read it and judge the end of the file
+ * or an error.
+ */
+static ssize_t
+file_read_cached(struct conn_file *f, size_t want)
+{
+	struct iovec v = { f->buf, want };
+	ssize_t n;
+
+	if (f->no_nowait)
+		return 0;
+	do
+		n = preadv2(f->fd, &v, 1, f->off, RWF_NOWAIT);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno != EAGAIN)
+		f->no_nowait = 1;       /* EOPNOTSUPP: not on this file */
+	if (n <= 0)
+		return 0;
+	f->ready = (size_t)n;
+	f->off += n;
+	f->left -= (size_t)n;
+	return n;
+}
+
+/* TLS: reads the next chunk from the page cache or has the readers read
+ * it; -1 when neither can. */
+static int
+file_read_start(struct http_conn *c)
+{
+	struct http_server *s = c->server;
+	struct conn_file *f = c->file;
+	size_t want = f->left < FILE_CHUNK ? f->left : FILE_CHUNK;
+
+	/* A file smaller than a chunk gets a buffer of its size. */
+	if (f->buf == NULL && (f->buf = malloc(want)) == NULL)
+		return -1;
+	if (file_read_cached(f, want) > 0)
+		return 0;
+	if (s->readers == NULL &&
+	    (s->readers = readpool_new(s->base, FILE_READERS)) == NULL)
+		return -1;
+	f->job.fd = f->fd;
+	f->job.offset = f->off;
+	f->job.buf = f->buf;
+	f->job.len = want;
+	f->job.done = file_read_done;
+	f->job.arg = f;
+	if (readpool_submit(s->readers, &f->job) == -1)
+		return -1;
+	f->reading = 1;
+	return 0;
+}
+
+/*
+ * TLS: queues the chunk read once the queue is down to a record, and
+ * starts reading the next; the file is closed once its last chunk is
+ * queued. Returns 1 when bytes were queued, 0 when not, -1 on failure.
+ */
+static int
+tls_file_feed(struct http_conn *c)
+{
+	struct conn_file *f = c->file;
+	struct evbuffer *out = conn_out(c);
+	int fed = 0;
+
+	if (out == NULL)
+		return -1;
+	/* Round again when a chunk came from the page cache at once. */
+	for (;;) {
+		if (f->ready > 0 && evbuffer_get_length(out) <= TLS_RECORD) {
+			if (evbuffer_add(out, f->buf, f->ready) == -1)
+				return -1;
+			f->ready = 0;
+			fed = 1;
+		}
+		if (f->ready > 0 || f->reading)
+			return fed;
+		if (f->left == 0) {
+			file_finish(c);
+			return fed;
+		}
+		if (file_read_start(c) == -1)
+			return -1;
+	}
+}
+
+/* TLS: a chunk has been read (on the loop's thread). */
+static void
+file_read_done(struct readpool_job *job, void *arg)
+{
+	struct conn_file *f = arg;
+	struct http_conn *c = f->conn;
+	struct http_server *s;
+
+	f->reading = 0;
+	if (c == NULL) {
+		file_free(f);
+		return;
+	}
+	s = c->server;
+	s->depth++;
+	if (job->result != (ssize_t)job->len) {
+		/* An error, or a file cut short: the length promised
+		 * cannot be kept. */
+		conn_close(c);
+	} else {
+		f->ready = job->len;
+		f->off += (off_t)job->len;
+		f->left -= job->len;
+		tls_output(c);
+	}
+	server_leave(s);
+}
+
+/*
+ * A head and a file that fit in one TLS record, the file cached: read
+ * behind the head on the stack without waiting and sent as one piece,
+ * as a small buffer body is; one read and one send, where sendfile()
+ * would cost a small file some 10% more CPU. Returns 1 or 0 as
+ * conn_send(), or -1 when the file is not all cached (nothing was sent
+ * then).
+ */
+static int
+send_small_file(struct http_conn *c, struct iovec *iov, size_t n, int fd,
+                off_t off, size_t len)
+{
+	char flat[TLS_RECORD];
+	struct iovec one, v;
+	size_t i, head = 0;
+	ssize_t r;
+
+	for (i = 0; i < n; i++)
+		head += iov[i].iov_len;
+	if (conn_queued(c) || head + len > sizeof(flat))
+		return -1;
+	v.iov_base = flat + head;
+	v.iov_len = len;
+	do
+		r = preadv2(fd, &v, 1, off, RWF_NOWAIT);
+	while (r == -1 && errno == EINTR);
+	if (r != (ssize_t)len)
+		return -1;
+	for (i = 0, head = 0; i < n; i++) {
+		memcpy(flat + head, iov[i].iov_base, iov[i].iov_len);
+		head += iov[i].iov_len;
+	}
+	one.iov_base = flat;
+	one.iov_len = head + len;
+	return conn_send(c, &one, 1);
+}
+
+/*
+ * Sends the head iov[0..n) and then len bytes of fd from off, taking fd.
+ * Returns 1 when all went out at once, else 0: the write event or the
+ * readers carry on, or c is broken.
+ */
+static int
+send_file_response(struct http_conn *c, struct iovec *iov, size_t n, int fd,
+                   off_t off, size_t len)
+{
+	struct conn_file *f;
+	struct evbuffer *out;
+	ssize_t w;
+	size_t i;
+
+	if (len == 0) {
+		close(fd);
+		return conn_send(c, iov, n);
+	}
+	if ((w = send_small_file(c, iov, n, fd, off, len)) != -1) {
+		close(fd);
+		return (int)w;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		close(fd);
+		goto broken;
+	}
+	f->conn = c;
+	f->fd = fd;
+	f->off = off;
+	f->left = len;
+	c->file = f;
+	if (c->tls != NULL) {
+		if (c->broken || (out = conn_out(c)) == NULL)
+			goto broken;
+		for (i = 0; i < n; i++)
+			if (evbuffer_add(out, iov[i].iov_base,
+			                 iov[i].iov_len) == -1)
+				goto broken;
+		/* The deadline runs from here, also while a read is. */
+		conn_deadline(c, c->server->write_ms);
+		if ((w = tls_pump(c)) == -1)
+			goto broken;
+		return (int)w;
+	}
+	c->more = 1;
+	w = conn_send(c, iov, n);
+	c->more = 0;
+	if (w == 0)
+		return 0;       /* the write event sends the file after */
+	w = file_sendfile(c);
+	if (w == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
+		goto broken;
+	if (c->file == NULL)
+		return 1;
+	conn_want_write(c);
+	return 0;
+broken:
+	c->broken = 1;
+	conn_soon(c);
+	return 0;
+}
+
 /*
  * Frees c. An exchange the handler still holds is orphaned (also after
  * a 504 in its place, once completed); one whose response was being
@@ -1510,6 +1879,8 @@ conn_close(struct http_conn *c)
 		event_free(c->wev);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	if (c->file != NULL)
+		file_drop(c);
 	if (c->tls != NULL) {
 		tls_conn_shutdown(c->tls);
 		tls_conn_free(c->tls);
@@ -1754,6 +2125,8 @@ server_destroy(struct http_server *s)
 		TAILQ_REMOVE(&s->orphans, ex, orphan_link);
 		ex->server = NULL;
 	}
+	/* After the connections: their reads under way now only free. */
+	readpool_free(s->readers);
 	event_free(s->retry);
 	event_free(s->tick);
 	event_free(s->soon_ev);
@@ -2020,9 +2393,11 @@ send_response(struct http_conn *c, struct iovec *iov, size_t n,
 	return 0;
 }
 
+/* The body is body, or bodybuf, or len bytes of fd from off (fd -1:
+ * none), which is closed in every case. */
 static void
 respond(struct http_exchange *ex, int status, const void *body, size_t len,
-        struct evbuffer *bodybuf)
+        struct evbuffer *bodybuf, int fd, off_t off)
 {
 	struct http_conn *c = ex->conn;
 	struct iovec iov[3 + MAX_BODY_IOV];
@@ -2043,8 +2418,11 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 		return;
 	}
 	/* Once per exchange, and only while the handler holds it. */
-	if (ex->responded || (c != NULL && c->state != CONN_HANDLING))
+	if (ex->responded || (c != NULL && c->state != CONN_HANDLING)) {
+		if (fd != -1)
+			close(fd);
 		return;
+	}
 	if (status < 200 || status > 599)
 		status = 500;
 	ex->responded = 1;
@@ -2053,6 +2431,8 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	if (c == NULL) {
 		if (bodybuf != NULL)
 			evbuffer_drain(bodybuf, len);
+		if (fd != -1)
+			close(fd);
 		orphan_finish(ex);
 		return;
 	}
@@ -2063,14 +2443,19 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	/* RFC 9110 §6.4.1: 204 and 304 have no content and 204 has no
 	 * Content-Length; neither needs one to be framed. */
 	with_body = status != 204 && status != 304;
-	if (body == NULL && bodybuf == NULL && !ex->head)
+	if (body == NULL && bodybuf == NULL && fd == -1 && !ex->head)
 		len = 0;
 	n = response_head(ex, pre, post, iov, with_body, len);
 	c->state = CONN_WRITING;
 	if (!with_body || ex->head) {
 		if (bodybuf != NULL)
 			evbuffer_drain(bodybuf, len);
+		if (fd != -1)
+			close(fd);
 		c->written = conn_send(c, iov, n);
+	} else if (fd != -1) {
+		ex->bytes_sent = len;
+		c->written = send_file_response(c, iov, n, fd, off, len);
 	} else {
 		ex->bytes_sent = len;
 		c->written = send_response(c, iov, n, body, len, bodybuf);
@@ -2085,7 +2470,7 @@ void
 http_respond(struct http_exchange *ex, int status, const void *body,
              size_t len)
 {
-	respond(ex, status, body, len, NULL);
+	respond(ex, status, body, len, NULL, -1, 0);
 }
 
 /* See server.h. The chains of body are moved, not copied. */
@@ -2093,7 +2478,23 @@ void
 http_respond_buffer(struct http_exchange *ex, int status,
                     struct evbuffer *body)
 {
-	respond(ex, status, NULL, evbuffer_get_length(body), body);
+	respond(ex, status, NULL, evbuffer_get_length(body), body, -1, 0);
+}
+
+/*
+ * See server.h. The body goes out as FILES above describes: sendfile()
+ * on plain connections, chunks read by the reader threads on TLS ones.
+ */
+void
+http_respond_file(struct http_exchange *ex, int status, int fd,
+                  uint64_t offset, uint64_t length)
+{
+	if (length > SIZE_MAX || offset > (uint64_t)INT64_MAX - length) {
+		close(fd);
+		respond(ex, 500, NULL, 0, NULL, -1, 0);
+		return;
+	}
+	respond(ex, status, NULL, (size_t)length, NULL, fd, (off_t)offset);
 }
 
 /* See server.h. */

@@ -171,6 +171,20 @@ void http_respond(struct http_exchange *ex, int status, const void *body,
 void http_respond_buffer(struct http_exchange *ex, int status,
                          struct evbuffer *body);
 
+/*
+ * The same with length bytes of the regular file fd from offset as the
+ * body, streamed as the client reads: memory per response stays the
+ * same whatever the length, and no read of the file blocks the loop
+ * (TLS connections read it on worker threads; plain ones use sendfile(),
+ * see server.c). The server takes fd in every case, also when it sends
+ * no body (HEAD, 204, 304, a second answer, a client gone): it closes it
+ * once the body is out or the connection is closed. The file must stay
+ * at least offset + length bytes long; if it comes up short, the
+ * connection is closed mid-body.
+ */
+void http_respond_file(struct http_exchange *ex, int status, int fd,
+                       uint64_t offset, uint64_t length);
+
 /* Status sent, or 0 before http_respond(). */
 int http_status(const struct http_exchange *ex);
 

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <errno.h>
@@ -67,6 +70,9 @@ struct harness {
 };
 
 static struct harness H;
+
+/* big[] as a file, for http_respond_file(). */
+static char file_path[64];
 
 struct client {
 	int fd;
@@ -340,6 +346,28 @@ respond_chains(struct http_exchange *ex, int n)
 	evbuffer_free(b);
 }
 
+/*
+ * /file: big[] whole from the file; /file/part: 5000 bytes from 1000;
+ * /file/empty: none of it; /file/short: 100000 bytes more than the file
+ * has (the connection must be cut).
+ */
+static void
+respond_file(struct http_exchange *ex, const char *what)
+{
+	int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	http_add_header(ex, "Content-Type", "application/octet-stream");
+	if (strcmp(what, "/part") == 0)
+		http_respond_file(ex, 206, fd, 1000, 5000);
+	else if (strcmp(what, "/empty") == 0)
+		http_respond_file(ex, 200, fd, 0, 0);
+	else if (strcmp(what, "/short") == 0)
+		http_respond_file(ex, 200, fd, 0, BIG_LEN + 100000);
+	else
+		http_respond_file(ex, 200, fd, 0, BIG_LEN);
+}
+
 static void
 handler(struct http_exchange *ex, void *arg)
 {
@@ -370,6 +398,8 @@ handler(struct http_exchange *ex, void *arg)
 		http_respond(ex, 204, "ignored", 7);
 	} else if (strcmp(path, "/big") == 0) {
 		http_respond(ex, 200, big, BIG_LEN);
+	} else if (strncmp(path, "/file", 5) == 0) {
+		respond_file(ex, path + 5);
 	} else if (strcmp(path, "/chains") == 0 ||
 	           strcmp(path, "/buf") == 0) {
 		respond_chains(ex, path[1] == 'c' ? 20 : 1);
@@ -452,6 +482,23 @@ limits_default(void)
 	return l;
 }
 
+/* Writes big[] to file_path once. */
+static void
+write_file(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (file_path[0] != '\0')
+		return;
+	snprintf(file_path, sizeof(file_path), "%s/aster-file-XXXXXX",
+	         tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
+	fd = mkstemp(file_path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(write(fd, big, BIG_LEN) == BIG_LEN);
+	close(fd);
+}
+
 static void
 start_hooked(const struct http_limits *l, http_error_fn hook)
 {
@@ -461,6 +508,7 @@ start_hooked(const struct http_limits *l, http_error_fn hook)
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < BIG_LEN; i++)
 		big[i] = (unsigned char)(i % 251);
+	write_file();
 	memset(&H, 0, sizeof(H));
 	H.base = event_base_new();
 	ck_assert_ptr_nonnull(H.base);
@@ -1562,6 +1610,122 @@ START_TEST(test_big_responses)
 }
 END_TEST
 
+/* This process's open fds (the server runs in it). */
+static int
+fd_count(void)
+{
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;               /* the DIR's own */
+}
+
+static void
+client_file(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	/* The socket fills before the client reads: the rest of the file
+	 * goes on the write event. */
+	cl_send(&c, "GET /file HTTP/1.1\r\nHost: t\r\n\r\n");
+	usleep(200000);
+	h->status[0] = cl_big_response(&c, BIG_LEN);
+	/* Pipelined behind file bodies: answered in order. */
+	cl_send(&c, "GET /file/part HTTP/1.1\r\nHost: t\r\n\r\n"
+	        "HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n"
+	        "GET /file/empty HTTP/1.1\r\nHost: t\r\n\r\n"
+	        "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"
+	        "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 1, &c, 0);
+	record(h, 2, &c, 1);
+	record(h, 3, &c, 0);
+	h->status[4] = cl_big_response(&c, BIG_LEN);
+	record(h, 5, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_file_responses)
+{
+	struct http_limits l = limits_default();
+	int fds;
+
+	start(&l);
+	fds = fd_count();
+	run(client_file);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_int_eq(H.status[1], 206);
+	ck_assert(has_line(H.resp[1], "Content-Length: 5000"));
+	ck_assert(has_line(H.resp[1], "Content-Type: application/octet-stream"));
+	ck_assert_int_eq(memcmp(body_of(H.resp[1]), big + 1000, 5000), 0);
+	/* HEAD: the length announced, no body (the next response parsed) */
+	ck_assert_int_eq(H.status[2], 200);
+	ck_assert(has_line(H.resp[2], "Content-Length: 16777216"));
+	ck_assert_int_eq(H.status[3], 200);
+	ck_assert(has_line(H.resp[3], "Content-Length: 0"));
+	ck_assert_int_eq(H.status[4], 200);
+	ck_assert_int_eq(H.status[5], 200);
+	ck_assert_str_eq(body_of(H.resp[5]), "hello");
+	ck_assert_int_eq(H.completes, 6);
+	/* every file closed, and the connection */
+	ck_assert_int_eq(fd_count(), fds);
+	stop();
+}
+END_TEST
+
+/* A file shorter than announced: the body is cut and the connection
+ * closed; a client gone mid-file: its file closed. */
+static void
+client_file_cut(struct harness *h)
+{
+	struct client c;
+	size_t got = 0;
+	ssize_t n;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /file/short HTTP/1.1\r\nHost: t\r\n\r\n");
+	while ((n = recv(c.fd, c.buf, sizeof(c.buf), 0)) > 0)
+		got += (size_t)n;
+	/* the head, then BIG_LEN bytes of the file, and the end (not a
+	 * timeout) */
+	h->count = n == 0 && got > BIG_LEN && got < BIG_LEN + 1000;
+	cl_close(&c);
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /file HTTP/1.1\r\nHost: t\r\n\r\n");
+	h->status[0] = cl_response(&c, NULL, 1);
+	cl_fill(&c);
+	cl_close(&c);
+}
+
+START_TEST(test_file_cut_and_gone)
+{
+	struct http_limits l = limits_default();
+	int fds;
+
+	start(&l);
+	fds = fd_count();
+	run(client_file_cut);
+	settle(200);
+	ck_assert_msg(H.count, "the short file's body was not cut at its "
+	              "end");
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_int_eq(H.completes, 2);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	ck_assert_int_eq(fd_count(), fds);
+	stop();
+}
+END_TEST
+
 /* A client that shuts its side down after the request still reads a
  * response that takes many writes; then the server closes. */
 static void
@@ -1734,6 +1898,8 @@ http_server_suite(void)
 	tcase_add_test(tc, test_free_after_timeout);
 	tcase_add_test(tc, test_free_inside_handler);
 	tcase_add_test(tc, test_big_responses);
+	tcase_add_test(tc, test_file_responses);
+	tcase_add_test(tc, test_file_cut_and_gone);
 	tcase_add_test(tc, test_half_close);
 	tcase_add_test(tc, test_write_timeout);
 	tcase_add_test(tc, test_unix_socket);
