@@ -176,7 +176,7 @@ void http_respond_buffer(struct http_exchange *ex, int status,
  * body, streamed as the client reads: memory per response stays the
  * same whatever the length, and no read of the file blocks the loop
  * (TLS connections read it on worker threads; plain ones use sendfile(),
- * see server.c). The server takes fd in every case, also when it sends
+ * see body_file.c). The server takes fd in every case, also when it sends
  * no body (HEAD, 204, 304, a second answer, a client gone): it closes it
  * once the body is out or the connection is closed. The file must stay
  * at least offset + length bytes long; if it comes up short, the
