@@ -1,7 +1,7 @@
 /*
  * readpool.c - the worker threads of readpool.h.
  *
- * Jobs go through two lists under one mutex: todo (taken by the workers,
+ * Jobs go through two lists under one mutex: waiting (taken by the workers,
  * woken by a condition variable) and finished (taken whole by the loop).
  * A worker that finishes a job on an empty finished list writes the
  * eventfd; the loop reads the eventfd before it takes the list, so a job
@@ -32,7 +32,7 @@ TAILQ_HEAD(job_list, readpool_job);
 struct readpool {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
-	struct job_list todo;
+	struct job_list waiting;
 	struct job_list finished;
 	unsigned nthreads;
 	unsigned max_threads;
@@ -79,12 +79,12 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->stopping && TAILQ_EMPTY(&p->todo))
+		while (!p->stopping && TAILQ_EMPTY(&p->waiting))
 			pthread_cond_wait(&p->work, &p->lock);
 		if (p->stopping)
 			break;
-		job = TAILQ_FIRST(&p->todo);
-		TAILQ_REMOVE(&p->todo, job, link);
+		job = TAILQ_FIRST(&p->waiting);
+		TAILQ_REMOVE(&p->waiting, job, link);
 		pthread_mutex_unlock(&p->lock);
 		job_run(job);
 		pthread_mutex_lock(&p->lock);
@@ -172,7 +172,7 @@ readpool_new(struct event_base *base, unsigned max_threads)
 		return NULL;
 	p->efd = -1;
 	p->max_threads = max_threads > 0 ? max_threads : 1;
-	TAILQ_INIT(&p->todo);
+	TAILQ_INIT(&p->waiting);
 	TAILQ_INIT(&p->finished);
 	if ((p->threads = calloc(p->max_threads, sizeof(*p->threads))) ==
 	    NULL ||
@@ -206,7 +206,7 @@ int
 readpool_submit(struct readpool *p, struct readpool_job *job)
 {
 	pthread_mutex_lock(&p->lock);
-	TAILQ_INSERT_TAIL(&p->todo, job, link);
+	TAILQ_INSERT_TAIL(&p->waiting, job, link);
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -256,8 +256,8 @@ readpool_free(struct readpool *p)
 		pthread_join(p->threads[i], NULL);
 	/* The workers are gone: no lock needed, but take_finished() takes
 	 * it anyway. */
-	while ((job = TAILQ_FIRST(&p->todo)) != NULL) {
-		TAILQ_REMOVE(&p->todo, job, link);
+	while ((job = TAILQ_FIRST(&p->waiting)) != NULL) {
+		TAILQ_REMOVE(&p->waiting, job, link);
 		job->result = -1;
 		job->error = ECANCELED;
 		TAILQ_INSERT_TAIL(&p->finished, job, link);
