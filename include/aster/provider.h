@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped on every incompatible change to this header. */
-#define ASTER_PROVIDER_ABI 4
+#define ASTER_PROVIDER_ABI 5
 
 /* A YAML node of the configuration (opaque; read it through the host). */
 typedef struct aster_node aster_node;
@@ -43,8 +43,8 @@ struct aster_check;
 /* A started service instance, as the core sees it (opaque). */
 struct aster_service;
 
-/* A request routed to an operation (opaque; its API arrives with the
- * HTTP layer in aster/http.h). */
+/* A request routed to an operation: read it and answer it with the
+ * calls of aster/http.h. */
 struct aster_request;
 
 /* libevent's loop, as <event2/event.h> declares it. */
@@ -90,7 +90,8 @@ struct aster_operation {
 	const char *summary;     /* default OpenAPI summary */
 	const char *response;    /* default 200 response schema, JSON text,
 	                            or NULL */
-	/* Serves one request; 0 when a response was or will be sent. */
+	/* Serves one request (aster/http.h): 0 when it answered or will
+	 * answer later; any other value, without an answer, gets a 500. */
 	int (*handle)(void *state, struct aster_request *req);
 };
 
