@@ -392,10 +392,39 @@ soak: all
 
 # --- installing ------------------------------------------------------------
 
+# The SDK for provider authors (SPEC 4, 15, 18): the headers, libastertest.a
+# and two pkg-config files, aster.pc (Cflags, and moduledir: where providers
+# go) and aster-testing.pc (libastertest's link line). The .pc files are
+# written at every install from pkgconfig/*.pc.in, as the directories may
+# come from the command line (make install prefix=/opt/aster; that
+# rebuilds, as the default config dir and module path are compiled in).
+# Directories under $(prefix) are written relative to ${prefix}.
+
+PC_FILES := $(B)/pkgconfig/aster.pc $(B)/pkgconfig/aster-testing.pc
+pc_dir = $(if $(filter $(prefix),$(1)),$${prefix},$(if \
+         $(filter $(prefix)/%,$(1)),$${prefix}/$(patsubst $(prefix)/%,%,$(1)),$(1)))
+
+.PHONY: FORCE
+FORCE:
+$(B)/pkgconfig/%.pc: pkgconfig/%.pc.in FORCE
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)abi=$$(sed -n 's/^#define ASTER_PROVIDER_ABI \([0-9][0-9]*\)$$/\1/p' \
+		include/aster/provider.h) && \
+	sed -e 's|@prefix@|$(prefix)|g' \
+	    -e 's|@exec_prefix@|$(call pc_dir,$(exec_prefix))|g' \
+	    -e 's|@libdir@|$(call pc_dir,$(libdir))|g' \
+	    -e 's|@includedir@|$(call pc_dir,$(includedir))|g' \
+	    -e 's|@sbindir@|$(call pc_dir,$(sbindir))|g' \
+	    -e 's|@version@|$(PACKAGE_VERSION)|g' -e "s|@abi@|$$abi|g" \
+	    $< >$@.tmp && mv $@.tmp $@
+
 .PHONY: install uninstall
-install: all
+install: all $(LIBASTERTEST) $(PC_FILES)
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(libdir)/aster/modules \
-		$(DESTDIR)$(includedir)/aster
+		$(DESTDIR)$(includedir)/aster $(DESTDIR)$(libdir)/pkgconfig
+	install -m 0644 $(LIBASTERTEST) $(DESTDIR)$(libdir)/libastertest.a
+	install -m 0644 $(PC_FILES) $(DESTDIR)$(libdir)/pkgconfig/
 	install -m 0755 $(B)/asterd $(DESTDIR)$(sbindir)/asterd
 	$(if $(filter %/asterctl,$(PROGRAMS)),install -d $(DESTDIR)$(bindir) && \
 		install -m 0755 $(B)/asterctl $(DESTDIR)$(bindir)/asterctl)
@@ -420,11 +449,16 @@ install: all
 		    > $(DESTDIR)$(prefix)/lib/systemd/system/asterd.service && \
 		chmod 0644 $(DESTDIR)$(prefix)/lib/systemd/system/asterd.service)
 
-# Leaves the configuration in $(sysconfdir)/aster alone.
+# Leaves the configuration in $(sysconfdir)/aster alone, and providers
+# installed by others in the module directory.
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/asterd $(DESTDIR)$(bindir)/asterctl \
 		$(DESTDIR)$(prefix)/lib/systemd/system/asterd.service
-	rm -rf $(DESTDIR)$(libdir)/aster/modules $(DESTDIR)$(includedir)/aster
+	rm -rf $(DESTDIR)$(includedir)/aster
+	rm -f $(MODULES:%=$(DESTDIR)$(libdir)/aster/modules/%.so) \
+		$(DESTDIR)$(libdir)/libastertest.a \
+		$(PC_FILES:$(B)/pkgconfig/%=$(DESTDIR)$(libdir)/pkgconfig/%)
+	-rmdir $(DESTDIR)$(libdir)/aster/modules $(DESTDIR)$(libdir)/aster 2>/dev/null
 	@for f in $(MAN_PAGES); do \
 		rm -f "$(DESTDIR)$(mandir)/man$${f##*.}/$${f##*/}"; \
 	done
