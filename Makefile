@@ -247,8 +247,9 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
 # config corpus (tests/configs/run.sh), tests/integration/run.sh ASTERD when
-# it exists, and the man page lint; every stage runs, and the failed ones
-# are named at the end.
+# it exists, tests/sdk/run.sh (make install, then examples/providers/hello
+# built and tested against the installed tree alone), and the man page
+# lint; every stage runs, and the failed ones are named at the end.
 # The tests read these variables (all absolute):
 #   ASTER_TEST_MODULES  $(B)/tests/modules, the test-only providers
 #   ASTER_SRCDIR        the source tree
@@ -293,6 +294,7 @@ check-run: tests
 		echo "integration: tests/integration/run.sh"; \
 		bash tests/integration/run.sh $(B)/asterd || fail="$$fail integration"; \
 	fi; \
+	CC='$(CC)' SAN_LDFLAGS='$(SAN_LDFLAGS)' bash tests/sdk/run.sh $(B) || fail="$$fail sdk"; \
 	$(if $(MAN_PAGES),$(MAKE) --no-print-directory lint-man || fail="$$fail lint-man";) \
 	if [ -n "$$fail" ]; then \
 		echo "check ($(B)): FAILED:$$fail"; exit 1; \
@@ -458,7 +460,8 @@ uninstall:
 	rm -f $(MODULES:%=$(DESTDIR)$(libdir)/aster/modules/%.so) \
 		$(DESTDIR)$(libdir)/libastertest.a \
 		$(PC_FILES:$(B)/pkgconfig/%=$(DESTDIR)$(libdir)/pkgconfig/%)
-	-rmdir $(DESTDIR)$(libdir)/aster/modules $(DESTDIR)$(libdir)/aster 2>/dev/null
+	@rmdir $(DESTDIR)$(libdir)/aster/modules $(DESTDIR)$(libdir)/aster \
+		2>/dev/null || :
 	@for f in $(MAN_PAGES); do \
 		rm -f "$(DESTDIR)$(mandir)/man$${f##*.}/$${f##*/}"; \
 	done
