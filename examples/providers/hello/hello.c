@@ -175,11 +175,14 @@ hello_echo(void *state, struct aster_request *req)
 	return 0;
 }
 
+/* greet's default 200 response schema, for routes that give none. */
+#define GREETING_SCHEMA \
+	"{\"type\":\"object\",\"required\":[\"greeting\",\"requestId\"]," \
+	"\"properties\":{\"greeting\":{\"type\":\"string\"}," \
+	"\"requestId\":{\"type\":\"string\"}}}"
+
 static const struct aster_operation hello_operations[] = {
-	{"greet", "GET", "The configured greeting",
-	 "{\"type\":\"object\",\"required\":[\"greeting\",\"requestId\"],"
-	 "\"properties\":{\"greeting\":{\"type\":\"string\"},"
-	 "\"requestId\":{\"type\":\"string\"}}}",
+	{"greet", "GET", "The configured greeting", GREETING_SCHEMA,
 	 hello_greet},
 	{"echo", "POST", "The request body, echoed", NULL, hello_echo},
 	{NULL, NULL, NULL, NULL, NULL},
