@@ -69,20 +69,22 @@ step "make install DESTDIR=<tmp> (from $build)" \
 	     "the make variables $build was built with (see the top)"
 
 pcdir=$(find "$stage" -path '*/pkgconfig/aster.pc' -printf '%h\n' | head -n 1)
-[ -n "$pcdir" ] && [ -f "$pcdir/aster-testing.pc" ] ||
+if [ -z "$pcdir" ] || [ ! -f "$pcdir/aster-testing.pc" ]; then
 	fail "make install put no aster.pc and aster-testing.pc under $stage"
+fi
 export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_LIBDIR=$pcdir
 export PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1
 
 # Directories as installed (no sysroot), and as found in the root.
-var() { PKG_CONFIG_SYSROOT_DIR= pkg-config --variable="$1" aster; }
-moduledir=$(var moduledir) && includedir=$(var includedir) &&
-	asterd=$(var asterd) || fail "pkg-config cannot read $pcdir/aster.pc"
+var() { PKG_CONFIG_SYSROOT_DIR='' pkg-config --variable="$2" "$1"; }
+if ! { moduledir=$(var aster moduledir) && includedir=$(var aster includedir) &&
+       asterd=$(var aster asterd) && libdir=$(var aster-testing libdir); }; then
+	fail "pkg-config cannot read $pcdir/aster.pc or aster-testing.pc"
+fi
 [ -f "$stage$includedir/aster/provider.h" ] ||
 	fail "aster.pc's includedir $includedir holds no aster/provider.h"
 [ -x "$stage$asterd" ] || fail "aster.pc's asterd $asterd is not installed"
 [ -d "$stage$moduledir" ] || fail "aster.pc's moduledir $moduledir is missing"
-libdir=$(PKG_CONFIG_SYSROOT_DIR= pkg-config --variable=libdir aster-testing)
 [ -f "$stage$libdir/libastertest.a" ] ||
 	fail "aster-testing.pc's libdir $libdir holds no libastertest.a"
 export PKG_CONFIG_SYSROOT_DIR=$stage
