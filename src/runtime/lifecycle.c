@@ -21,7 +21,7 @@
 #include "http/server.h"
 #include "http/tls.h"
 #include "log.h"
-#include "provider/check.h"
+#include "provider/host.h"
 #include "runtime/notify.h"
 #include "runtime/resolve.h"
 #include "util/arena.h"
@@ -36,8 +36,10 @@
 #define DEFAULT_IDLE_TIMEOUT_MS 60000
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
-/* The handle a provider gets for one asynchronous start. */
-struct aster_service {
+/* The handle a provider gets for one start (svc first: the provider
+ * sees only that). */
+struct start_handle {
+	struct aster_service svc;
 	struct runtime *rt;
 	struct module_run *run;
 	struct service_run *srun;
@@ -150,7 +152,7 @@ module_started(struct runtime *rt, struct module_run *run)
 static void
 on_start_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct aster_service *h = arg;
+	struct start_handle *h = arg;
 
 	(void)fd;
 	(void)what;
@@ -161,9 +163,10 @@ on_start_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /* host->started(): the end of an asynchronous start. */
-void
-runtime_service_started(struct aster_service *h, int ok, const char *cause)
+static void
+service_started(struct aster_service *svc, int ok, const char *cause)
 {
+	struct start_handle *h = (struct start_handle *)svc;
 	struct runtime *rt = h->rt;
 	struct module_run *run = h->run;
 
@@ -181,17 +184,23 @@ runtime_service_started(struct aster_service *h, int ok, const char *cause)
 	}
 }
 
-struct event_base *
-runtime_service_base(struct aster_service *h)
+static struct event_base *
+service_base(struct aster_service *svc)
 {
-	return h->rt->base;
+	return ((struct start_handle *)svc)->rt->base;
 }
 
-const struct aster_store *
-runtime_service_store(struct aster_service *h)
+static const struct aster_store *
+service_store(struct aster_service *svc)
 {
+	struct start_handle *h = (struct start_handle *)svc;
+
 	return runtime_store_of(h->rt->starting, h->run->module);
 }
+
+static const struct service_calls start_calls = {
+	service_started, service_base, service_store,
+};
 
 static int
 start_service(struct runtime *rt, struct module_run *run,
@@ -207,10 +216,15 @@ start_service(struct runtime *rt, struct module_run *run,
 		return 0;
 	}
 	s->handle = calloc(1, sizeof(*s->handle));
+	if (s->handle == NULL) {
+		module_failed(rt, run, "out of memory");
+		return -1;
+	}
+	s->handle->svc.calls = &start_calls;
 	s->handle->rt = rt;
 	s->handle->run = run;
 	s->handle->srun = s;
-	rc = p->start(provider_host(), s->handle, s->service->config,
+	rc = p->start(provider_host(), &s->handle->svc, s->service->config,
 	              &s->state, &cause);
 	if (p->store != NULL) {
 		s->store.ops = p->store;

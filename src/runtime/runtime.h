@@ -42,14 +42,14 @@ enum module_run_state {
 /* "pending", "starting", "running", "stopping", "stopped", "failed". */
 const char *module_state_name(enum module_run_state s);
 
-struct aster_service;
+struct start_handle;
 
 /* One service of a module run: its provider's state. */
 struct service_run {
 	struct service *service;
 	void *state;
 	int started;
-	struct aster_service *handle;   /* while an async start is pending */
+	struct start_handle *handle;    /* while an async start is pending */
 	struct aster_store store;       /* ops NULL unless a store provider */
 };
 
@@ -257,12 +257,6 @@ void runtime_close_listener(struct listener_run *lr);
 void runtime_apply_limits(struct runtime *rt, const struct config *cfg);
 void runtime_configure_log(const struct config *cfg);
 void runtime_reload_finished(struct runtime *rt, const char *failure);
-
-/* host->started() and host->event_base() land here. */
-void runtime_service_started(struct aster_service *h, int ok,
-                             const char *cause);
-struct event_base *runtime_service_base(struct aster_service *h);
-const struct aster_store *runtime_service_store(struct aster_service *h);
 
 /* request.c: the handler every HTTP server calls (arg: listener_run),
  * and the error hook adding request ids to the server's own errors. */
