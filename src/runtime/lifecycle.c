@@ -17,7 +17,6 @@
 #include <time.h>
 
 #include "aster/provider.h"
-#include "control.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "log.h"
@@ -620,6 +619,15 @@ on_drain_poll(evutil_socket_t fd, short what, void *arg)
 		finish_shutdown(rt);
 }
 
+/* Once, whichever comes first: stopping begins, or the loop ends. */
+static void
+close_companion(struct runtime *rt)
+{
+	if (rt->companion != NULL && rt->companion_state != NULL)
+		rt->companion->close(rt->companion_state);
+	rt->companion_state = NULL;
+}
+
 void
 runtime_shutdown(struct runtime *rt)
 {
@@ -637,10 +645,7 @@ runtime_shutdown(struct runtime *rt)
 	log_msg(LOG_INFO, "stopping: draining %zu requests (up to %lld ms)",
 	        in_flight(rt), ms);
 	runtime_reload_abandon(rt);
-	if (rt->control != NULL) {
-		control_close(rt->control);
-		rt->control = NULL;
-	}
+	close_companion(rt);
 	for (i = 0; i < rt->nlisteners; i++)
 		if (rt->listeners[i].server != NULL)
 			http_server_drain(rt->listeners[i].server);
@@ -691,21 +696,6 @@ unwatch_signals(struct runtime *rt)
 			event_free(rt->signals[i]);
 }
 
-static void
-open_control(struct runtime *rt, const struct config *cfg)
-{
-	const struct server *s = cfg->product->server;
-	char *err = NULL;
-
-	if (s == NULL || s->control == NULL)
-		return;
-	rt->control = control_open(rt, s->control, &err);
-	if (rt->control == NULL) {
-		log_msg(LOG_WARN, "no control socket at %s: %s", s->control,
-		        err != NULL ? err : "unknown error");
-		free(err);
-	}
-}
 
 void
 runtime_configure_log(const struct config *cfg)
@@ -741,7 +731,8 @@ runtime_run(struct runtime *rt, struct config *cfg)
 			        rt->listeners[i].bound);
 			rt->exit_code = 69;
 		}
-	open_control(rt, cfg);
+	if (rt->companion != NULL)
+		rt->companion_state = rt->companion->open(rt, cfg);
 	notify_watchdog_start(rt->base);
 	if (rt->exit_code == 0) {
 		notify_send("STATUS=starting %zu modules", cfg->nmembers);
@@ -751,9 +742,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 			event_base_dispatch(rt->base);
 	}
 	notify_watchdog_stop();
-	if (rt->control != NULL)
-		control_close(rt->control);
-	rt->control = NULL;
+	close_companion(rt);
 	unwatch_signals(rt);
 	runtime_reload_abandon(rt);
 	close_all(rt);

@@ -125,7 +125,17 @@ struct reload_result {
 	char *diagnostics_json;     /* owned; diagnostics of a failed one */
 };
 
-struct control;
+/*
+ * What serves beside the listeners while the runtime runs, such as the
+ * control socket (SPEC §12): open() once the listeners serve (its state,
+ * or NULL when it could not: it says why itself), close(state) once,
+ * when stopping begins or the loop ends. This is all the runtime knows
+ * of it.
+ */
+struct runtime_companion {
+	void *(*open)(struct runtime *rt, const struct config *cfg);
+	void (*close)(void *state);
+};
 
 struct runtime {
 	struct event_base *base;
@@ -136,7 +146,8 @@ struct runtime {
 	int exit_code;
 	enum runtime_state state;
 	struct generation *starting;/* the generation whose modules start */
-	struct control *control;
+	const struct runtime_companion *companion;  /* set before running */
+	void *companion_state;
 	struct event *signals[3];
 	struct event *drain_timer;
 	uint64_t drain_deadline_us;
