@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <aster/http.h>
 #include <aster/store.h>
 
 #include "config/manifest.h"
@@ -328,6 +329,8 @@ struct failure_hold {
  * finds http_timed_out() starts nothing further.
  */
 struct request_ctx {
+	struct aster_request api;   /* what operations see (http_api.c) */
+	struct http_exchange *ex;
 	struct runtime *rt;
 	struct generation *gen;     /* referenced for the request's life */
 	const struct listener_run *listener;
@@ -338,7 +341,31 @@ struct request_ctx {
 	char *path_copy;            /* backing store of match params */
 	struct request_credential *cred;    /* user and admin routes */
 	struct failure_hold auth_hold;      /* auth.c, while verifying */
+
+	/* http_api.c, filled on first use. */
+	struct query_pair *query;   /* decoded (one allocation) */
+	size_t nquery;
+	int query_parsed;
+	char trace_id[33];
+	char client[48];
+	struct aster_credential cred_view;
+	aster_abandon_fn abandon;
+	void *abandon_arg;
 };
+
+/* A decoded query parameter. */
+struct query_pair {
+	const char *name;
+	const char *value;
+};
+
+/* http_api.c: ctx as the struct aster_request of aster/http.h, answering
+ * from ex. */
+struct aster_request *runtime_request_api(struct request_ctx *ctx,
+                                          struct http_exchange *ex);
+
+/* dispatch.c: runs ctx->route's handler. */
+void runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx);
 
 /* The auth service of a generation: the ops and state of a started
  * service of the module providing `auth`. */
