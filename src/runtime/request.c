@@ -123,6 +123,7 @@ release_ctx(void *data)
 	generation_unref(ctx->gen);
 	free(ctx->path_copy);
 	free(ctx->cred);
+	free(ctx->query);
 	free(ctx);
 }
 
