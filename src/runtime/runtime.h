@@ -43,14 +43,14 @@ enum module_run_state {
 /* "pending", "starting", "running", "stopping", "stopped", "failed". */
 const char *module_state_name(enum module_run_state s);
 
-struct start_handle;
+struct service_handle;
 
 /* One service of a module run: its provider's state. */
 struct service_run {
 	struct service *service;
 	void *state;
 	int started;
-	struct start_handle *handle;    /* while an async start is pending */
+	struct service_handle *handle;  /* what the provider got (owned) */
 	struct aster_store store;       /* ops NULL unless a store provider */
 };
 
