@@ -1240,6 +1240,13 @@ START_TEST(test_problem_bad_status)
 }
 END_TEST
 
+/* s is not NULL and equals want. */
+static int
+same(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
+}
+
 /* aster_describe(): every view is JSON of SPEC 9, with its status; an
  * unknown view is NULL (the provider's own 404). */
 START_TEST(test_describe)
@@ -1276,7 +1283,7 @@ START_TEST(test_describe)
 	              "describe modules is not a JSON array: %s", r.body);
 	for (i = 0, found = 0; i < json_object_array_length(a); i++) {
 		v = json_object_array_get_idx(a, i);
-		if (strcmp(integ_json_str(v, "id"), "probe") == 0) {
+		if (same(integ_json_str(v, "id"), "probe")) {
 			assert_str(v, "state", "running");
 			assert_str(v, "displayName", "HTTP probe");
 			found++;
@@ -1295,7 +1302,7 @@ START_TEST(test_describe)
 	              "describe routes is not a JSON array: %s", r.body);
 	for (i = 0, found = 0; i < json_object_array_length(a); i++) {
 		v = json_object_array_get_idx(a, i);
-		if (strcmp(integ_json_str(v, "id"), "route:probe.tree") == 0) {
+		if (same(integ_json_str(v, "id"), "route:probe.tree")) {
 			assert_str(v, "mountPath", "/t/tree");
 			assert_str(v, "match", "prefix");
 			assert_str(v, "scope", "public");
