@@ -945,3 +945,31 @@ control_close(struct control *c)
 	free(c->path);
 	free(c);
 }
+
+static void *
+companion_open(struct runtime *rt, const struct config *cfg)
+{
+	const struct server *s = cfg->product->server;
+	struct control *c;
+	char *err = NULL;
+
+	if (s == NULL || s->control == NULL)
+		return NULL;
+	c = control_open(rt, s->control, &err);
+	if (c == NULL) {
+		log_msg(LOG_WARN, "no control socket at %s: %s", s->control,
+		        err != NULL ? err : "unknown error");
+		free(err);
+	}
+	return c;
+}
+
+static void
+companion_close(void *state)
+{
+	control_close(state);
+}
+
+const struct runtime_companion control_companion = {
+	companion_open, companion_close,
+};

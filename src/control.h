@@ -24,6 +24,7 @@
 
 struct control;
 struct runtime;
+struct runtime_companion;
 
 /* A request line longer than this is answered with an error and the
  * connection is closed. */
@@ -51,6 +52,11 @@ struct control *control_open(struct runtime *rt, const char *path,
 /* Closes every connection, stops listening and removes the socket file
  * (unless another process has replaced it since). NULL is ignored. */
 void control_close(struct control *c);
+
+/* The control socket as the runtime's companion: opened at the product's
+ * server.control path once the listeners serve (a warning, and no socket,
+ * when it cannot be), closed when stopping begins. */
+extern const struct runtime_companion control_companion;
 
 /*
  * Commands that answer later (control_keys.c, and a reload that looks

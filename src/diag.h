@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "config/node.h"
+#include "util/mark.h"
 
 enum severity {
 	SEV_ERROR,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/plan_out.h"
+#include "control.h"
 #include "graph/graph.h"
 #include "handlers/handlers.h"
 #include "diag.h"
@@ -325,6 +326,7 @@ run(const struct options *o, struct config *cfg, struct diag_list *dl,
 	rt.reg = reg;
 	rt.config_dir = o->config_dir;
 	rt.ephemeral_ports = o->ephemeral_ports;
+	rt.companion = &control_companion;
 	rc = runtime_run(&rt, cfg);
 	/* Providers stopped by now may have left deferred clean-ups on the
 	 * loop (libevent finalizes a cancelled DNS lookup on its next

@@ -78,6 +78,8 @@ struct aster_http {
 	const char *(*method)(const struct aster_request *r);
 	const char *(*path)(const struct aster_request *r);
 	const char *(*param)(const struct aster_request *r, const char *name);
+	int (*param_at)(const struct aster_request *r, size_t i,
+	                const char **name, const char **value);
 	const char *(*query)(const struct aster_request *r, const char *name,
 	                     size_t nth);
 	int (*query_at)(const struct aster_request *r, size_t i,
@@ -138,6 +140,15 @@ static inline const char *
 aster_param(const struct aster_request *r, const char *name)
 {
 	return r->http->param(r, name);
+}
+
+/* The ith route parameter in mountPath order, decoded as aster_param()
+ * gives it: 1, or 0 past the last. */
+static inline int
+aster_param_at(const struct aster_request *r, size_t i, const char **name,
+               const char **value)
+{
+	return r->http->param_at(r, i, name, value);
 }
 
 /* The nth (from 0) value of query parameter `name`, decoded ('+' is a

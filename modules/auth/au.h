@@ -11,6 +11,7 @@
  *               revocation and creation notifications, last use)
  *   jwt.c       JWT (compact JWS) verification and its cache
  *   jwks.c      the JWKS file: parsing into OpenSSL keys, checks
+ *   http.c      the endpoints: whoami and the admin key operations
  *   cache.c     a bounded LRU hash table of reference-counted entries
  *   b64.c       strict base64url, hex, SHA-256
  *
@@ -255,5 +256,13 @@ int au_jwt_verify(struct au_auth *a, const char *token, size_t len,
 int au_space_ok(const char *s, size_t len);
 void au_strv_free(char **v, size_t n);
 void au_fmt_time(int64_t t, char *out, size_t outlen);
+
+/* --- http.c: the operations routes name (aster/http.h) --- */
+
+struct aster_request;
+int au_http_whoami(void *self, struct aster_request *r);
+int au_http_keys_create(void *self, struct aster_request *r);
+int au_http_keys_list(void *self, struct aster_request *r);
+int au_http_keys_revoke(void *self, struct aster_request *r);
 
 #endif

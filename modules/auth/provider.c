@@ -626,6 +626,23 @@ static const struct aster_auth_ops au_auth_ops = {
 	.failure_limit = au_failure_limit,
 };
 
+static const struct aster_operation au_operations[] = {
+	{"whoami", "GET", "The caller's credential",
+	 "{\"type\":\"object\",\"required\":[\"kind\",\"id\","
+	 "\"role\"],\"properties\":{\"kind\":{\"enum\":[\"api-key\","
+	 "\"jwt\"]},\"id\":{\"type\":\"string\"},\"role\":{\"enum\":"
+	 "[\"admin\",\"user\"]},\"spaces\":{\"type\":[\"array\","
+	 "\"null\"],\"items\":{\"type\":\"string\"}}}}", au_http_whoami},
+	{"keys-create", "POST", "Create an API key (shown once)", NULL,
+	 au_http_keys_create},
+	{"keys-list", "GET", "Every API key, without secrets",
+	 "{\"type\":\"object\",\"required\":[\"items\"]}",
+	 au_http_keys_list},
+	{"keys-revoke", "DELETE", "Revoke an API key, on every node", NULL,
+	 au_http_keys_revoke},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
 ASTER_PROVIDER_DEFINE = {
 	.abi = ASTER_PROVIDER_ABI,
 	.name = "auth",
@@ -633,6 +650,7 @@ ASTER_PROVIDER_DEFINE = {
 	               "verified against a JWKS file",
 	.config_keys = au_keys,
 	.validate = au_validate,
+	.operations = au_operations,
 	.start = au_start,
 	.stop = au_stop,
 	.auth = &au_auth_ops,

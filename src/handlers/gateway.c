@@ -1,251 +1,126 @@
 /*
- * gateway.c - the operations of the built-in provider `gateway` (SPEC §9).
+ * gateway.c - the built-in provider `gateway` (SPEC §9): the core
+ * endpoints, served through aster/http.h like any provider's.
  *
  * health is on every load balancer's and benchmark's path, so it answers
- * a constant body and allocates nothing of its own. The others describe
- * the request's generation: the configuration it was built from and the
- * states of its module runs.
+ * a constant body and allocates nothing of its own. ready, product,
+ * modules, routes and openapi answer what aster_describe() says of the
+ * request's configuration; state and state-list are the internal state
+ * API (state*.c).
  */
-#include "handlers/handlers.h"
+#include "provider/builtin.h"
 
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/problem.h"
-#include "http/server.h"
-#include "runtime/runtime.h"
+#include <aster/http.h>
+
+#include "handlers/state.h"
 
 static const char health_body[] = "{\"status\":\"ok\"}";
 
-static json_object *
-string_or_null(const char *s)
+static int
+op_health(void *self, struct aster_request *r)
 {
-	return s != NULL ? json_object_new_string(s) : NULL;
+	(void)self;
+	aster_respond(r, 200, "application/json", health_body,
+	              sizeof(health_body) - 1);
+	return 0;
 }
 
-/* A running module whose store lost its database reads "unavailable". */
-static const char *
-run_state(struct module_run *run)
+/* Answers one view of aster_describe(). */
+static int
+answer_view(struct aster_request *r, const char *view)
 {
-	struct module_run *live = module_run_live(run);
-
-	if (live->state == MODULE_RUNNING && !runtime_run_healthy(live))
-		return "unavailable";
-	return module_state_name(live->state);
-}
-
-/* Why the product is not ready: the runtime's own state first, then the
- * worst module state. */
-static const char *
-not_ready_status(const struct runtime *rt, const struct generation *g)
-{
-	size_t i;
-
-	if (rt != NULL && rt->state == RUNTIME_STOPPING)
-		return "stopping";
-	if (rt != NULL && rt->state == RUNTIME_FAILED)
-		return "failed";
-	for (i = 0; i < g->nruns; i++)
-		if (module_run_live(&g->runs[i])->state == MODULE_FAILED)
-			return "failed";
-	for (i = 0; i < g->nruns; i++) {
-		enum module_run_state s = module_run_live(&g->runs[i])->state;
-
-		if (s == MODULE_STOPPING || s == MODULE_STOPPED)
-			return "stopping";
-	}
-	for (i = 0; i < g->nruns; i++)
-		if (module_run_live(&g->runs[i])->state == MODULE_RUNNING &&
-		    !runtime_run_healthy(&g->runs[i]))
-			return "unavailable";
-	return "starting";
-}
-
-static json_object *
-ready_json(const struct request_ctx *ctx, int *status)
-{
-	const struct generation *g = ctx->gen;
-	json_object *o = json_object_new_object();
-	json_object *mods = json_object_new_object();
-	int ready = ctx->rt != NULL && runtime_ready(ctx->rt);
-	size_t i;
-
-	*status = ready ? 200 : 503;
-	json_object_object_add(o, "status", json_object_new_string(
-	    ready ? "ready" : not_ready_status(ctx->rt, g)));
-	for (i = 0; i < g->nruns; i++)
-		json_object_object_add(mods, g->runs[i].module->id,
-		    json_object_new_string(run_state(&g->runs[i])));
-	json_object_object_add(o, "modules", mods);
-	return o;
-}
-
-static json_object *
-product_json(const struct request_ctx *ctx, int *status)
-{
-	const struct generation *g = ctx->gen;
-	const struct product *p = g->cfg->product;
-	json_object *o = json_object_new_object();
-	json_object *mods = json_object_new_array_ext((int)g->nruns);
-	size_t i;
-
-	*status = 200;
-	json_object_object_add(o, "id", json_object_new_string(p->id));
-	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "description",
-	                       string_or_null(p->description));
-	json_object_object_add(o, "version",
-	                       json_object_new_string(p->version));
-	for (i = 0; i < g->nruns; i++)
-		json_object_array_add(mods,
-		    json_object_new_string(g->runs[i].module->id));
-	json_object_object_add(o, "modules", mods);
-	return o;
-}
-
-static json_object *
-module_json(struct module_run *run)
-{
-	const struct module *m = run->module;
-	json_object *o = json_object_new_object();
-	json_object *req = json_object_new_array_ext((int)m->requires.n);
-	json_object *routes = json_object_new_array_ext((int)m->routes.n);
-	size_t i;
-
-	json_object_object_add(o, "id", json_object_new_string(m->id));
-	json_object_object_add(o, "displayName",
-	                       json_object_new_string(m->display_name));
-	json_object_object_add(o, "version",
-	                       json_object_new_string(m->version));
-	json_object_object_add(o, "state",
-	                       json_object_new_string(run_state(run)));
-	json_object_object_add(o, "wave", json_object_new_int(m->wave));
-	for (i = 0; i < m->requires.n; i++)
-		json_object_array_add(req,
-		    json_object_new_string(m->requires.v[i].id));
-	json_object_object_add(o, "requires", req);
-	for (i = 0; i < m->routes.n; i++)
-		json_object_array_add(routes, json_object_new_string(
-		    ((const struct route *)m->routes.v[i])->id));
-	json_object_object_add(o, "routes", routes);
-	return o;
-}
-
-static json_object *
-modules_json(const struct request_ctx *ctx, int *status)
-{
-	const struct generation *g = ctx->gen;
-	json_object *a = json_object_new_array_ext((int)g->nruns);
-	size_t i;
-
-	*status = 200;
-	for (i = 0; i < g->nruns; i++)
-		json_object_array_add(a, module_json(&g->runs[i]));
-	return a;
-}
-
-static json_object *
-route_json(const struct route *r)
-{
-	json_object *o = json_object_new_object();
-	json_object *methods = json_object_new_array_ext((int)r->methods.n);
-	size_t i;
-
-	json_object_object_add(o, "id", json_object_new_string(r->id));
-	json_object_object_add(o, "module",
-	                       json_object_new_string(r->module->id));
-	json_object_object_add(o, "scope",
-	                       json_object_new_string(r->scope_name));
-	for (i = 0; i < r->methods.n; i++)
-		json_object_array_add(methods,
-		                      json_object_new_string(r->methods.v[i]));
-	json_object_object_add(o, "methods", methods);
-	json_object_object_add(o, "mountPath",
-	                       json_object_new_string(r->mount_path));
-	json_object_object_add(o, "match", json_object_new_string(
-	    r->prefix ? "prefix" : "exact"));
-	return o;
-}
-
-/* The routes the generation serves, module by module in plan order. */
-static json_object *
-routes_json(const struct request_ctx *ctx, int *status)
-{
-	const struct generation *g = ctx->gen;
-	json_object *a = json_object_new_array_ext(
-	    (int)router_count(g->router));
-	size_t i, j;
-
-	*status = 200;
-	for (i = 0; i < g->nruns; i++) {
-		const struct module *m = g->runs[i].module;
-
-		for (j = 0; j < m->routes.n; j++)
-			json_object_array_add(a, route_json(m->routes.v[j]));
-	}
-	return a;
-}
-
-static const struct {
-	const char *name;
-	json_object *(*build)(const struct request_ctx *ctx, int *status);
-} json_operations[] = {
-	{"ready", ready_json},
-	{"product", product_json},
-	{"modules", modules_json},
-	{"routes", routes_json},
-};
-
-static void
-send_openapi(struct http_exchange *ex, struct request_ctx *ctx)
-{
-	char *doc = openapi_document(ctx, SCOPE_PUBLIC | SCOPE_USER |
-	                             SCOPE_ADMIN);
+	int status;
+	char *doc = aster_describe(r, view, &status);
 
 	if (doc == NULL) {
-		problem_send(ex, 500, "internal", "the OpenAPI document could "
-		             "not be built", ctx->request_id);
-		return;
+		aster_problem(r, 500, "internal", "the description could not "
+		              "be built", NULL, 0);
+		return 0;
 	}
-	http_add_header(ex, "Content-Type", "application/json");
-	http_respond(ex, 200, doc, strlen(doc));
+	aster_respond(r, status, "application/json", doc, strlen(doc));
 	free(doc);
+	return 0;
 }
 
-void
-handler_gateway(struct http_exchange *ex, struct request_ctx *ctx)
+static int
+op_ready(void *self, struct aster_request *r)
 {
-	const char *op = ctx->route->handler->operation;
-	json_object *o;
-	size_t i;
-	int status;
-
-	if (strcmp(op, "health") == 0) {
-		http_add_header(ex, "Content-Type", "application/json");
-		http_respond(ex, 200, health_body, sizeof(health_body) - 1);
-		return;
-	}
-	if (strcmp(op, "openapi") == 0) {
-		send_openapi(ex, ctx);
-		return;
-	}
-	if (strcmp(op, "whoami") == 0 || strncmp(op, "keys-", 5) == 0) {
-		handler_keys(ex, ctx);
-		return;
-	}
-	if (strcmp(op, "state") == 0 || strcmp(op, "state-list") == 0) {
-		handler_state(ex, ctx);
-		return;
-	}
-	for (i = 0; i < sizeof(json_operations) / sizeof(json_operations[0]);
-	     i++) {
-		if (strcmp(op, json_operations[i].name) != 0)
-			continue;
-		o = json_operations[i].build(ctx, &status);
-		handler_send_json(ex, status, o);
-		return;
-	}
-	problem_send(ex, 500, "internal", "the gateway provider has no such "
-	             "operation", ctx->request_id);
+	(void)self;
+	return answer_view(r, "ready");
 }
+
+static int
+op_product(void *self, struct aster_request *r)
+{
+	(void)self;
+	return answer_view(r, "product");
+}
+
+static int
+op_modules(void *self, struct aster_request *r)
+{
+	(void)self;
+	return answer_view(r, "modules");
+}
+
+static int
+op_routes(void *self, struct aster_request *r)
+{
+	(void)self;
+	return answer_view(r, "routes");
+}
+
+static int
+op_openapi(void *self, struct aster_request *r)
+{
+	(void)self;
+	return answer_view(r, "openapi");
+}
+
+static const struct aster_operation gateway_operations[] = {
+	{"health", "GET", "Liveness of the asterd process",
+	 "{\"type\":\"object\",\"required\":[\"status\"],"
+	 "\"properties\":{\"status\":{\"const\":\"ok\"}}}", op_health},
+	{"ready", "GET", "Readiness of every module of the product",
+	 "{\"type\":\"object\",\"required\":[\"status\",\"modules\"],"
+	 "\"properties\":{\"status\":{\"type\":\"string\"},"
+	 "\"modules\":{\"type\":\"object\"}}}", op_ready},
+	{"product", "GET", "Identity of the product",
+	 "{\"type\":\"object\",\"required\":[\"id\",\"name\",\"version\","
+	 "\"modules\"],\"properties\":{\"id\":{\"type\":\"string\"},"
+	 "\"name\":{\"type\":\"string\"},\"description\":{\"type\":"
+	 "\"string\"},\"version\":{\"type\":\"string\"},\"modules\":"
+	 "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}",
+	 op_product},
+	{"modules", "GET", "Every module with its state and wave",
+	 "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}", op_modules},
+	{"routes", "GET", "The live route table",
+	 "{\"type\":\"array\",\"items\":{\"type\":\"object\"}}", op_routes},
+	{"openapi", "GET", "OpenAPI 3.1 document of the product",
+	 "{\"type\":\"object\"}", op_openapi},
+	{"state", "GET,PUT,DELETE", "A JSON document of the state store, "
+	 "versioned by its ETag", NULL, state_serve_document},
+	{"state-list", "GET", "A page of the documents of a namespace",
+	 "{\"type\":\"object\",\"required\":[\"items\",\"cursor\"],"
+	 "\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+	 "{\"type\":\"object\",\"required\":[\"key\",\"value\","
+	 "\"etag\"]}},\"cursor\":{\"type\":[\"string\",\"null\"]}}}",
+	 state_list_documents},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
+const struct aster_provider gateway_provider = {
+	.abi = ASTER_PROVIDER_ABI,
+	.name = "gateway",
+	.description = "Core endpoints: health, readiness, identity, "
+	               "modules, routes, the OpenAPI document and the "
+	               "internal state API",
+	.config_keys = NULL,
+	.validate = NULL,
+	.operations = gateway_operations,
+	.start = NULL,
+	.stop = NULL,
+};

@@ -1,8 +1,7 @@
 /*
- * handlers.h - the handler forms of SPEC §3.2, serving one request each.
- *
- * Each takes the exchange and the request context (route, match,
- * generation) and answers through http_respond() or problem_send().
+ * handlers.h - what the core's own handlers share with the runtime until
+ * each finds its layer: the respond form, the YAML-to-JSON reading of
+ * manifest values, and the OpenAPI document.
  */
 #ifndef ASTER_HANDLERS_H
 #define ASTER_HANDLERS_H
@@ -14,51 +13,11 @@ struct aster_node;
 struct http_exchange;
 struct json_object;
 struct request_ctx;
-
-/* Answers status with o as application/json; takes o. */
-void handler_send_json(struct http_exchange *ex, int status,
-                       struct json_object *o);
-
-/* Runs ctx->route's handler. */
-void handler_run(struct http_exchange *ex, struct request_ctx *ctx);
+struct respond_handler;
 
 /* handler: {respond: {status, body, content_type}} */
-void handler_respond(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* handler: {static: {root, index}}: GET/HEAD of files below root, no
- * escape through ".." or symlinks, ETag and Last-Modified with 304,
- * Content-Type by extension, single Range requests (206/416). */
-void handler_static(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* The built-in gateway provider's operations: health, ready, product,
- * modules, routes, openapi. */
-void handler_gateway(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* The gateway operations `state` (GET, HEAD, PUT, DELETE of one
- * document) and `state-list` of the internal state API (SPEC §8), on the
- * state store the route's module reaches. */
-void handler_state(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* The gateway operations on credentials: `whoami` (the caller's
- * credential) and the admin API key endpoints `keys-create` (POST, 201
- * with the key shown once), `keys-list` and `keys-revoke` (DELETE
- * .../{keyId}, 204), through the product's auth service. */
-void handler_keys(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* keys.c, shared with the control socket: an API key as JSON
- * ({"id","name","role","spaces","expires_at"} and "key" when just
- * created, else the four times); a Unix time as RFC 3339 UTC (NULL for
- * 0); parsing RFC 3339 (0 or -1); and a key spec from its JSON object
- * (NULL, or what is wrong; spaces point into o, through the caller's
- * array of max entries). */
-struct aster_api_key;
-struct aster_api_key_spec;
-struct json_object *keys_json(const struct aster_api_key *k);
-struct json_object *keys_time_json(int64_t t);
-int keys_parse_time(const char *s, int64_t *out);
-const char *keys_spec_from_json(struct json_object *o,
-                                struct aster_api_key_spec *spec,
-                                const char **spaces, size_t max);
+void handler_respond(struct http_exchange *ex,
+                     const struct respond_handler *h);
 
 /* The OpenAPI 3.1 document of the generation's routes of the given
  * scopes (enum scope bits), as JSON text (malloc'ed). */

@@ -9,9 +9,9 @@
 
 #include <json-c/json.h>
 
+#include "config/manifest.h"
 #include "config/node.h"
 #include "http/server.h"
-#include "runtime/runtime.h"
 
 /* 1xx, 204 and 304 answers carry no body (RFC 9110 §6.4.1). */
 static int
@@ -21,9 +21,8 @@ bodiless(int status)
 }
 
 void
-handler_respond(struct http_exchange *ex, struct request_ctx *ctx)
+handler_respond(struct http_exchange *ex, const struct respond_handler *h)
 {
-	const struct respond_handler *h = ctx->route->handler->respond;
 	int status = h->has_status ? (int)h->status : 200;
 	const node_t *body = h->body;
 	json_object *json;

@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
-#include "http/problem.h"
-#include "http/server.h"
-#include "runtime/runtime.h"
+#include <json-c/json.h>
+
+#include <aster/http.h>
+
 #include "util/utf8.h"
 
 int
@@ -57,30 +57,35 @@ state_valid_key(const char *s)
 }
 
 const char *
-state_param_from_end(const struct request_ctx *ctx, size_t back)
+state_param_from_end(const struct aster_request *r, size_t back)
 {
-	const struct route_match *m = &ctx->match;
+	const char *name, *value;
+	size_t n = 0;
 
-	return m->nparams >= back ? m->params[m->nparams - back].value : NULL;
+	while (aster_param_at(r, n, &name, &value))
+		n++;
+	if (back == 0 || n < back)
+		return NULL;
+	aster_param_at(r, n - back, &name, &value);
+	return value;
 }
 
 const struct aster_store *
-state_store_or_answer(struct http_exchange *ex, struct request_ctx *ctx)
+state_store_or_answer(struct aster_request *r)
 {
-	const struct aster_store *s = runtime_store_of(ctx->gen,
-	                                               ctx->route->module);
+	const struct aster_store *s = aster_request_store(r);
 
 	if (s == NULL) {
-		http_add_header(ex, "Retry-After", "1");
-		problem_send(ex, 503, "unavailable", "no state store is "
-		             "running for this module", ctx->request_id);
+		aster_add_header(r, "Retry-After", "1");
+		aster_problem(r, 503, "unavailable", "no state store is "
+		              "running for this module", NULL, 0);
 	}
 	return s;
 }
 
 void
-state_send_store_error(struct http_exchange *ex, struct request_ctx *ctx,
-                 enum aster_store_status st, const char *error)
+state_send_store_error(struct aster_request *r, enum aster_store_status st,
+                       const char *error)
 {
 	char detail[512];
 
@@ -88,26 +93,28 @@ state_send_store_error(struct http_exchange *ex, struct request_ctx *ctx,
 		snprintf(detail, sizeof(detail), "the state store is "
 		         "unavailable%s%s", error != NULL ? ": " : "",
 		         error != NULL ? error : "");
-		http_add_header(ex, "Retry-After", "1");
-		problem_send(ex, 503, "unavailable", detail, ctx->request_id);
+		aster_add_header(r, "Retry-After", "1");
+		aster_problem(r, 503, "unavailable", detail, NULL, 0);
 		return;
 	}
 	snprintf(detail, sizeof(detail), "the state store failed: %s",
 	         error != NULL ? error : "unknown error");
-	problem_send(ex, 500, "internal", detail, ctx->request_id);
+	aster_problem(r, 500, "internal", detail, NULL, 0);
 }
 
 void
-state_send_out_of_memory(struct http_exchange *ex, struct request_ctx *ctx)
+state_send_out_of_memory(struct aster_request *r)
 {
-	problem_send(ex, 500, "internal", "out of memory", ctx->request_id);
+	aster_problem(r, 500, "internal", "out of memory", NULL, 0);
 }
 
 void
-handler_state(struct http_exchange *ex, struct request_ctx *ctx)
+state_send_json(struct aster_request *r, int status, json_object *o)
 {
-	if (strcmp(ctx->route->handler->operation, "state-list") == 0)
-		state_list_documents(ex, ctx);
-	else
-		state_serve_document(ex, ctx);
+	size_t len;
+	const char *text = json_object_to_json_string_length(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	aster_respond(r, status, "application/json", text, len);
+	json_object_put(o);
 }

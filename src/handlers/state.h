@@ -9,8 +9,9 @@
 
 #include <aster/store.h>
 
-struct http_exchange;
-struct request_ctx;
+struct json_object;
+
+struct aster_request;
 
 #define STATE_NAMESPACE_MAX 128
 #define STATE_KEY_MAX 512
@@ -25,24 +26,26 @@ int state_valid_key(const char *s);
 
 /* The back-th path parameter from the end, or NULL: the route's last
  * params are namespace (and key), whatever the mountPath names them. */
-const char *state_param_from_end(const struct request_ctx *ctx,
-                                 size_t back);
+const char *state_param_from_end(const struct aster_request *r, size_t back);
 
 /* The store the route's module reaches; when there is none, answers 503
  * itself and returns NULL. */
-const struct aster_store *state_store_or_answer(struct http_exchange *ex,
-                                                struct request_ctx *ctx);
+const struct aster_store *state_store_or_answer(struct aster_request *r);
 
 /* Answers a store failure: 503 unavailable (Retry-After: 1) or 500. */
-void state_send_store_error(struct http_exchange *ex, struct request_ctx *ctx,
+void state_send_store_error(struct aster_request *r,
                             enum aster_store_status st, const char *error);
 
 /* Answers 500 internal, out of memory. */
-void state_send_out_of_memory(struct http_exchange *ex,
-                              struct request_ctx *ctx);
+void state_send_out_of_memory(struct aster_request *r);
 
-/* The two operations (state_doc.c, state_list.c). */
-void state_serve_document(struct http_exchange *ex, struct request_ctx *ctx);
-void state_list_documents(struct http_exchange *ex, struct request_ctx *ctx);
+/* Answers status with o as application/json; takes o. */
+void state_send_json(struct aster_request *r, int status,
+                     struct json_object *o);
+
+/* The two operations of the gateway provider (state_doc.c,
+ * state_list.c), as struct aster_operation's handle. */
+int state_serve_document(void *self, struct aster_request *r);
+int state_list_documents(void *self, struct aster_request *r);
 
 #endif

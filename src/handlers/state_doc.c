@@ -15,19 +15,16 @@
 
 #include <json-c/json.h>
 
-#include "handlers/handlers.h"
+#include <aster/http.h>
+
 #include "http/etag.h"
-#include "http/problem.h"
-#include "http/server.h"
-#include "runtime/runtime.h"
 #include "util/json_check.h"
 
 /* A stored value can never be larger, whatever max_body_bytes says. */
 #define VALUE_MAX (16u << 20)
 
 struct state_call {
-	struct http_exchange *ex;
-	struct request_ctx *ctx;
+	struct aster_request *r;
 	const struct aster_store *store;
 	char *ns, *key;
 	/* If-Match with '*' or several tags: the PUT or DELETE first reads
@@ -37,12 +34,12 @@ struct state_call {
 };
 
 static void
-add_etag(struct http_exchange *ex, uint64_t version)
+add_etag(struct aster_request *r, uint64_t version)
 {
 	char etag[32];
 
 	snprintf(etag, sizeof(etag), "\"%llu\"", (unsigned long long)version);
-	http_add_header(ex, "ETag", etag);
+	aster_add_header(r, "ETag", etag);
 }
 
 static void
@@ -58,25 +55,24 @@ on_got(void *arg, enum aster_store_status st, const struct aster_doc *doc,
        const char *error)
 {
 	struct state_call *c = arg;
-	struct http_exchange *ex = c->ex;
-	const char *inm = http_header(ex, "If-None-Match");
+	struct aster_request *r = c->r;
+	const char *inm = aster_header(r, "If-None-Match");
 	struct etag_list tags;
 
 	if (st == ASTER_STORE_NOT_FOUND) {
-		problem_send(ex, 404, "not-found", "no such key",
-		             c->ctx->request_id);
+		aster_problem(r, 404, "not-found", "no such key", NULL, 0);
 	} else if (st != ASTER_STORE_OK) {
-		state_send_store_error(ex, c->ctx, st, error);
+		state_send_store_error(r, st, error);
 	} else {
-		add_etag(ex, doc->version);
+		add_etag(r, doc->version);
 		if (inm != NULL && etag_list_parse(inm, 1, &tags) == 0 &&
 		    etag_list_matches(&tags, doc->version)) {
-			http_respond(ex, 304, NULL, 0);
+			aster_respond(r, 304, NULL, NULL, 0);
 			call_free(c);
 			return;
 		}
-		http_add_header(ex, "Content-Type", "application/json");
-		http_respond(ex, 200, doc->value, doc->len);
+		aster_respond(r, 200, "application/json", doc->value,
+		              doc->len);
 	}
 	call_free(c);
 }
@@ -105,27 +101,26 @@ on_put(void *arg, enum aster_store_status st, const struct aster_doc *doc,
        const char *error)
 {
 	struct state_call *c = arg;
-	struct http_exchange *ex = c->ex;
+	struct aster_request *r = c->r;
 	json_object *o;
 	char etag[32];
 
 	if (st == ASTER_STORE_CONFLICT) {
-		problem_send(ex, 412, "precondition-failed", "the key's "
-		             "version does not match the condition",
-		             c->ctx->request_id);
+		aster_problem(r, 412, "precondition-failed", "the key's "
+		              "version does not match the condition", NULL, 0);
 	} else if (st != ASTER_STORE_OK) {
-		state_send_store_error(ex, c->ctx, st, error);
+		state_send_store_error(r, st, error);
 	} else {
 		snprintf(etag, sizeof(etag), "\"%llu\"",
 		         (unsigned long long)doc->version);
-		add_etag(ex, doc->version);
+		add_etag(r, doc->version);
 		o = json_object_new_object();
 		json_object_object_add(o, "namespace",
 		                       json_object_new_string(c->ns));
 		json_object_object_add(o, "key",
 		                       json_object_new_string(c->key));
 		json_object_object_add(o, "etag", json_object_new_string(etag));
-		handler_send_json(ex, doc->created ? 201 : 200, o);
+		state_send_json(r, doc->created ? 201 : 200, o);
 	}
 	call_free(c);
 }
@@ -134,19 +129,17 @@ static void
 on_deleted(void *arg, enum aster_store_status st, const char *error)
 {
 	struct state_call *c = arg;
-	struct http_exchange *ex = c->ex;
+	struct aster_request *r = c->r;
 
 	if (st == ASTER_STORE_OK)
-		http_respond(ex, 204, NULL, 0);
+		aster_respond(r, 204, NULL, NULL, 0);
 	else if (st == ASTER_STORE_NOT_FOUND && !c->if_match.any)
-		problem_send(ex, 404, "not-found", "no such key",
-		             c->ctx->request_id);
+		aster_problem(r, 404, "not-found", "no such key", NULL, 0);
 	else if (st == ASTER_STORE_NOT_FOUND || st == ASTER_STORE_CONFLICT)
-		problem_send(ex, 412, "precondition-failed", "the key's "
-		             "version does not match the condition",
-		             c->ctx->request_id);
+		aster_problem(r, 412, "precondition-failed", "the key's "
+		              "version does not match the condition", NULL, 0);
 	else
-		state_send_store_error(ex, c->ctx, st, error);
+		state_send_store_error(r, st, error);
 	call_free(c);
 }
 
@@ -154,13 +147,13 @@ static int
 write_doc(struct state_call *c, enum aster_doc_cond cond, uint64_t version)
 {
 	const struct aster_store *s = c->store;
-	const unsigned char *body;
+	const void *body;
 	size_t len;
 
 	if (c->is_delete)
 		return s->ops->doc_delete(s->self, c->ns, c->key, cond, version,
 		                          on_deleted, c);
-	body = http_body(c->ex, &len);
+	body = aster_body(c->r, &len);
 	return s->ops->doc_put(s->self, c->ns, c->key, (const char *)body, len,
 	                       cond, version, on_put, c);
 }
@@ -171,31 +164,32 @@ on_read_for_write(void *arg, enum aster_store_status st,
                   const struct aster_doc *doc, const char *error)
 {
 	struct state_call *c = arg;
+	struct aster_request *r = c->r;
 
-	/* Answered 504 meanwhile: no write after the client was told the
-	 * request timed out (this answer is dropped, and lets ex go). */
-	if (http_timed_out(c->ex)) {
-		http_respond(c->ex, 504, NULL, 0);
+	/* Abandoned meanwhile (504 sent, or the client gone): no write
+	 * after the client was told the request timed out (this answer is
+	 * dropped, and lets r go). */
+	if (!aster_alive(r)) {
+		aster_respond(r, 504, NULL, NULL, 0);
 		call_free(c);
 		return;
 	}
 	if (st == ASTER_STORE_NOT_FOUND ||
 	    (st == ASTER_STORE_OK &&
 	     !etag_list_matches(&c->if_match, doc->version))) {
-		problem_send(c->ex, 412, "precondition-failed", "the key's "
-		             "version does not match the condition",
-		             c->ctx->request_id);
+		aster_problem(r, 412, "precondition-failed", "the key's "
+		              "version does not match the condition", NULL, 0);
 		call_free(c);
 		return;
 	}
 	if (st != ASTER_STORE_OK) {
-		state_send_store_error(c->ex, c->ctx, st, error);
+		state_send_store_error(c->r, st, error);
 		call_free(c);
 		return;
 	}
 	if (write_doc(c, ASTER_DOC_VERSION, doc->version) < 0) {
-		problem_send(c->ex, 500, "internal", "the state store refused "
-		             "the request", c->ctx->request_id);
+		aster_problem(r, 500, "internal", "the state store refused "
+		              "the request", NULL, 0);
 		call_free(c);
 	}
 }
@@ -207,24 +201,22 @@ on_read_for_write(void *arg, enum aster_store_status st,
 static int
 start_write(struct state_call *c)
 {
-	struct http_exchange *ex = c->ex;
-	const char *im = http_header(ex, "If-Match");
-	const char *inm = http_header(ex, "If-None-Match");
+	struct aster_request *r = c->r;
+	const char *im = aster_header(r, "If-Match");
+	const char *inm = aster_header(r, "If-None-Match");
 	const struct aster_store *s = c->store;
 	struct etag_list none;
 
 	if (im != NULL && inm != NULL) {
-		problem_send(ex, 400, "bad-request", "If-Match and "
-		             "If-None-Match cannot be combined",
-		             c->ctx->request_id);
+		aster_problem(r, 400, "bad-request", "If-Match and "
+		              "If-None-Match cannot be combined", NULL, 0);
 		return 1;
 	}
 	if (inm != NULL) {
 		if (c->is_delete ||
 		    etag_list_parse(inm, 1, &none) < 0 || !none.any) {
-			problem_send(ex, 400, "bad-request", "If-None-Match "
-			             "must be '*' (create only, on PUT)",
-			             c->ctx->request_id);
+			aster_problem(r, 400, "bad-request", "If-None-Match "
+			              "must be '*' (create only, on PUT)", NULL, 0);
 			return 1;
 		}
 		return write_doc(c, ASTER_DOC_ABSENT, 0) < 0 ? -1 : 0;
@@ -232,13 +224,13 @@ start_write(struct state_call *c)
 	if (im == NULL)
 		return write_doc(c, ASTER_DOC_ANY, 0) < 0 ? -1 : 0;
 	if (etag_list_parse(im, 0, &c->if_match) < 0) {
-		problem_send(ex, 400, "bad-request", "If-Match is not a list "
-		             "of entity tags", c->ctx->request_id);
+		aster_problem(r, 400, "bad-request", "If-Match is not a list "
+		              "of entity tags", NULL, 0);
 		return 1;
 	}
 	if (!c->if_match.any && c->if_match.n == 0) {
-		problem_send(ex, 412, "precondition-failed", "no entity tag "
-		             "of If-Match can match", c->ctx->request_id);
+		aster_problem(r, 412, "precondition-failed", "no entity tag "
+		              "of If-Match can match", NULL, 0);
 		return 1;
 	}
 	if (c->if_match.any && c->is_delete)
@@ -253,79 +245,78 @@ start_write(struct state_call *c)
 /* Checks what a document request carries before the store is asked;
  * answers and returns -1 when something is wrong. */
 static int
-check_document_request(struct http_exchange *ex, struct request_ctx *ctx,
-                       const char *ns, const char *key, int is_put)
+check_document_request(struct aster_request *r, const char *ns,
+                       const char *key, int is_put)
 {
-	const unsigned char *body;
+	const void *body;
 	size_t len;
 	char err[256];
 
 	if (ns == NULL || key == NULL || !state_valid_namespace(ns)) {
-		problem_send(ex, 400, "bad-request", "a namespace is 1 to 128 "
-		             "letters, digits, '.', '_' or '-'",
-		             ctx->request_id);
+		aster_problem(r, 400, "bad-request", "a namespace is 1 to 128 "
+		              "letters, digits, '.', '_' or '-'", NULL, 0);
 		return -1;
 	}
 	if (!state_valid_key(key)) {
-		problem_send(ex, 400, "bad-request", "a key is UTF-8 text of 1 "
-		             "to 512 bytes, without control characters",
-		             ctx->request_id);
+		aster_problem(r, 400, "bad-request", "a key is UTF-8 text of 1 "
+		              "to 512 bytes, without control characters", NULL, 0);
 		return -1;
 	}
 	if (!is_put)
 		return 0;
-	body = http_body(ex, &len);
+	body = aster_body(r, &len);
 	if (len > VALUE_MAX) {
-		problem_send(ex, 413, "payload-too-large", "a value is at most "
-		             "16 MiB", ctx->request_id);
+		aster_problem(r, 413, "payload-too-large", "a value is at most "
+		              "16 MiB", NULL, 0);
 		return -1;
 	}
 	if (check_json(body, len, err, sizeof(err)) < 0) {
-		problem_send(ex, 400, "invalid-json", err, ctx->request_id);
+		aster_problem(r, 400, "invalid-json", err, NULL, 0);
 		return -1;
 	}
 	return 0;
 }
 
-void
-state_serve_document(struct http_exchange *ex, struct request_ctx *ctx)
+int
+state_serve_document(void *self, struct aster_request *r)
 {
-	const char *method = http_method(ex);
-	const char *ns = state_param_from_end(ctx, 2);
-	const char *key = state_param_from_end(ctx, 1);
+	const char *method = aster_method(r);
+	const char *ns = state_param_from_end(r, 2);
+	const char *key = state_param_from_end(r, 1);
 	int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	int is_put = strcmp(method, "PUT") == 0;
 	const struct aster_store *s;
 	struct state_call *c;
 	int rc;
 
+	(void)self;
 	if (!is_get && !is_put && strcmp(method, "DELETE") != 0) {
-		http_add_header(ex, "Allow", "GET, HEAD, PUT, DELETE");
-		problem_send(ex, 405, "method-not-allowed", NULL,
-		             ctx->request_id);
-		return;
+		aster_add_header(r, "Allow", "GET, HEAD, PUT, DELETE");
+		aster_problem(r, 405, "method-not-allowed", NULL, NULL, 0);
+		return 0;
 	}
-	if (check_document_request(ex, ctx, ns, key, is_put) < 0 ||
-	    (s = state_store_or_answer(ex, ctx)) == NULL)
-		return;
+	if (check_document_request(r, ns, key, is_put) < 0 ||
+	    (s = state_store_or_answer(r)) == NULL)
+		return 0;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ns = strdup(ns)) == NULL || (c->key = strdup(key)) == NULL) {
 		if (c != NULL)
 			call_free(c);
-		state_send_out_of_memory(ex, ctx);
-		return;
+		state_send_out_of_memory(r);
+		return 0;
 	}
-	c->ex = ex;
-	c->ctx = ctx;
+	c->r = r;
 	c->store = s;
 	c->is_delete = !is_get && !is_put;
 	rc = is_get ? s->ops->doc_get(s->self, ns, key, on_got, c) :
 	     start_write(c);
 	if (rc == 0)
-		return;
+		return 0;
+	/* 1: start_write() answered already. */
 	if (rc < 0)
-		problem_send(ex, 500, "internal", "the state store refused the "
-		             "request", ctx->request_id);
+		aster_problem(r, 500, "internal", "the state store refused the "
+		              "request", NULL, 0);
 	call_free(c);
+	return 0;
 }
 

@@ -18,17 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/problem.h"
-#include "http/server.h"
-#include "runtime/runtime.h"
-#include "util/hex.h"
+#include <aster/http.h>
+
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
 
 struct list_call {
-	struct http_exchange *ex;
-	struct request_ctx *ctx;
+	struct aster_request *r;
 	char *ns, *prefix, *after;
 };
 
@@ -129,7 +126,7 @@ on_listed(void *arg, enum aster_store_status st, const struct aster_doc *docs,
 	size_t i;
 
 	if (st != ASTER_STORE_OK) {
-		state_send_store_error(l->ex, l->ctx, st, error);
+		state_send_store_error(l->r, st, error);
 		list_free(l);
 		return;
 	}
@@ -151,150 +148,89 @@ on_listed(void *arg, enum aster_store_status st, const struct aster_doc *docs,
 	} else {
 		evbuffer_add(out, "null}", 5);
 	}
-	http_add_header(l->ex, "Content-Type", "application/json");
-	http_respond_buffer(l->ex, 200, out);
+	aster_respond(l->r, 200, "application/json", evbuffer_pullup(out, -1),
+	              evbuffer_get_length(out));
 	evbuffer_free(out);
 	list_free(l);
 }
 
-/* A query value, percent-decoded ('+' is a space, as forms send it);
- * NULL when malformed or holding a NUL byte. */
-static char *
-query_decode(const char *s, size_t len)
-{
-	char *out = malloc(len + 1);
-	size_t i, o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] == '+') {
-			out[o++] = ' ';
-		} else if (s[i] != '%') {
-			out[o++] = s[i];
-		} else if (i + 2 < len &&
-		           (hi = hex_digit((unsigned char)s[i + 1])) >= 0 &&
-		           (lo = hex_digit((unsigned char)s[i + 2])) >= 0 &&
-		           (hi | lo) != 0) {
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			free(out);
-			return NULL;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Reads prefix, limit and cursor; answers 400 itself and returns -1 on a
- * bad one. Unknown parameters are ignored, as HTTP APIs usually do. */
+/* Reads prefix, limit and cursor (the first of each); answers 400
+ * itself and returns -1 on a bad one. Unknown parameters are ignored, as
+ * HTTP APIs usually do. */
 static int
 parse_list_query(struct list_call *l, size_t *limit)
 {
-	const char *q = http_query(l->ex), *p, *amp, *eq;
-	char *v;
+	const char *prefix = aster_query(l->r, "prefix", 0);
+	const char *lim = aster_query(l->r, "limit", 0);
+	const char *cursor = aster_query(l->r, "cursor", 0);
+	char *end;
+	long n;
 
 	*limit = LIST_DEFAULT;
-	for (p = q; p != NULL && *p != '\0'; p = amp != NULL ? amp + 1 : NULL) {
-		size_t nlen;
-
-		amp = strchr(p, '&');
-		eq = memchr(p, '=', amp != NULL ? (size_t)(amp - p) :
-		            strlen(p));
-		if (eq == NULL)
-			continue;
-		nlen = (size_t)(eq - p);
-		v = query_decode(eq + 1, amp != NULL ? (size_t)(amp - eq - 1) :
-		                 strlen(eq + 1));
-		if (v == NULL) {
-			problem_send(l->ex, 400, "bad-request", "a query "
-			             "parameter is not well percent-encoded",
-			             l->ctx->request_id);
+	if (prefix != NULL && (l->prefix = strdup(prefix)) == NULL) {
+		state_send_out_of_memory(l->r);
+		return -1;
+	}
+	if (lim != NULL) {
+		n = strtol(lim, &end, 10);
+		if (!isdigit((unsigned char)*lim) || *end != '\0' || n < 1 ||
+		    n > LIST_MAX) {
+			aster_problem(l->r, 400, "bad-request", "limit must be "
+			              "an integer from 1 to 1000", NULL, 0);
 			return -1;
 		}
-		if (nlen == 6 && memcmp(p, "prefix", 6) == 0) {
-			free(l->prefix);
-			l->prefix = v;
-			continue;
-		}
-		if (nlen == 5 && memcmp(p, "limit", 5) == 0) {
-			char *end;
-			long n = strtol(v, &end, 10);
-			int ok = *v != '\0' && *end == '\0' && n >= 1 &&
-			         n <= LIST_MAX && isdigit((unsigned char)*v);
-
-			free(v);
-			if (!ok) {
-				problem_send(l->ex, 400, "bad-request", "limit "
-				             "must be an integer from 1 to 1000",
-				             l->ctx->request_id);
-				return -1;
-			}
-			*limit = (size_t)n;
-			continue;
-		}
-		if (nlen == 6 && memcmp(p, "cursor", 6) == 0) {
-			free(l->after);
-			l->after = *v != '\0' ? cursor_decode(v) : NULL;
-			if (*v != '\0' && l->after == NULL) {
-				free(v);
-				problem_send(l->ex, 400, "bad-request", "cursor "
-				             "is not one this API returned",
-				             l->ctx->request_id);
-				return -1;
-			}
-			free(v);
-			continue;
-		}
-		free(v);
+		*limit = (size_t)n;
+	}
+	if (cursor != NULL && *cursor != '\0' &&
+	    (l->after = cursor_decode(cursor)) == NULL) {
+		aster_problem(l->r, 400, "bad-request", "cursor is not one this "
+		              "API returned", NULL, 0);
+		return -1;
 	}
 	return 0;
 }
 
-void
-state_list_documents(struct http_exchange *ex, struct request_ctx *ctx)
+int
+state_list_documents(void *self, struct aster_request *r)
 {
-	const char *ns = state_param_from_end(ctx, 1);
+	const char *ns = state_param_from_end(r, 1);
 	const struct aster_store *s;
 	struct list_call *l;
 	size_t limit;
 
+	(void)self;
 	if (ns == NULL || !state_valid_namespace(ns)) {
-		problem_send(ex, 400, "bad-request", "a namespace is 1 to 128 "
-		             "letters, digits, '.', '_' or '-'",
-		             ctx->request_id);
-		return;
+		aster_problem(r, 400, "bad-request", "a namespace is 1 to 128 "
+		              "letters, digits, '.', '_' or '-'", NULL, 0);
+		return 0;
 	}
-	if ((s = state_store_or_answer(ex, ctx)) == NULL)
-		return;
+	if ((s = state_store_or_answer(r)) == NULL)
+		return 0;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->ns = strdup(ns)) == NULL) {
 		free(l);
-		state_send_out_of_memory(ex, ctx);
-		return;
+		state_send_out_of_memory(r);
+		return 0;
 	}
-	l->ex = ex;
-	l->ctx = ctx;
+	l->r = r;
 	if (parse_list_query(l, &limit) < 0) {
 		list_free(l);
-		return;
+		return 0;
 	}
 	if (l->prefix != NULL && *l->prefix != '\0' &&
 	    !state_valid_key(l->prefix)) {
-		problem_send(ex, 400, "bad-request", "prefix must be UTF-8 "
-		             "text of at most 512 bytes, without control "
-		             "characters", ctx->request_id);
+		aster_problem(r, 400, "bad-request", "prefix must be UTF-8 "
+		              "text of at most 512 bytes, without control "
+		              "characters", NULL, 0);
 		list_free(l);
-		return;
+		return 0;
 	}
 	if (s->ops->doc_list(s->self, l->ns, l->prefix, l->after, limit,
 	                     on_listed, l) < 0) {
-		problem_send(ex, 500, "internal", "the state store refused the "
-		             "request", ctx->request_id);
+		aster_problem(r, 500, "internal", "the state store refused the "
+		              "request", NULL, 0);
 		list_free(l);
 	}
+	return 0;
 }
 

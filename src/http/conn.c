@@ -692,6 +692,7 @@ conn_close(struct http_conn *c)
 {
 	struct http_server *s = c->server;
 	struct http_exchange *ex = c->ex;
+	int ex_held = ex->held;
 
 	wheel_unlink(c);
 	if (c->soon)
@@ -722,6 +723,9 @@ conn_close(struct http_conn *c)
 		exchange_free(ex);
 	free(c);
 	server_listener_update(s);
+	/* Last: the hook may answer, which finishes the orphan. */
+	if (ex_held)
+		exchange_abandon(ex, s);
 }
 
 /* Takes fd (closed on failure). */

@@ -89,6 +89,9 @@ exchange_recycle(struct http_exchange *ex)
 	ex->head = 0;
 	ex->timed_out = 0;
 	ex->done_arg = NULL;
+	ex->abandon = NULL;
+	ex->abandon_arg = NULL;
+	ex->abandoned = 0;
 }
 
 static void
@@ -123,6 +126,33 @@ exchange_orphan_finish(struct http_exchange *ex)
 	if (event_base_once(ex->base, -1, EV_TIMEOUT, orphan_done_cb, ex,
 	                    &now) == -1)
 		orphan_done_cb(-1, 0, ex);
+}
+
+/* See server_int.h. */
+void
+exchange_abandon(struct http_exchange *ex, struct http_server *s)
+{
+	if (ex->abandoned || !ex->held || s->dying)
+		return;
+	ex->abandoned = 1;
+	if (ex->abandon != NULL)
+		ex->abandon(ex, ex->abandon_arg);
+}
+
+/* See server.h. */
+void
+http_on_abandon(struct http_exchange *ex,
+                void (*fn)(struct http_exchange *ex, void *arg), void *arg)
+{
+	ex->abandon = fn;
+	ex->abandon_arg = arg;
+}
+
+/* See server.h. */
+int
+http_abandoned(const struct http_exchange *ex)
+{
+	return ex->abandoned || ex->timed_out || ex->conn == NULL;
 }
 
 /* --- the request ------------------------------------------------------- */

@@ -48,6 +48,38 @@ put_status(char *p, int status)
 	return p;
 }
 
+/* Bytes the errors member takes at most, with its leading comma. */
+static size_t
+errors_size(const struct problem_error *errs, size_t n)
+{
+	size_t need = n > 0 ? 16 : 0, i;
+
+	for (i = 0; i < n; i++)
+		need += 32 + ESCAPE_JSON_MAX(strlen(errs[i].pointer)) +
+		    ESCAPE_JSON_MAX(strlen(errs[i].detail));
+	return need;
+}
+
+/* ,"errors":[{"pointer":"...","detail":"..."},...] */
+static char *
+put_errors(char *p, const struct problem_error *errs, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return p;
+	p = put_lit(p, ",\"errors\":[");
+	for (i = 0; i < n; i++) {
+		p = put_lit(p, i == 0 ? "{\"pointer\":" : ",{\"pointer\":");
+		p = put_json_string(p, errs[i].pointer);
+		p = put_lit(p, ",\"detail\":");
+		p = put_json_string(p, errs[i].detail);
+		*p++ = '}';
+	}
+	*p++ = ']';
+	return p;
+}
+
 /*
  * See problem.h. code NULL means problem_code(status). The body is built
  * on the stack when it fits (it always does for the server's own
@@ -55,8 +87,9 @@ put_status(char *p, int status)
  * with an empty body rather than not at all.
  */
 void
-problem_send(struct http_exchange *ex, int status, const char *code,
-             const char *detail, const char *request_id)
+problem_send_errors(struct http_exchange *ex, int status, const char *code,
+                    const char *detail, const char *request_id,
+                    const struct problem_error *errs, size_t nerrs)
 {
 	const char *title = http_reason(status);
 	char stack[1024], *buf = stack, *p;
@@ -64,11 +97,14 @@ problem_send(struct http_exchange *ex, int status, const char *code,
 
 	if (code == NULL)
 		code = problem_code(status);
+	if (nerrs > PROBLEM_MAX_ERRORS)
+		nerrs = PROBLEM_MAX_ERRORS;
 	need = 96 + ESCAPE_JSON_MAX(strlen(title)) +
 	    ESCAPE_JSON_MAX(strlen(code)) +
 	    (detail != NULL ? ESCAPE_JSON_MAX(strlen(detail)) + 16 : 0) +
 	    (request_id != NULL ?
-	    ESCAPE_JSON_MAX(strlen(request_id)) + 16 : 0);
+	    ESCAPE_JSON_MAX(strlen(request_id)) + 16 : 0) +
+	    errors_size(errs, nerrs);
 	if (need > sizeof(stack) && (buf = malloc(need)) == NULL) {
 		http_add_header(ex, "Content-Type", "application/problem+json");
 		http_respond(ex, status, NULL, 0);
@@ -88,11 +124,19 @@ problem_send(struct http_exchange *ex, int status, const char *code,
 		p = put_lit(p, ",\"requestId\":");
 		p = put_json_string(p, request_id);
 	}
+	p = put_errors(p, errs, nerrs);
 	*p++ = '}';
 	http_add_header(ex, "Content-Type", "application/problem+json");
 	http_respond(ex, status, buf, (size_t)(p - buf));
 	if (buf != stack)
 		free(buf);
+}
+
+void
+problem_send(struct http_exchange *ex, int status, const char *code,
+             const char *detail, const char *request_id)
+{
+	problem_send_errors(ex, status, code, detail, request_id, NULL, 0);
 }
 
 /* See problem.h; "error" for a status without a code of its own. */
@@ -109,6 +153,7 @@ problem_code(int status)
 	case 409: return "conflict";
 	case 412: return "precondition-failed";
 	case 413: return "payload-too-large";
+	case 415: return "unsupported-media-type";
 	case 422: return "validation-failed";
 	case 429: return "rate-limited";
 	case 431: return "headers-too-large";

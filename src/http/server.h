@@ -196,6 +196,19 @@ int http_status(const struct http_exchange *ex);
  */
 int http_timed_out(const struct http_exchange *ex);
 
+/*
+ * Asks for fn(ex, arg) to be called once, should the handler's answer to
+ * ex come to be dropped while it holds ex: when its client goes away, or
+ * when the server answers 504 in its place. fn may answer ex at once.
+ * Not called while the server itself is being freed.
+ */
+void http_on_abandon(struct http_exchange *ex,
+                     void (*fn)(struct http_exchange *ex, void *arg),
+                     void *arg);
+
+/* 1 when an answer to ex would be dropped (client gone or 504 sent). */
+int http_abandoned(const struct http_exchange *ex);
+
 /* Bytes of response body sent (for the access log). */
 size_t http_bytes_sent(const struct http_exchange *ex);
 

@@ -74,11 +74,14 @@ struct http_exchange {
 	unsigned held:1;                /* dispatched: the handler owes an
 	                                   answer */
 	unsigned timed_out:1;           /* the server answered 504 for it */
+	unsigned abandoned:1;           /* its abandon hook has run */
 
 	void *data;
 	void (*release)(void *data);
 	void (*done)(struct http_exchange *ex, void *arg);
 	void *done_arg;
+	void (*abandon)(struct http_exchange *ex, void *arg);
+	void *abandon_arg;
 
 	TAILQ_ENTRY(http_exchange) orphan_link;
 };
@@ -223,6 +226,10 @@ void exchange_recycle(struct http_exchange *ex);
 /* An orphan has been answered: off the server's books now, completed
  * and freed in the next loop turn. */
 void exchange_orphan_finish(struct http_exchange *ex);
+/* The handler's answer to ex will be dropped (its client is gone, or
+ * the server answered 504): runs ex's abandon hook, once, unless the
+ * server is being freed. Call it last: the hook may answer ex. */
+void exchange_abandon(struct http_exchange *ex, struct http_server *s);
 
 /* --- wheel.c ----------------------------------------------------------- */
 

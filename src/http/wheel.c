@@ -86,6 +86,7 @@ handler_timeout(struct http_conn *c)
 	if (ex->responded) {
 		ex->timed_out = 1;
 		ex->held = 1;
+		exchange_abandon(ex, s);
 	}
 }
 

@@ -1,5 +1,5 @@
 /*
- * check.c - generic provider config checks and the host function table.
+ * check.c - generic provider config checks.
  *
  * The key table catches what every provider would otherwise check by hand
  * (unknown keys with hints, required keys, types); the provider's own
@@ -12,137 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/decode.h"
-#include "runtime/runtime.h"
+#include "provider/host.h"
 #include "util/arena.h"
 
 #define MAX_CONFIG_KEYS 64
-
-/* What a validate hook reports into, behind the opaque aster_check. */
-struct aster_check {
-	struct diag_list *dl;
-	struct arena *arena;
-	const struct aster_provider *provider;
-	const node_t *config;
-	size_t errors;
-};
-
-static enum aster_node_kind
-host_node_kind(const aster_node *n)
-{
-	return n->kind == NODE_MAP ? ASTER_NODE_MAP :
-	       n->kind == NODE_SEQ ? ASTER_NODE_SEQ : ASTER_NODE_SCALAR;
-}
-
-static const char *
-host_scalar(const aster_node *n)
-{
-	return n != NULL && n->kind == NODE_SCALAR ? n->value : NULL;
-}
-
-static const aster_node *
-host_map_get(const aster_node *map, const char *key)
-{
-	return node_get(map, key);
-}
-
-static size_t
-host_size(const aster_node *n)
-{
-	return n != NULL && n->kind != NODE_SCALAR ? n->n : 0;
-}
-
-static const char *
-host_map_key_at(const aster_node *map, size_t i)
-{
-	if (map == NULL || map->kind != NODE_MAP || i >= map->n)
-		return NULL;
-	return map->pairs[i].key->value;
-}
-
-static const aster_node *
-host_map_value_at(const aster_node *map, size_t i)
-{
-	if (map == NULL || map->kind != NODE_MAP || i >= map->n)
-		return NULL;
-	return map->pairs[i].value;
-}
-
-static const aster_node *
-host_seq_at(const aster_node *seq, size_t i)
-{
-	if (seq == NULL || seq->kind != NODE_SEQ || i >= seq->n)
-		return NULL;
-	return seq->items[i];
-}
-
-/* Paths resolved for providers at start time live in a process-wide
- * arena: providers keep them for as long as they run. */
-static struct arena *path_arena;
-
-static const char *
-host_resolve_path(const aster_node *n, const char *path)
-{
-	if (path_arena == NULL)
-		path_arena = arena_new();
-	return decode_resolve_path(path_arena, n, path);
-}
-
-static void
-host_report(struct aster_check *chk, const aster_node *n, const char *fmt,
-            ...)
-{
-	const node_t *at = n != NULL ? n : chk->config;
-	struct diag *d;
-	va_list ap;
-
-	va_start(ap, fmt);
-	d = diag_report(chk->dl, SEV_ERROR, at != NULL ? &at->mark : NULL,
-	                "provider-config", fmt, ap);
-	va_end(ap);
-	(void)d;
-	chk->errors++;
-}
-
-static void
-host_started(struct aster_service *svc, int ok, const char *cause)
-{
-	runtime_service_started(svc, ok, cause);
-}
-
-static struct event_base *
-host_event_base(struct aster_service *svc)
-{
-	return runtime_service_base(svc);
-}
-
-static const struct aster_store *
-host_store(struct aster_service *svc)
-{
-	return runtime_service_store(svc);
-}
-
-static const struct aster_host host = {
-	.abi = ASTER_PROVIDER_ABI,
-	.node_kind = host_node_kind,
-	.scalar = host_scalar,
-	.map_get = host_map_get,
-	.size = host_size,
-	.map_key_at = host_map_key_at,
-	.map_value_at = host_map_value_at,
-	.seq_at = host_seq_at,
-	.resolve_path = host_resolve_path,
-	.report = host_report,
-	.started = host_started,
-	.event_base = host_event_base,
-	.store = host_store,
-};
-
-const struct aster_host *
-provider_host(void)
-{
-	return &host;
-}
 
 static const struct aster_config_key *
 find_key(const struct aster_provider *p, const char *name)
@@ -220,19 +93,21 @@ static void
 check_value(struct aster_check *chk, const struct aster_config_key *k,
             const node_t *v)
 {
+	const struct aster_host *host = provider_host();
+
 	if (value_fits(k, v))
 		return;
 	if (k->type == ASTER_VALUE_INT && k->min != k->max &&
 	    v->kind == NODE_SCALAR)
-		host_report(chk, v, "config key '%s' of provider '%s' must "
-		            "be an integer from %lld to %lld, got '%s'",
-		            k->name, chk->provider->name, k->min, k->max,
-		            v->value);
+		host->report(chk, v, "config key '%s' of provider '%s' must "
+		             "be an integer from %lld to %lld, got '%s'",
+		             k->name, chk->provider->name, k->min, k->max,
+		             v->value);
 	else
-		host_report(chk, v, "config key '%s' of provider '%s' must "
-		            "be %s, got %s", k->name, chk->provider->name,
-		            type_name(k->type), v->kind == NODE_SCALAR ?
-		            "a string" : node_kind_name(v));
+		host->report(chk, v, "config key '%s' of provider '%s' must "
+		             "be %s, got %s", k->name, chk->provider->name,
+		             type_name(k->type), v->kind == NODE_SCALAR ?
+		             "a string" : node_kind_name(v));
 }
 
 static void
@@ -271,9 +146,10 @@ provider_check_config(struct diag_list *dl, struct arena *a,
 	}
 	for (k = p->config_keys; k != NULL && k->name != NULL; k++)
 		if (k->required && node_key(config, k->name) == NULL)
-			host_report(&chk, NULL, "provider '%s' needs config "
-			            "key '%s'", p->name, k->name);
+			provider_host()->report(&chk, NULL, "provider '%s' "
+			                        "needs config key '%s'", p->name,
+			                        k->name);
 	if (chk.errors == 0 && p->validate != NULL)
-		p->validate(&host, &chk, config);
+		p->validate(provider_host(), &chk, config);
 	return chk.errors;
 }

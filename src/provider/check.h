@@ -19,7 +19,4 @@ size_t provider_check_config(struct diag_list *dl, struct arena *a,
                              const struct aster_provider *p,
                              const node_t *config, const node_t *at);
 
-/* The function table given to providers (SPEC §4). */
-const struct aster_host *provider_host(void);
-
 #endif

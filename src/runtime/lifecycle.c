@@ -17,11 +17,10 @@
 #include <time.h>
 
 #include "aster/provider.h"
-#include "control.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "log.h"
-#include "provider/check.h"
+#include "provider/host.h"
 #include "runtime/notify.h"
 #include "runtime/resolve.h"
 #include "util/arena.h"
@@ -36,8 +35,10 @@
 #define DEFAULT_IDLE_TIMEOUT_MS 60000
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
-/* The handle a provider gets for one asynchronous start. */
-struct aster_service {
+/* The handle a provider gets for one start (svc first: the provider
+ * sees only that). */
+struct start_handle {
+	struct aster_service svc;
 	struct runtime *rt;
 	struct module_run *run;
 	struct service_run *srun;
@@ -150,7 +151,7 @@ module_started(struct runtime *rt, struct module_run *run)
 static void
 on_start_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct aster_service *h = arg;
+	struct start_handle *h = arg;
 
 	(void)fd;
 	(void)what;
@@ -161,9 +162,10 @@ on_start_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 /* host->started(): the end of an asynchronous start. */
-void
-runtime_service_started(struct aster_service *h, int ok, const char *cause)
+static void
+service_started(struct aster_service *svc, int ok, const char *cause)
 {
+	struct start_handle *h = (struct start_handle *)svc;
 	struct runtime *rt = h->rt;
 	struct module_run *run = h->run;
 
@@ -181,17 +183,23 @@ runtime_service_started(struct aster_service *h, int ok, const char *cause)
 	}
 }
 
-struct event_base *
-runtime_service_base(struct aster_service *h)
+static struct event_base *
+service_base(struct aster_service *svc)
 {
-	return h->rt->base;
+	return ((struct start_handle *)svc)->rt->base;
 }
 
-const struct aster_store *
-runtime_service_store(struct aster_service *h)
+static const struct aster_store *
+service_store(struct aster_service *svc)
 {
+	struct start_handle *h = (struct start_handle *)svc;
+
 	return runtime_store_of(h->rt->starting, h->run->module);
 }
+
+static const struct service_calls start_calls = {
+	service_started, service_base, service_store,
+};
 
 static int
 start_service(struct runtime *rt, struct module_run *run,
@@ -207,10 +215,15 @@ start_service(struct runtime *rt, struct module_run *run,
 		return 0;
 	}
 	s->handle = calloc(1, sizeof(*s->handle));
+	if (s->handle == NULL) {
+		module_failed(rt, run, "out of memory");
+		return -1;
+	}
+	s->handle->svc.calls = &start_calls;
 	s->handle->rt = rt;
 	s->handle->run = run;
 	s->handle->srun = s;
-	rc = p->start(provider_host(), s->handle, s->service->config,
+	rc = p->start(provider_host(), &s->handle->svc, s->service->config,
 	              &s->state, &cause);
 	if (p->store != NULL) {
 		s->store.ops = p->store;
@@ -606,6 +619,15 @@ on_drain_poll(evutil_socket_t fd, short what, void *arg)
 		finish_shutdown(rt);
 }
 
+/* Once, whichever comes first: stopping begins, or the loop ends. */
+static void
+close_companion(struct runtime *rt)
+{
+	if (rt->companion != NULL && rt->companion_state != NULL)
+		rt->companion->close(rt->companion_state);
+	rt->companion_state = NULL;
+}
+
 void
 runtime_shutdown(struct runtime *rt)
 {
@@ -623,10 +645,7 @@ runtime_shutdown(struct runtime *rt)
 	log_msg(LOG_INFO, "stopping: draining %zu requests (up to %lld ms)",
 	        in_flight(rt), ms);
 	runtime_reload_abandon(rt);
-	if (rt->control != NULL) {
-		control_close(rt->control);
-		rt->control = NULL;
-	}
+	close_companion(rt);
 	for (i = 0; i < rt->nlisteners; i++)
 		if (rt->listeners[i].server != NULL)
 			http_server_drain(rt->listeners[i].server);
@@ -677,21 +696,6 @@ unwatch_signals(struct runtime *rt)
 			event_free(rt->signals[i]);
 }
 
-static void
-open_control(struct runtime *rt, const struct config *cfg)
-{
-	const struct server *s = cfg->product->server;
-	char *err = NULL;
-
-	if (s == NULL || s->control == NULL)
-		return;
-	rt->control = control_open(rt, s->control, &err);
-	if (rt->control == NULL) {
-		log_msg(LOG_WARN, "no control socket at %s: %s", s->control,
-		        err != NULL ? err : "unknown error");
-		free(err);
-	}
-}
 
 void
 runtime_configure_log(const struct config *cfg)
@@ -727,7 +731,8 @@ runtime_run(struct runtime *rt, struct config *cfg)
 			        rt->listeners[i].bound);
 			rt->exit_code = 69;
 		}
-	open_control(rt, cfg);
+	if (rt->companion != NULL)
+		rt->companion_state = rt->companion->open(rt, cfg);
 	notify_watchdog_start(rt->base);
 	if (rt->exit_code == 0) {
 		notify_send("STATUS=starting %zu modules", cfg->nmembers);
@@ -737,9 +742,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 			event_base_dispatch(rt->base);
 	}
 	notify_watchdog_stop();
-	if (rt->control != NULL)
-		control_close(rt->control);
-	rt->control = NULL;
+	close_companion(rt);
 	unwatch_signals(rt);
 	runtime_reload_abandon(rt);
 	close_all(rt);

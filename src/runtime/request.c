@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "handlers/handlers.h"
 #include "http/problem.h"
 #include "http/server.h"
 #include "log.h"
@@ -188,7 +187,7 @@ runtime_continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 	if (!ratelimit_check(ctx->rt, ex, ctx, ctx->cred != NULL ?
 	                     ctx->cred->id : NULL) &&
 	    !refuse_unless_running(ex, ctx))
-		handler_run(ex, ctx);
+		runtime_dispatch(ex, ctx);
 }
 
 void

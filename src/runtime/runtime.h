@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <aster/http.h>
 #include <aster/store.h>
 
 #include "config/manifest.h"
@@ -42,14 +43,14 @@ enum module_run_state {
 /* "pending", "starting", "running", "stopping", "stopped", "failed". */
 const char *module_state_name(enum module_run_state s);
 
-struct aster_service;
+struct start_handle;
 
 /* One service of a module run: its provider's state. */
 struct service_run {
 	struct service *service;
 	void *state;
 	int started;
-	struct aster_service *handle;   /* while an async start is pending */
+	struct start_handle *handle;    /* while an async start is pending */
 	struct aster_store store;       /* ops NULL unless a store provider */
 };
 
@@ -125,7 +126,17 @@ struct reload_result {
 	char *diagnostics_json;     /* owned; diagnostics of a failed one */
 };
 
-struct control;
+/*
+ * What serves beside the listeners while the runtime runs, such as the
+ * control socket (SPEC §12): open() once the listeners serve (its state,
+ * or NULL when it could not: it says why itself), close(state) once,
+ * when stopping begins or the loop ends. This is all the runtime knows
+ * of it.
+ */
+struct runtime_companion {
+	void *(*open)(struct runtime *rt, const struct config *cfg);
+	void (*close)(void *state);
+};
 
 struct runtime {
 	struct event_base *base;
@@ -136,7 +147,8 @@ struct runtime {
 	int exit_code;
 	enum runtime_state state;
 	struct generation *starting;/* the generation whose modules start */
-	struct control *control;
+	const struct runtime_companion *companion;  /* set before running */
+	void *companion_state;
 	struct event *signals[3];
 	struct event *drain_timer;
 	uint64_t drain_deadline_us;
@@ -258,12 +270,6 @@ void runtime_apply_limits(struct runtime *rt, const struct config *cfg);
 void runtime_configure_log(const struct config *cfg);
 void runtime_reload_finished(struct runtime *rt, const char *failure);
 
-/* host->started() and host->event_base() land here. */
-void runtime_service_started(struct aster_service *h, int ok,
-                             const char *cause);
-struct event_base *runtime_service_base(struct aster_service *h);
-const struct aster_store *runtime_service_store(struct aster_service *h);
-
 /* request.c: the handler every HTTP server calls (arg: listener_run),
  * and the error hook adding request ids to the server's own errors. */
 void runtime_on_request(struct http_exchange *ex, void *arg);
@@ -323,6 +329,8 @@ struct failure_hold {
  * finds http_timed_out() starts nothing further.
  */
 struct request_ctx {
+	struct aster_request api;   /* what operations see (http_api.c) */
+	struct http_exchange *ex;
 	struct runtime *rt;
 	struct generation *gen;     /* referenced for the request's life */
 	const struct listener_run *listener;
@@ -333,7 +341,31 @@ struct request_ctx {
 	char *path_copy;            /* backing store of match params */
 	struct request_credential *cred;    /* user and admin routes */
 	struct failure_hold auth_hold;      /* auth.c, while verifying */
+
+	/* http_api.c, filled on first use. */
+	struct query_pair *query;   /* decoded (one allocation) */
+	size_t nquery;
+	int query_parsed;
+	char trace_id[33];
+	char client[48];
+	struct aster_credential cred_view;
+	aster_abandon_fn abandon;
+	void *abandon_arg;
 };
+
+/* A decoded query parameter. */
+struct query_pair {
+	const char *name;
+	const char *value;
+};
+
+/* http_api.c: ctx as the struct aster_request of aster/http.h, answering
+ * from ex. */
+struct aster_request *runtime_request_api(struct request_ctx *ctx,
+                                          struct http_exchange *ex);
+
+/* dispatch.c: runs ctx->route's handler. */
+void runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx);
 
 /* The auth service of a generation: the ops and state of a started
  * service of the module providing `auth`. */

@@ -10,7 +10,7 @@
  * public, user and admin and one for internal only; module `database`
  * (the state store: SQLite in the temp dir, or PostgreSQL from
  * aster_test_pg_start()); module `auth` (service `verifier`, provider
- * auth; service `api`, provider gateway, serving whoami and the admin
+ * auth, which also serves whoami and the admin
  * key endpoints); module `probe` with one `respond` route per scope.
  * asterctl is the binary beside $ASTERD.
  */
@@ -63,29 +63,27 @@ prod_write(struct prod *p, const char *store_yaml)
 	    "services:\n"
 	    "  - id: verifier\n"
 	    "    provider: auth\n"
-	    "  - id: api\n"
-	    "    provider: gateway\n"
 	    "routes:\n"
 	    "  - id: route:auth.whoami\n"
 	    "    scope: user\n"
 	    "    methods: [GET]\n"
 	    "    mountPath: /gateway/v1/whoami\n"
-	    "    handler: { service: api, operation: whoami }\n"
+	    "    handler: { service: verifier, operation: whoami }\n"
 	    "  - id: route:auth.keys.create\n"
 	    "    scope: admin\n"
 	    "    methods: [POST]\n"
 	    "    mountPath: /gateway/v1/admin/keys\n"
-	    "    handler: { service: api, operation: keys-create }\n"
+	    "    handler: { service: verifier, operation: keys-create }\n"
 	    "  - id: route:auth.keys.list\n"
 	    "    scope: admin\n"
 	    "    methods: [GET]\n"
 	    "    mountPath: /gateway/v1/admin/keys\n"
-	    "    handler: { service: api, operation: keys-list }\n"
+	    "    handler: { service: verifier, operation: keys-list }\n"
 	    "  - id: route:auth.keys.revoke\n"
 	    "    scope: admin\n"
 	    "    methods: [DELETE]\n"
 	    "    mountPath: /gateway/v1/admin/keys/{keyId}\n"
-	    "    handler: { service: api, operation: keys-revoke }\n";
+	    "    handler: { service: verifier, operation: keys-revoke }\n";
 	integ_write_product(p->conf, "authtest", "Auth test", p->sock);
 	integ_write_database(p->conf, store_yaml, 0);
 	ck_assert_int_eq(aster_test_write_file(p->conf, "modules/auth.yaml",

@@ -411,19 +411,17 @@ prod_write(struct prod *p, int leeway)
 	          * address (test_auth_spray.c tests that limit). */
 	         "      failed_credentials: { requests: 1000000, per_ms: "
 	         "1000, burst: 1000000 }\n"
-	         "  - id: api\n"
-	         "    provider: gateway\n"
 	         "routes:\n"
 	         "  - id: route:auth.whoami\n"
 	         "    scope: user\n"
 	         "    methods: [GET]\n"
 	         "    mountPath: /gateway/v1/whoami\n"
-	         "    handler: { service: api, operation: whoami }\n"
+	         "    handler: { service: verifier, operation: whoami }\n"
 	         "  - id: route:auth.keys.list\n"
 	         "    scope: admin\n"
 	         "    methods: [GET]\n"
 	         "    mountPath: /gateway/v1/admin/keys\n"
-	         "    handler: { service: api, operation: keys-list }\n",
+	         "    handler: { service: verifier, operation: keys-list }\n",
 	         p->jwks, leeway);
 	integ_write_product(p->conf, "jwttest", "JWT test", p->sock);
 	integ_write_database(p->conf, store, 0);

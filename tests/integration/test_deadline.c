@@ -86,14 +86,12 @@ write_product(const char *store, const char *auth, int verify_now)
 	         "  - id: keys\n"
 	         "    provider: slowauth\n"
 	         "    config: { answer: %s, delay_ms: %d, verify_now: %s }\n"
-	         "  - id: api\n"
-	         "    provider: gateway\n"
 	         "routes:\n"
 	         "  - id: route:guard.keys.list\n"
 	         "    scope: admin\n"
 	         "    methods: [GET]\n"
 	         "    mountPath: /gateway/v1/admin/keys\n"
-	         "    handler: { service: api, operation: keys-list }\n",
+	         "    handler: { service: keys, operation: keys-list }\n",
 	         auth, late_ms(), verify_now ? "true" : "false");
 	ck_assert_int_eq(aster_test_write_file(dir, "modules/guard.yaml", buf,
 	                                       -1), 0);

@@ -17,6 +17,7 @@
 #include "config/yaml.h"
 #include "diag.h"
 #include "provider/check.h"
+#include "provider/host.h"
 #include "provider/registry.h"
 #include "util/arena.h"
 

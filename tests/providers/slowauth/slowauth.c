@@ -15,8 +15,12 @@
  * answer writes a line on stderr ("slowauth: answered verify after 1000
  * ms", "slowauth: answered key_list at stop"), so that a test can wait
  * for it.
+ *
+ * Its operation `keys-list` (aster/http.h) serves GET .../keys through
+ * its own key_list(), so a request waits on the slow call.
  */
 #include <aster/auth.h>
+#include <aster/http.h>
 #include <aster/provider.h>
 
 #include <event2/event.h>
@@ -214,8 +218,33 @@ slow_stop(void *state)
 	free(a);
 }
 
+static void
+on_keys_listed(void *arg, enum aster_auth_status st,
+               const struct aster_api_key *keys, size_t n,
+               const char *detail)
+{
+	(void)keys, (void)n;
+	if (st != ASTER_AUTH_OK)
+		aster_problem(arg, 503, "unavailable", detail, NULL, 0);
+	else
+		aster_respond_json(arg, 200, "{\"items\":[]}");
+}
+
+static int
+slow_http_keys_list(void *self, struct aster_request *r)
+{
+	return slow_key_list(self, on_keys_listed, r) < 0 ? -1 : 0;
+}
+
+static const struct aster_operation slow_operations[] = {
+	{"keys-list", "GET", "Every API key, answered late", NULL,
+	 slow_http_keys_list},
+	{NULL, NULL, NULL, NULL, NULL},
+};
+
 ASTER_PROVIDER_DEFINE = {
 	.abi = ASTER_PROVIDER_ABI,
+	.operations = slow_operations,
 	.name = "slowauth",
 	.description = "Test provider: an auth service whose verify answers "
 	               "late or never",

@@ -6,8 +6,10 @@
  * its start/stop hooks own a little state, so the corpus, the unit tests
  * and the sanitizer builds see a provider that does all a real one does.
  */
+#include <aster/http.h>
 #include <aster/provider.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 
 struct echo_state {
 	char *greeting;
+	char *body;                 /* {"greeting":"..."}, made at start */
 	unsigned long requests;
 };
 
@@ -52,6 +55,26 @@ echo_validate(const struct aster_host *host, struct aster_check *chk,
 	return 0;
 }
 
+/* {"greeting":"TEXT"}, quotes and backslashes escaped, control
+ * characters made spaces. */
+static char *
+greeting_json(const char *g)
+{
+	size_t n = strlen(g), i, o = 0;
+	char *out = malloc(2 * n + 16);
+
+	if (out == NULL)
+		return NULL;
+	o += (size_t)sprintf(out, "{\"greeting\":\"");
+	for (i = 0; i < n; i++) {
+		if (g[i] == '"' || g[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = (unsigned char)g[i] < 0x20 ? ' ' : g[i];
+	}
+	strcpy(out + o, "\"}");
+	return out;
+}
+
 static int
 echo_start(const struct aster_host *host, struct aster_service *svc,
            const aster_node *config, void **state, const char **cause)
@@ -67,7 +90,9 @@ echo_start(const struct aster_host *host, struct aster_service *svc,
 		return ASTER_FAILED;
 	}
 	st->greeting = strdup(s != NULL ? s : "hello");
-	if (st->greeting == NULL) {
+	st->body = st->greeting != NULL ? greeting_json(st->greeting) : NULL;
+	if (st->body == NULL) {
+		free(st->greeting);
 		free(st);
 		*cause = "testecho: out of memory";
 		return ASTER_FAILED;
@@ -84,13 +109,33 @@ echo_stop(void *state)
 	if (st == NULL)
 		return;
 	free(st->greeting);
+	free(st->body);
 	free(st);
 }
 
+/* GET: the greeting, as {"greeting": ...}; POST: the body, echoed. */
+static int
+echo_handle(void *state, struct aster_request *r)
+{
+	struct echo_state *st = state;
+	const void *body;
+	size_t len;
+
+	st->requests++;
+	if (strcmp(aster_method(r), "POST") == 0) {
+		body = aster_body(r, &len);
+		aster_respond(r, 200, "application/json", body, len);
+		return 0;
+	}
+	aster_respond(r, 200, "application/json", st->body, strlen(st->body));
+	return 0;
+}
+
 static const struct aster_operation echo_operations[] = {
-	{"echo", "GET", "Answers with the configured greeting",
+	{"echo", "GET,POST", "Answers with the configured greeting (GET) or "
+	 "the body (POST)",
 	 "{\"type\":\"object\",\"properties\":{\"greeting\":"
-	 "{\"type\":\"string\"}}}", NULL},
+	 "{\"type\":\"string\"}}}", echo_handle},
 	{"ping", "GET", "Answers that the service is up", NULL, NULL},
 	{NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,5 +1,7 @@
 /*
  * static.c - handler: {static: {root, index}}: files below a directory.
+ * An HTTP matter only (like a proxy), so it lives with the server and the
+ * runtime hands it the route's root and the rest of the path.
  *
  * The file is found by walking down from root with openat(), one path
  * component at a time and each with O_NOFOLLOW, so neither a ".." (which
@@ -21,7 +23,7 @@
  * 304 (RFC 9110 §13). A single byte range is served as 206; several, as
  * the whole file (RFC 9110 §14.2 lets a server ignore Range).
  */
-#include "handlers/handlers.h"
+#include "http/static.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +39,6 @@
 #include "http/parse.h"
 #include "http/problem.h"
 #include "http/server.h"
-#include "runtime/runtime.h"
 
 #define STATIC_DEFAULT_INDEX "index.html"
 
@@ -386,7 +387,7 @@ if_range_holds(struct http_exchange *ex, const struct stat *st)
 
 /* Answers with f, whose fd it takes. */
 static void
-serve(struct http_exchange *ex, struct request_ctx *ctx, struct found *f)
+serve(struct http_exchange *ex, const char *request_id, struct found *f)
 {
 	long long size = (long long)f->st.st_size, first = 0, last = size - 1;
 	const char *range = http_header(ex, "Range");
@@ -415,7 +416,7 @@ serve(struct http_exchange *ex, struct request_ctx *ctx, struct found *f)
 		http_add_header(ex, "Content-Range", crange);
 		close(f->fd);
 		problem_send(ex, 416, "bad-request", "the range lies beyond "
-		             "the end of the file", ctx->request_id);
+		             "the end of the file", request_id);
 		return;
 	}
 	http_add_header(ex, "Content-Type", content_type(f->name));
@@ -430,31 +431,30 @@ serve(struct http_exchange *ex, struct request_ctx *ctx, struct found *f)
 	                  (uint64_t)first, (uint64_t)(last - first + 1));
 }
 
+/* See static.h. */
 void
-handler_static(struct http_exchange *ex, struct request_ctx *ctx)
+http_serve_static(struct http_exchange *ex, const char *root,
+                  const char *index, const char *rel, const char *request_id)
 {
-	const struct static_handler *h = ctx->route->handler->statik;
 	const char *method = http_method(ex);
-	const char *rel = ctx->route->prefix && ctx->match.rest != NULL ?
-	                  ctx->match.rest : "";
 	struct found f;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		http_add_header(ex, "Allow", "GET, HEAD, OPTIONS");
 		problem_send(ex, 405, "method-not-allowed", "static files "
-		             "answer GET and HEAD only", ctx->request_id);
+		             "answer GET and HEAD only", request_id);
 		return;
 	}
-	if (open_below(h->root, rel, h->index != NULL ? h->index :
+	if (open_below(root, rel != NULL ? rel : "", index != NULL ? index :
 	               STATIC_DEFAULT_INDEX, &f) < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 		    errno == EIO)
 			problem_send(ex, 500, "internal", "the file could not "
-			             "be opened", ctx->request_id);
+			             "be opened", request_id);
 		else
 			problem_send(ex, 404, "not-found", "no such file",
-			             ctx->request_id);
+			             request_id);
 		return;
 	}
-	serve(ex, ctx, &f);
+	serve(ex, request_id, &f);
 }

@@ -1,21 +1,25 @@
 /*
  * dispatch.c - from a matched route to the code that answers it.
  *
- * The runtime has already matched the route, checked the credential and
- * seen the module running; what is left is the handler form. Operations
- * of the built-in gateway provider are served here in the core, those of
- * other providers by the provider's own handle(). Proxies and runtimes
- * arrive with later work and answer 503 until then.
+ * The runtime has already matched the route, checked the credential,
+ * applied rate limits, seen the module running and validated the body;
+ * what is left is the handler form. Operations go to their provider's
+ * handle() through aster/http.h, the built-in gateway provider's
+ * exactly as a .so provider's; respond and static are served here from
+ * the route's own declaration. Proxies and runtimes arrive with later
+ * work and answer 503 until then.
  */
-#include "handlers/handlers.h"
+#include "runtime/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include <aster/provider.h>
+
+#include "handlers/handlers.h"
 #include "http/problem.h"
 #include "http/server.h"
-#include "provider/builtin.h"
-#include "runtime/runtime.h"
+#include "http/static.h"
 
 static void
 unavailable(struct http_exchange *ex, struct request_ctx *ctx,
@@ -62,10 +66,6 @@ run_operation(struct http_exchange *ex, struct request_ctx *ctx)
 	struct service_run *sr;
 	char detail[256];
 
-	if (p == &gateway_provider) {
-		handler_gateway(ex, ctx);
-		return;
-	}
 	op = p != NULL ? find_operation(p, h->operation) : NULL;
 	if (op == NULL || op->handle == NULL) {
 		snprintf(detail, sizeof(detail), "provider '%s' does not serve "
@@ -81,12 +81,7 @@ run_operation(struct http_exchange *ex, struct request_ctx *ctx)
 		unavailable(ex, ctx, detail);
 		return;
 	}
-	/*
-	 * The exchange is the request as providers see it: aster/http.h
-	 * wraps the http_* calls on it, and reaches this context through
-	 * http_data().
-	 */
-	if (op->handle(sr->state, (struct aster_request *)ex) != 0 &&
+	if (op->handle(sr->state, runtime_request_api(ctx, ex)) != 0 &&
 	    http_status(ex) == 0) {
 		snprintf(detail, sizeof(detail), "provider '%s' failed to "
 		         "answer operation '%s'", p->name, op->name);
@@ -95,7 +90,7 @@ run_operation(struct http_exchange *ex, struct request_ctx *ctx)
 }
 
 void
-handler_run(struct http_exchange *ex, struct request_ctx *ctx)
+runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx)
 {
 	const struct handler *h = ctx->route->handler;
 	char detail[256];
@@ -105,10 +100,12 @@ handler_run(struct http_exchange *ex, struct request_ctx *ctx)
 		run_operation(ex, ctx);
 		return;
 	case HANDLER_RESPOND:
-		handler_respond(ex, ctx);
+		handler_respond(ex, h->respond);
 		return;
 	case HANDLER_STATIC:
-		handler_static(ex, ctx);
+		http_serve_static(ex, h->statik->root, h->statik->index,
+		                  ctx->route->prefix ? ctx->match.rest : "",
+		                  ctx->request_id);
 		return;
 	case HANDLER_PROXY:
 		snprintf(detail, sizeof(detail), "the upstream %s is not "
