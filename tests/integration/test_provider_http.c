@@ -269,6 +269,23 @@ assert_strings(json_object *v, const char *const *want, const char *what)
 	}
 }
 
+/* list is [[name, value], ...] of the n pairs want, in order. */
+static void
+assert_pairs(json_object *list, const char *const (*want)[2], size_t n,
+             const char *what)
+{
+	size_t i;
+
+	ck_assert_msg(list != NULL && json_object_is_type(list,
+	              json_type_array) && json_object_array_length(list) == n,
+	              "%s gave %s, expected %zu pairs", what, text(list), n);
+	for (i = 0; i < n; i++) {
+		const char *const pair[] = {want[i][0], want[i][1], NULL};
+
+		assert_strings(json_object_array_get_idx(list, i), pair, what);
+	}
+}
+
 /* The [name, value] pairs of list (inspect's query_list, header_list)
  * named name, compared exactly. */
 static size_t
@@ -379,10 +396,14 @@ count(const char *hay, const char *needle)
 /* --- reading the request ------------------------------------------------- */
 
 /* Route parameters decoded once ({first}: "a%252Fb" is "a%2Fb"), an
- * encoded slash inside one, a name the route lacks; the decoded,
- * normalised path; and what a public route with a store reports. */
+ * encoded slash inside one, a name the route lacks, all of them in
+ * mountPath order; the decoded, normalised path; and what a public route
+ * with a store reports. */
 START_TEST(test_params_and_path)
 {
+	static const char *const both[][2] = {
+		{"first", "a b"}, {"second", "c/d"},
+	};
 	json_object *o, *params;
 
 	start();
@@ -395,6 +416,7 @@ START_TEST(test_params_and_path)
 	assert_str(params, "second", "c/d");
 	assert_str(params, "nope", NULL);
 	assert_str(params, "*", NULL);
+	assert_pairs(member(o, "param_list"), both, 2, "aster_param_at");
 	assert_str(o, "credential", NULL);
 	assert_str(o, "space", NULL);
 	assert_str(o, "client", "127.0.0.1");
@@ -437,6 +459,10 @@ START_TEST(test_prefix_rest)
 	o = inspect("public", "GET", "/t/tree/x/y%2Fz?param=*", NULL, NULL, 0);
 	assert_str(member(o, "params"), "*", "/x/y%2Fz");
 	assert_str(o, "path", "/t/tree/x/y/z");
+	/* "*" is no parameter of the mountPath. */
+	ck_assert_msg(json_object_array_length(member(o, "param_list")) == 0,
+	              "aster_param_at on a prefix route: %s",
+	              text(member(o, "param_list")));
 	json_object_put(o);
 
 	o = inspect("public", "GET", "/t/tree/a%20b/../c?param=*&param=x",
@@ -463,8 +489,7 @@ START_TEST(test_query)
 		{"e", ""}, {"n m", "v="}, {"A", "up"}, {"ask", "a"},
 		{"ask", "zz"}, {"ask", "A"},
 	};
-	json_object *o, *q, *list, *asked;
-	size_t i;
+	json_object *o, *q, *asked;
 
 	start();
 	o = inspect("public", "GET", "/t/inspect?a=1&b=x+y&a=2&c=%41%2B%26&d&"
@@ -481,16 +506,8 @@ START_TEST(test_query)
 	assert_strings(member(asked, "a"), a, "aster_query(a)");
 	assert_strings(member(asked, "A"), up, "aster_query(A)");
 	assert_strings(member(asked, "zz"), none, "aster_query(zz)");
-	list = member(o, "query_list");
-	ck_assert_msg(json_object_array_length(list) ==
-	              sizeof(order) / sizeof(order[0]),
-	              "aster_query_at gave %s", text(list));
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		json_object *p = json_object_array_get_idx(list, i);
-		const char *const want[] = {order[i][0], order[i][1], NULL};
-
-		assert_strings(p, want, "aster_query_at");
-	}
+	assert_pairs(member(o, "query_list"), order,
+	             sizeof(order) / sizeof(order[0]), "aster_query_at");
 	json_object_put(o);
 
 	o = inspect("public", "GET", "/t/inspect", NULL, NULL, 0);
@@ -781,6 +798,9 @@ assert_credential(json_object *o, const struct key *k, const char *name,
 START_TEST(test_credentials)
 {
 	static const char *const s12[] = {"s1", "s2", NULL};
+	static const char *const space_params[][2] = {
+		{"spaceId", "s1"}, {"thingId", "x/y"},
+	};
 	struct key admin, limited, free_key;
 	char ha[TOKEN_MAX + 32], hl[TOKEN_MAX + 32], hf[TOKEN_MAX + 32];
 	const char *as_admin[] = {ha, NULL}, *as_limited[] = {hl, NULL};
@@ -817,6 +837,8 @@ START_TEST(test_credentials)
 	params = member(o, "params");
 	assert_str(params, "spaceId", "s1");
 	assert_str(params, "thingId", "x/y");
+	assert_pairs(member(o, "param_list"), space_params, 2,
+	             "aster_param_at");
 	json_object_put(o);
 
 	o = inspect("public", "GET", "/t/spaces/any/things/t", as_free, NULL,
@@ -940,6 +962,12 @@ START_TEST(test_status)
 		ck_assert_msg(answer_rc(id) == 0, "%s: aster_respond did not "
 		              "return 0", path);
 	}
+	/* A type that would split the head is not sent as it is. */
+	conn_req(c, "GET", "/t/status?code=200&type=text/plain%0D%0AX-Evil:"
+	         "+1&body=x", NULL, NULL, &r);
+	ck_assert_msg(aster_test_header(&r, "X-Evil") == NULL, "a "
+	              "Content-Type with CR LF split the response head");
+	aster_test_response_free(&r);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(path, sizeof(path), "/t/status?code=%s&type=text/plain"
 		         "&body=never", bad[i]);
@@ -1581,6 +1609,101 @@ START_TEST(test_later_client_gone)
 }
 END_TEST
 
+/* A product whose auth service (slowauth) verifies every token late,
+ * after verify_ms, and whose user route /t/hang is httpprobe's hang, in
+ * a directory of its own: the test's RUN. */
+static void
+start_slow_auth(int verify_ms)
+{
+	char buf[1024];
+
+	RUN = integ_tempdir();
+	TIMEOUT_MS = aster_test_timeout(30000);
+	snprintf(buf, sizeof(buf),
+	         "kind: product\n"
+	         "id: phttp-slow\n"
+	         "name: Provider HTTP, slow auth\n"
+	         "version: 0.1.0\n"
+	         "server:\n"
+	         "  listen:\n"
+	         "    - address: 127.0.0.1:0\n"
+	         "      scopes: [public, user, admin]\n"
+	         "  limits: { request_timeout_ms: %d }\n"
+	         "  shutdown_timeout_ms: 2000\n", TIMEOUT_MS);
+	ck_assert_int_eq(aster_test_write_file(RUN, "conf/product.yaml", buf,
+	                                       -1), 0);
+	snprintf(buf, sizeof(buf),
+	         "kind: module\n"
+	         "id: guard\n"
+	         "displayName: Guard\n"
+	         "version: 0.1.0\n"
+	         "provides: [auth]\n"
+	         "services:\n"
+	         "  - id: keys\n"
+	         "    provider: slowauth\n"
+	         "    config: { answer: late, delay_ms: %d }\n", verify_ms);
+	ck_assert_int_eq(aster_test_write_file(RUN, "conf/modules/guard.yaml",
+	                                       buf, -1), 0);
+	ck_assert_int_eq(aster_test_write_file(RUN, "conf/modules/probe.yaml",
+	    "kind: module\n"
+	    "id: probe\n"
+	    "displayName: HTTP probe\n"
+	    "version: 0.1.0\n"
+	    "services:\n"
+	    "  - id: probe\n"
+	    "    provider: httpprobe\n"
+	    "routes:\n"
+	    "  - id: route:probe.hang\n"
+	    "    scope: user\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /t/hang\n"
+	    "    handler: { service: probe, operation: hang }\n"
+	    "  - id: route:probe.log\n"
+	    "    scope: public\n"
+	    "    methods: [GET]\n"
+	    "    mountPath: /t/log\n"
+	    "    handler: { service: probe, operation: log }\n", -1), 0);
+	snprintf(buf, sizeof(buf), "%s/conf", RUN);
+	T = integ_start_dir(buf, NULL);
+}
+
+/* A client that goes away while its credential is being verified, before
+ * the operation runs: the operation either never sees the request, or
+ * sees it and is told it was abandoned (SPEC 18: "either way the handler
+ * is told once"); it is not left holding it until asterd stops. */
+START_TEST(test_client_gone_before_handle)
+{
+	static const char raw[] =
+	    "GET /t/hang HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Bearer anything\r\n"
+	    "X-Request-Id: ph-gone-early\r\n\r\n";
+	struct aster_test_conn *c;
+	json_object *log;
+	int verify_ms = aster_test_timeout(500);
+
+	start_slow_auth(verify_ms);
+	c = aster_test_connect(T, "public");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(aster_test_conn_send(c, raw, sizeof(raw) - 1), 0);
+	integ_sleep_ms(100);    /* read, and waiting on the verify */
+	aster_test_conn_close(c);
+	ck_assert_msg(aster_test_wait_stderr(T, "slowauth: answered verify "
+	              "after", verify_ms + aster_test_timeout(3000)) == 0,
+	              "the verify was never answered:\n%s",
+	              aster_test_stderr(T));
+	integ_sleep_ms(100);
+	log = log_of("ph-gone-early");
+	if (event_in(log, "held", 0) != NULL) {
+		json_object_put(log);
+		log = wait_event("ph-gone-early", "answered",
+		                 aster_test_timeout(3000));
+		ck_assert_int_eq(events_in(log, "abandoned"), 1);
+		assert_int(event_in(log, "answered", 0), "rc", -1);
+	}
+	json_object_put(log);
+}
+END_TEST
+
 /* A request still held when asterd stops (504 sent, the timer far
  * away): stop() answers it (-1, dropped), and asterd exits 0 with a
  * clean log. */
@@ -1687,6 +1810,7 @@ provider_http_suite(void)
 	tcase_add_test(later, test_hang_past_deadline);
 	tcase_add_test(later, test_hang_client_gone);
 	tcase_add_test(later, test_later_client_gone);
+	tcase_add_test(later, test_client_gone_before_handle);
 	tcase_add_test(later, test_stop_answers_held);
 	tcase_add_test(later, test_stop_with_live_request);
 	suite_add_tcase(s, later);

@@ -6,6 +6,7 @@
  *   method, path      aster_method(), aster_path()
  *   params            {NAME: value or null} for each `param=NAME` of the
  *                     query, through aster_param()
+ *   param_list        [[name, value], ...] from aster_param_at()
  *   query             {name: [values]} for each name aster_query_at()
  *                     gives, every value aster_query(r, name, nth) has
  *   query_list        [[name, value], ...] from aster_query_at()
@@ -87,6 +88,19 @@ static json_object *
 read_header(const struct aster_request *r, const char *name)
 {
 	return string_or_null(aster_header(r, name));
+}
+
+static json_object *
+param_list(const struct aster_request *r)
+{
+	json_object *list = json_object_new_array();
+	const char *name, *value;
+	size_t i;
+
+	for (i = 0; i < QUERY_MAX && aster_param_at(r, i, &name, &value);
+	     i++)
+		json_object_array_add(list, pair(name, value));
+	return list;
 }
 
 static void
@@ -171,6 +185,7 @@ probe_inspect(void *state, struct aster_request *r)
 	json_object_object_add(o, "method", string_or_null(aster_method(r)));
 	json_object_object_add(o, "path", string_or_null(aster_path(r)));
 	json_object_object_add(o, "params", each_asked(r, "param", read_param));
+	json_object_object_add(o, "param_list", param_list(r));
 	add_query(r, o);
 	add_headers(r, o);
 	add_body(r, o);
