@@ -122,6 +122,7 @@ release_ctx(void *data)
 
 	generation_unref(ctx->gen);
 	free(ctx->path_copy);
+	free(ctx->query);
 	free(ctx->cred);
 	free(ctx);
 }
