@@ -124,6 +124,7 @@ release_ctx(void *data)
 	free(ctx->path_copy);
 	free(ctx->query);
 	free(ctx->cred);
+	free(ctx->query);
 	free(ctx);
 }
 
@@ -182,8 +183,9 @@ refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
 	return 1;
 }
 
-void
-runtime_continue_request(struct http_exchange *ex, struct request_ctx *ctx)
+/* What follows the credential check: rate limit, module state, handler. */
+static void
+continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 {
 	if (!ratelimit_check(ctx->rt, ex, ctx, ctx->cred != NULL ?
 	                     ctx->cred->id : NULL) &&
@@ -224,7 +226,7 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 	} else if (status != 200) {
 		problem_send(ex, 500, "internal", NULL, ctx->request_id);
 	} else {
-		runtime_authenticate(ex, ctx);
+		runtime_authenticate(ex, ctx, continue_request);
 	}
 }
 
