@@ -122,7 +122,6 @@ release_ctx(void *data)
 
 	generation_unref(ctx->gen);
 	free(ctx->path_copy);
-	free(ctx->query);
 	free(ctx->cred);
 	free(ctx->query);
 	free(ctx);
