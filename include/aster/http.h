@@ -27,10 +27,13 @@
  * handler is told once (aster_on_abandon()), aster_alive() turns 0, and
  * the handler still answers, however late: that answer is dropped and is
  * what frees the request. A provider's stop() therefore answers the
- * requests it still holds (503 is customary) before it returns.
+ * requests it still holds (503 is customary) before it returns. A request
+ * whose client left before the operation was reached (while the
+ * credential was checked) never reaches handle().
  *
- * Strings are NUL-terminated UTF-8 unless said otherwise, owned by the
- * request, and valid as long as it is.
+ * Strings are NUL-terminated, owned by the request, and valid as long as
+ * it is. Route parameters are UTF-8 (asterd refuses other paths); query
+ * and header values are the bytes the client sent, not checked.
  */
 #ifndef ASTER_HTTP_H
 #define ASTER_HTTP_H
@@ -142,8 +145,9 @@ aster_param(const struct aster_request *r, const char *name)
 	return r->http->param(r, name);
 }
 
-/* The ith route parameter in mountPath order, decoded as aster_param()
- * gives it: 1, or 0 past the last. */
+/* The ith {param} of the mountPath, in order, decoded as aster_param()
+ * gives it (a prefix route's "*" is not one of them): 1, or 0 past the
+ * last. */
 static inline int
 aster_param_at(const struct aster_request *r, size_t i, const char **name,
                const char **value)
@@ -152,8 +156,8 @@ aster_param_at(const struct aster_request *r, size_t i, const char **name,
 }
 
 /* The nth (from 0) value of query parameter `name`, decoded ('+' is a
- * space, %XX a byte; "?a" has the value ""), or NULL when there are
- * fewer. Names compare exactly. */
+ * space, %XX a byte; "?a" has the value ""; a malformed escape and %00
+ * stay as written), or NULL when there are fewer. Names compare exactly. */
 static inline const char *
 aster_query(const struct aster_request *r, const char *name, size_t nth)
 {
@@ -184,9 +188,10 @@ aster_header_at(const struct aster_request *r, size_t i, const char **name,
 	return r->http->header_at(r, i, name, value);
 }
 
-/* The whole body (*len bytes, not NUL-terminated; within the listener's
- * max_body_bytes, else the request never got here). Under a route with a
- * request.schema it is JSON that the schema accepts. */
+/* The whole body (*len bytes, not NUL-terminated; *len is 0 when there
+ * is none; within the listener's max_body_bytes, else the request never
+ * got here). Under a route with a request.schema it is JSON that the
+ * schema accepts. */
 static inline const void *
 aster_body(const struct aster_request *r, size_t *len)
 {
@@ -201,7 +206,8 @@ aster_credential(const struct aster_request *r)
 	return r->http->credential(r);
 }
 
-/* The space the request is about, the route's {spaceId}, or NULL. */
+/* The space the request is about, the route's {spaceId}, or NULL. A
+ * credential limited to other spaces never gets here (404). */
 static inline const char *
 aster_space(const struct aster_request *r)
 {
@@ -240,8 +246,9 @@ aster_request_store(const struct aster_request *r)
 /* --- while answering later ----------------------------------------------- */
 
 /* 1 while an answer will reach the client; 0 once it would be dropped
- * (gone, or 504 sent). A callback that finds 0 starts no further work
- * and answers at once, to release the request. */
+ * (gone, or 504 sent; already 0 inside the abandon callback). A callback
+ * that finds 0 starts no further work and answers at once, to release
+ * the request. */
 static inline int
 aster_alive(const struct aster_request *r)
 {
@@ -259,10 +266,12 @@ aster_on_abandon(struct aster_request *r, aster_abandon_fn fn, void *arg)
 
 /* --- answering ------------------------------------------------------------ */
 
-/* Adds a response header, before the answer. -1 (and nothing added) for
- * a name that is not an HTTP token, a value holding CR, LF or NUL, or a
- * header asterd owns (Content-Length, Transfer-Encoding, Connection,
- * Content-Type: give that to aster_respond()). */
+/* Adds a response header, before the answer; it goes out with whatever
+ * answer is sent, asterd's own 500 included. -1 (and nothing added) for
+ * a name that is not an HTTP token, a value holding CR or LF, or a
+ * header asterd owns: Content-Length, Transfer-Encoding, Connection,
+ * Keep-Alive, Upgrade, Date, X-Request-Id, and Content-Type (give that
+ * to aster_respond()). */
 static inline int
 aster_add_header(struct aster_request *r, const char *name,
                  const char *value)
@@ -270,10 +279,11 @@ aster_add_header(struct aster_request *r, const char *name,
 	return r->http->add_header(r, name, value);
 }
 
-/* Answers status (200..599, or 1xx never) with len bytes of body
- * (copied; NULL, 0 for none) of content_type (NULL: no Content-Type).
- * Releases r. Returns 0 when sent, -1 when dropped (abandoned, or a
- * status outside 200..599: then the client gets 500). */
+/* Answers status (200..599) with len bytes of body (copied; NULL, 0 for
+ * none; never sent for HEAD, 204 and 304) of content_type (NULL: no
+ * Content-Type). Releases r. Returns 0 when sent, -1 when dropped
+ * (abandoned), and -1 for a status outside 200..599 or a content_type
+ * holding CR or LF: the client then gets 500 internal instead. */
 static inline int
 aster_respond(struct aster_request *r, int status, const char *content_type,
               const void *body, size_t len)
@@ -292,12 +302,14 @@ aster_respond_json(struct aster_request *r, int status, const char *json)
 
 /*
  * Answers an RFC 9457 problem (SPEC §7.2): status 400..599, code one of
- * §7.2's codes ("not-found", "conflict", ...), detail one line or NULL.
- * asterd adds type, title and requestId, and for 401 the
- * WWW-Authenticate challenge. errors (nerrors of them, at most
- * ASTER_PROBLEM_MAX_ERRORS are kept; NULL, 0 for none) become the
- * problem's `errors` member, as a 422 validation-failed carries them.
- * Releases r, as aster_respond().
+ * §7.2's codes ("not-found", "conflict", ...; NULL: the status's own, as
+ * "unavailable" for 503), detail one line (NULL: none). asterd adds
+ * type, title and requestId, and for 401 the `WWW-Authenticate: Bearer`
+ * challenge (add no other). errors (the first ASTER_PROBLEM_MAX_ERRORS
+ * of nerrors are kept, entries with a NULL member skipped; NULL, 0 for
+ * none) become the problem's `errors` member, as a 422
+ * validation-failed carries them. Releases r, as aster_respond(); a
+ * status outside 400..599 answers 500 internal and returns -1.
  */
 static inline int
 aster_problem(struct aster_request *r, int status, const char *code,

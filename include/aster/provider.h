@@ -169,7 +169,8 @@ struct aster_provider {
 	/*
 	 * Starts one service instance. *state receives the provider's
 	 * per-instance data, passed to operations and stop; config may be
-	 * NULL as for validate. Returns
+	 * NULL as for validate. svc is the service's handle for the host's
+	 * calls, valid until stop returns: keep it. Returns
 	 * ASTER_STARTED, ASTER_PENDING (then host->started() is called,
 	 * within the start timeout) or ASTER_FAILED with *cause set.
 	 */

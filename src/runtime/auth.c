@@ -183,11 +183,12 @@ on_verified(void *arg, enum aster_auth_status st,
 		problem_send(ex, 403, "forbidden", text, ctx->request_id);
 		return;
 	}
-	runtime_continue_request(ex, ctx);
+	ctx->after_auth(ex, ctx);
 }
 
 void
-runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx)
+runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx,
+                     request_step_fn next)
 {
 	const char *header = http_header(ex, "Authorization");
 	struct auth_handle auth;
@@ -197,9 +198,10 @@ runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx)
 	int answered = 0, rc;
 
 	if (!(ctx->route->scope & (SCOPE_USER | SCOPE_ADMIN))) {
-		runtime_continue_request(ex, ctx);
+		next(ex, ctx);
 		return;
 	}
+	ctx->after_auth = next;
 	if (header == NULL) {
 		refuse_401(ex, ctx, "a bearer credential is required", 0);
 		return;

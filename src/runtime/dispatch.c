@@ -74,6 +74,13 @@ run_operation(struct http_exchange *ex, struct request_ctx *ctx)
 		problem_send(ex, 503, "unavailable", detail, ctx->request_id);
 		return;
 	}
+	/* Its client left while the credential was checked: the operation
+	 * would begin with nobody to tell, so it does not begin (this
+	 * answer is dropped and releases the exchange). */
+	if (http_abandoned(ex)) {
+		problem_send(ex, 503, "unavailable", NULL, ctx->request_id);
+		return;
+	}
 	sr = find_service_run(ctx, s);
 	if (sr == NULL || !sr->started) {
 		snprintf(detail, sizeof(detail), "service '%s.%s' (provider "

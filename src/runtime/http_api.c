@@ -85,8 +85,9 @@ hex_value(char c)
 	return -1;
 }
 
-/* Decodes s[0..n) into out, form-style: '+' is a space, %XX a byte (a
- * '%' not followed by two hex digits stays as it is). Returns the end. */
+/* Decodes s[0..n) into out, form-style: '+' is a space, %XX a byte; a
+ * '%' not followed by two hex digits, and %00 (a C string cannot hold
+ * NUL), stay as written. Returns the end. */
 static char *
 form_decode(char *out, const char *s, size_t n)
 {
@@ -98,7 +99,7 @@ form_decode(char *out, const char *s, size_t n)
 			*out++ = ' ';
 		} else if (s[i] == '%' && i + 2 < n &&
 		           (hi = hex_value(s[i + 1])) >= 0 &&
-		           (lo = hex_value(s[i + 2])) >= 0) {
+		           (lo = hex_value(s[i + 2])) >= 0 && (hi | lo) != 0) {
 			*out++ = (char)(hi << 4 | lo);
 			i += 2;
 		} else {
@@ -109,11 +110,8 @@ form_decode(char *out, const char *s, size_t n)
 	return out;
 }
 
-/*
- * Splits the query into decoded pairs, once: one allocation holds the
- * pair array and the strings. A decoded NUL ends its string early, which
- * a C API cannot avoid; nothing is read past it.
- */
+/* Splits the query into decoded pairs, once: one allocation holds the
+ * pair array and the strings. */
 static int
 parse_query(struct request_ctx *ctx)
 {
@@ -325,7 +323,7 @@ server_owned(const char *name)
 {
 	static const char *const owned[] = {
 		"Content-Length", "Transfer-Encoding", "Connection",
-		"Content-Type", "Keep-Alive", "Upgrade", "Date",
+		"Content-Type", "Keep-Alive", "Upgrade", "Date", "X-Request-Id",
 	};
 	size_t i;
 
@@ -353,12 +351,13 @@ api_respond(struct aster_request *r, int status, const char *content_type,
 	struct http_exchange *ex = ctx->ex;
 	int dropped = http_abandoned(ex);
 
-	if (status < 200 || status > 599) {
+	if (status < 200 || status > 599 || (content_type != NULL &&
+	    strpbrk(content_type, "\r\n") != NULL)) {
 		problem_send(ex, 500, "internal", "the provider answered an "
-		             "invalid status", ctx->request_id);
+		             "invalid status or Content-Type", ctx->request_id);
 		return -1;
 	}
-	if (content_type != NULL && strpbrk(content_type, "\r\n") == NULL)
+	if (content_type != NULL)
 		http_add_header(ex, "Content-Type", content_type);
 	http_respond(ex, status, body, body != NULL ? len : 0);
 	return dropped ? -1 : 0;

@@ -35,14 +35,18 @@
 #define DEFAULT_IDLE_TIMEOUT_MS 60000
 #define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 
-/* The handle a provider gets for one start (svc first: the provider
- * sees only that). */
-struct start_handle {
+/*
+ * The handle a provider gets for a service (svc first: the provider sees
+ * only that). It lives as long as the service, from before start until
+ * stop has returned, so host->event_base() and host->store() work from
+ * any callback. While an asynchronous start is pending, timeout runs.
+ */
+struct service_handle {
 	struct aster_service svc;
 	struct runtime *rt;
-	struct module_run *run;
-	struct service_run *srun;
-	struct event *timeout;
+	struct module_run *run;     /* while starting: the run it counts in */
+	struct service_run *srun;   /* moves with the run when carried over */
+	struct event *timeout;      /* an asynchronous start pending */
 };
 
 uint64_t
@@ -91,16 +95,17 @@ stop_run(struct module_run *run)
 		struct service_run *s = &run->services[i];
 		const struct aster_provider *p = s->service->impl;
 
-		if (s->handle != NULL) {
-			/* A start still pending: its late answer is void. */
+		/* A start still pending: its late answer is void. */
+		if (s->handle != NULL && s->handle->timeout != NULL) {
 			event_free(s->handle->timeout);
-			free(s->handle);
-			s->handle = NULL;
+			s->handle->timeout = NULL;
 		}
 		if (s->started && p != NULL && p->stop != NULL)
 			p->stop(s->state);
 		s->started = 0;
 		s->store.ops = NULL;
+		free(s->handle);
+		s->handle = NULL;
 	}
 	free(run->services);
 	run->services = NULL;
@@ -151,27 +156,29 @@ module_started(struct runtime *rt, struct module_run *run)
 static void
 on_start_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct start_handle *h = arg;
+	struct service_handle *h = arg;
 
 	(void)fd;
 	(void)what;
-	h->srun->handle = NULL;
-	module_failed(h->rt, h->run, "a service did not start within 30 s");
 	event_free(h->timeout);
-	free(h);
+	h->timeout = NULL;
+	/* Stops the run, which frees h. */
+	module_failed(h->rt, h->run, "a service did not start within 30 s");
 }
 
-/* host->started(): the end of an asynchronous start. */
+/* host->started(): the end of an asynchronous start. Void when none is
+ * pending (a second call, or one after the timeout). */
 static void
 service_started(struct aster_service *svc, int ok, const char *cause)
 {
-	struct start_handle *h = (struct start_handle *)svc;
+	struct service_handle *h = (struct service_handle *)svc;
 	struct runtime *rt = h->rt;
 	struct module_run *run = h->run;
 
-	h->srun->handle = NULL;
+	if (h->timeout == NULL)
+		return;
 	event_free(h->timeout);
-	free(h);
+	h->timeout = NULL;
 	if (!ok) {
 		module_failed(rt, run, cause);
 		return;
@@ -186,18 +193,23 @@ service_started(struct aster_service *svc, int ok, const char *cause)
 static struct event_base *
 service_base(struct aster_service *svc)
 {
-	return ((struct start_handle *)svc)->rt->base;
+	return ((struct service_handle *)svc)->rt->base;
 }
 
+/* The store of the generation being started while there is one (a
+ * reload starts the service in the new one), else of the current. */
 static const struct aster_store *
 service_store(struct aster_service *svc)
 {
-	struct start_handle *h = (struct start_handle *)svc;
+	struct service_handle *h = (struct service_handle *)svc;
+	struct generation *g = h->rt->starting != NULL ? h->rt->starting :
+	                       h->rt->current;
 
-	return runtime_store_of(h->rt->starting, h->run->module);
+	return g != NULL ? runtime_store_of(g, h->srun->service->module) :
+	       NULL;
 }
 
-static const struct service_calls start_calls = {
+static const struct service_calls service_calls = {
 	service_started, service_base, service_store,
 };
 
@@ -219,7 +231,7 @@ start_service(struct runtime *rt, struct module_run *run,
 		module_failed(rt, run, "out of memory");
 		return -1;
 	}
-	s->handle->svc.calls = &start_calls;
+	s->handle->svc.calls = &service_calls;
 	s->handle->rt = rt;
 	s->handle->run = run;
 	s->handle->srun = s;
@@ -229,7 +241,7 @@ start_service(struct runtime *rt, struct module_run *run,
 		s->store.ops = p->store;
 		s->store.self = s->state;
 	}
-	if (rc == ASTER_PENDING && s->handle != NULL) {
+	if (rc == ASTER_PENDING) {
 		s->handle->timeout = evtimer_new(rt->base, on_start_timeout,
 		                                 s->handle);
 		evtimer_add(s->handle->timeout, &tv);
@@ -237,8 +249,6 @@ start_service(struct runtime *rt, struct module_run *run,
 		s->started = 1;
 		return 0;
 	}
-	free(s->handle);
-	s->handle = NULL;
 	if (rc != ASTER_STARTED) {
 		module_failed(rt, run, arena_printf(rt->starting->cfg->arena,
 		              "service %s: %s", s->service->id,

@@ -123,6 +123,7 @@ release_ctx(void *data)
 	generation_unref(ctx->gen);
 	free(ctx->path_copy);
 	free(ctx->cred);
+	free(ctx->query);
 	free(ctx);
 }
 
@@ -181,9 +182,39 @@ refuse_unless_running(struct http_exchange *ex, struct request_ctx *ctx)
 	return 1;
 }
 
-void
-runtime_continue_request(struct http_exchange *ex, struct request_ctx *ctx)
+/*
+ * A credential limited to some spaces reaches no other (SPEC §7.4): a
+ * route's {spaceId} outside the limit is 404, as a space that does not
+ * exist would be, so the limit tells nothing about other spaces.
+ */
+static int
+refuse_outside_spaces(struct http_exchange *ex, struct request_ctx *ctx)
 {
+	const struct request_credential *c = ctx->cred;
+	const char *space = NULL;
+	size_t i;
+
+	if (c == NULL || c->nspaces == 0)
+		return 0;
+	for (i = 0; i < ctx->match.nparams; i++)
+		if (strcmp(ctx->match.params[i].name, "spaceId") == 0)
+			space = ctx->match.params[i].value;
+	if (space == NULL)
+		return 0;
+	for (i = 0; i < c->nspaces; i++)
+		if (strcmp(c->spaces[i], space) == 0)
+			return 0;
+	problem_send(ex, 404, "not-found", "no such space", ctx->request_id);
+	return 1;
+}
+
+/* What follows the credential check: space limit, rate limit, module
+ * state, handler. */
+static void
+continue_request(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	if (refuse_outside_spaces(ex, ctx))
+		return;
 	if (!ratelimit_check(ctx->rt, ex, ctx, ctx->cred != NULL ?
 	                     ctx->cred->id : NULL) &&
 	    !refuse_unless_running(ex, ctx))
@@ -223,7 +254,7 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 	} else if (status != 200) {
 		problem_send(ex, 500, "internal", NULL, ctx->request_id);
 	} else {
-		runtime_authenticate(ex, ctx);
+		runtime_authenticate(ex, ctx, continue_request);
 	}
 }
 

@@ -43,14 +43,14 @@ enum module_run_state {
 /* "pending", "starting", "running", "stopping", "stopped", "failed". */
 const char *module_state_name(enum module_run_state s);
 
-struct start_handle;
+struct service_handle;
 
 /* One service of a module run: its provider's state. */
 struct service_run {
 	struct service *service;
 	void *state;
 	int started;
-	struct start_handle *handle;    /* while an async start is pending */
+	struct service_handle *handle;  /* what the provider got (owned) */
 	struct aster_store store;       /* ops NULL unless a store provider */
 };
 
@@ -319,6 +319,12 @@ struct failure_hold {
 	int *answered;              /* set while verify() runs */
 };
 
+struct request_ctx;
+
+/* A step of a request that may come after an asynchronous one. */
+typedef void (*request_step_fn)(struct http_exchange *ex,
+                                struct request_ctx *ctx);
+
 /*
  * What a handler is given for one request: the exchange's data, so it
  * lives exactly as long as the handler holds the exchange (http/server.h)
@@ -341,6 +347,7 @@ struct request_ctx {
 	char *path_copy;            /* backing store of match params */
 	struct request_credential *cred;    /* user and admin routes */
 	struct failure_hold auth_hold;      /* auth.c, while verifying */
+	request_step_fn after_auth;         /* auth.c: once verified */
 
 	/* http_api.c, filled on first use. */
 	struct query_pair *query;   /* decoded (one allocation) */
@@ -382,17 +389,13 @@ struct auth_handle {
  * a copy of a credential (NULL when out of memory); and the credential
  * check of a request: public and internal routes go on at once, user
  * and admin ones once their bearer token is verified (401, 403 or 503
- * otherwise), through runtime_continue_request().
+ * otherwise), through next(ex, ctx), now or later.
  */
 struct module_run *runtime_auth_run(struct generation *g);
 int runtime_auth_of(struct generation *g, struct auth_handle *out);
 struct request_credential *runtime_credential_copy(
     const struct aster_credential *c);
-void runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx);
-
-/* request.c: what follows the credential check (rate limit, module state,
- * the handler). */
-void runtime_continue_request(struct http_exchange *ex,
-                              struct request_ctx *ctx);
+void runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx,
+                          request_step_fn next);
 
 #endif
