@@ -30,19 +30,17 @@
  */
 #include "handlers/handlers.h"
 
-#include <errno.h>
 #include <json-c/json.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aster/provider.h"
+#include "config/yaml_json.h"
 #include "runtime/runtime.h"
 #include "util/arena.h"
 #include "util/strmap.h"
 
 #define SCHEMA_PREFIX "#/components/schemas/"
-#define YAML_STR_TAG "tag:yaml.org,2002:str"
 
 static const char problem_schema[] =
 	"{\"type\":\"object\","
@@ -78,162 +76,6 @@ struct path_item {
 	const char *path;           /* the template, as first written */
 	json_object *item;
 };
-
-/* --- YAML values as JSON ----------------------------------------------- */
-
-static int
-is_one_of(const char *s, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static size_t
-skip_digits(const char *s, size_t i)
-{
-	while (s[i] >= '0' && s[i] <= '9')
-		i++;
-	return i;
-}
-
-/*
- * A YAML 1.2 decimal, [-+]?(D+(.D*)?|.D+)([eE][-+]?D+)?, rewritten in
- * JSON's stricter grammar (no '+', no leading zeros, digits on both sides
- * of a point) into out. Returns 1 for an integer, 2 for a number with a
- * fraction or exponent, 0 when s is no number or does not fit out.
- */
-static int
-json_number_text(const char *s, char *out, size_t len)
-{
-	size_t i = 0, o = 0, int_start, int_end, frac_end, exp_end = 0;
-	int kind = 1;
-
-	if (s[i] == '-' || s[i] == '+')
-		i++;
-	int_start = i;
-	int_end = skip_digits(s, i);
-	frac_end = int_end;
-	if (s[int_end] == '.')
-		frac_end = skip_digits(s, int_end + 1);
-	if (int_end == int_start && frac_end <= int_end + 1)
-		return 0;       /* no digit before or after the point */
-	i = frac_end;
-	if (s[i] == 'e' || s[i] == 'E') {
-		size_t e = i + 1;
-
-		if (s[e] == '-' || s[e] == '+')
-			e++;
-		exp_end = skip_digits(s, e);
-		if (exp_end == e)
-			return 0;
-		i = exp_end;
-	}
-	if (s[i] != '\0' || i + 3 > len)
-		return 0;
-	if (s[0] == '-')
-		out[o++] = '-';
-	while (int_start + 1 < int_end && s[int_start] == '0')
-		int_start++;
-	if (int_start == int_end)
-		out[o++] = '0';
-	memcpy(out + o, s + int_start, int_end - int_start);
-	o += int_end - int_start;
-	if (frac_end > int_end + 1) {
-		memcpy(out + o, s + int_end, frac_end - int_end);
-		o += frac_end - int_end;
-		kind = 2;
-	}
-	if (exp_end > 0) {
-		memcpy(out + o, s + frac_end, exp_end - frac_end);
-		o += exp_end - frac_end;
-		kind = 2;
-	}
-	out[o] = '\0';
-	return kind;
-}
-
-static json_object *
-number_json(const char *s)
-{
-	char text[64];
-	long long v;
-	double d;
-
-	switch (json_number_text(s, text, sizeof(text))) {
-	case 1:
-		errno = 0;
-		v = strtoll(text, NULL, 10);
-		if (errno == 0)
-			return json_object_new_int64(v);
-		break;
-	case 2:
-		break;
-	default:
-		return NULL;
-	}
-	/* Keep the text as written rather than %.17g of the double. */
-	d = strtod(text, NULL);
-	if (!isfinite(d))
-		return NULL;    /* overflow: no JSON number is that big */
-	return json_object_new_double_s(d, text);
-}
-
-static json_object *
-scalar_json(const node_t *n, int as_plain)
-{
-	static const char *const yes[] = {"true", "True", "TRUE"};
-	static const char *const no[] = {"false", "False", "FALSE"};
-	json_object *num;
-
-	if ((!n->plain && !as_plain) ||
-	    (n->tag != NULL && strcmp(n->tag, YAML_STR_TAG) == 0))
-		return json_object_new_string_len(n->value, (int)n->len);
-	if (is_one_of(n->value, yes, 3))
-		return json_object_new_boolean(1);
-	if (is_one_of(n->value, no, 3))
-		return json_object_new_boolean(0);
-	if (node_is_null(n))
-		return NULL;    /* quoted "null" is a string even as_plain */
-	if ((num = number_json(n->value)) != NULL)
-		return num;
-	return json_object_new_string_len(n->value, (int)n->len);
-}
-
-json_object *
-handler_yaml_json(const node_t *n, int as_plain)
-{
-	json_object *o;
-	uint32_t i;
-
-	if (n == NULL)
-		return NULL;
-	switch (n->kind) {
-	case NODE_MAP:
-		o = json_object_new_object();
-		for (i = 0; i < n->n; i++) {
-			const char *key = n->pairs[i].key->value;
-
-			/* Merged keys follow explicit ones and lose. */
-			if (json_object_object_get_ex(o, key, NULL))
-				continue;
-			json_object_object_add(o, key, handler_yaml_json(
-			    n->pairs[i].value, as_plain));
-		}
-		return o;
-	case NODE_SEQ:
-		o = json_object_new_array_ext((int)n->n);
-		for (i = 0; i < n->n; i++)
-			json_object_array_add(o, handler_yaml_json(n->items[i],
-			                                           as_plain));
-		return o;
-	default:
-		return scalar_json(n, as_plain);
-	}
-}
 
 /* --- schemas -------------------------------------------------------------- */
 
@@ -296,7 +138,7 @@ static json_object *
 ref_json(struct doc *d, const struct module *owner, const node_t *ref)
 {
 	if (ref->kind != NODE_SCALAR)
-		return handler_yaml_json(ref, 0);
+		return yaml_to_json(ref, 0);
 	if (strchr(ref->value, '.') != NULL)
 		return json_object_new_string(arena_printf(d->a,
 		    SCHEMA_PREFIX "%s", ref->value));
@@ -314,7 +156,7 @@ names_json(const node_t *n)
 	if (n->kind == NODE_SCALAR)
 		return json_object_new_string_len(n->value, (int)n->len);
 	if (n->kind != NODE_SEQ)
-		return handler_yaml_json(n, 0);
+		return yaml_to_json(n, 0);
 	a = json_object_new_array_ext((int)n->n);
 	for (i = 0; i < n->n; i++)
 		json_object_array_add(a, names_json(n->items[i]));
@@ -328,7 +170,7 @@ properties_json(struct doc *d, const struct module *owner, const node_t *n)
 	uint32_t i;
 
 	if (n->kind != NODE_MAP)
-		return handler_yaml_json(n, 0);
+		return yaml_to_json(n, 0);
 	o = json_object_new_object();
 	for (i = 0; i < n->n; i++)
 		if (!json_object_object_get_ex(o, n->pairs[i].key->value,
@@ -355,14 +197,14 @@ keyword_json(struct doc *d, const struct module *owner, const char *key,
 		case KW_NAMES:
 			return names_json(v);
 		case KW_TYPED:
-			return handler_yaml_json(v, 1);
+			return yaml_to_json(v, 1);
 		case KW_VALUE:
-			return handler_yaml_json(v, 0);
+			return yaml_to_json(v, 0);
 		case KW_REF:
 			return ref_json(d, owner, v);
 		}
 	}
-	return handler_yaml_json(v, 0);
+	return yaml_to_json(v, 0);
 }
 
 /*
@@ -376,9 +218,9 @@ schema_json(struct doc *d, const struct module *owner, const node_t *n)
 	uint32_t i;
 
 	if (n->kind == NODE_SCALAR)
-		return handler_yaml_json(n, 1);     /* true / false */
+		return yaml_to_json(n, 1);     /* true / false */
 	if (n->kind != NODE_MAP)
-		return handler_yaml_json(n, 0);
+		return yaml_to_json(n, 0);
 	o = json_object_new_object();
 	for (i = 0; i < n->n; i++) {
 		const char *key = n->pairs[i].key->value;

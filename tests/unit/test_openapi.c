@@ -2,8 +2,7 @@
  * test_openapi.c - the OpenAPI 3.1 document (SPEC §14) of a validated
  * product: its shape, operationIds, path parameters, security by scope,
  * request and response schemas with $ref translated to components, the
- * problem response, and the typing of YAML scalars into JSON
- * (handler_yaml_json, shared with respond bodies).
+ * problem response.
  *
  * The document is parsed back with json-c and read through paths such as
  * "paths|/gateway/v1/spaces|get|operationId" ('|' since OpenAPI path
@@ -461,46 +460,6 @@ START_TEST(test_prefix_routes)
 }
 END_TEST
 
-static const struct route *
-find_route(const char *id)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->nmembers; i++)
-		for (j = 0; j < cfg->members[i]->routes.n; j++) {
-			const struct route *r = cfg->members[i]->routes.v[j];
-
-			if (strcmp(r->id, id) == 0)
-				return r;
-		}
-	ck_abort_msg("no route %s", id);
-	return NULL;
-}
-
-START_TEST(test_yaml_json)
-{
-	const struct route *r;
-	json_object *o;
-
-	load();
-	r = find_route("route:spaces.body");
-	o = handler_yaml_json(r->handler->respond->body, 0);
-	ck_assert_str_eq(json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-	    "{\"n\":3,\"q\":\"3\",\"f\":1.50,\"z\":7,\"e\":1E3,\"h\":\"0x1F\","
-	    "\"t\":true,\"nl\":null,\"s\":\"hello\",\"l\":[1,\"two\"],"
-	    "\"i\":\".inf\",\"big\":123456789012345678901234567890,"
-	    "\"neg\":-0.5,\"tagged\":\"12\"}");
-	json_object_put(o);
-	/* as_plain: quoted scalars are typed too. */
-	o = handler_yaml_json(node_get(r->handler->respond->body, "q"), 1);
-	ck_assert(json_object_is_type(o, json_type_int));
-	ck_assert_int_eq(json_object_get_int(o), 3);
-	json_object_put(o);
-	ck_assert_ptr_null(handler_yaml_json(NULL, 0));
-}
-END_TEST
-
 static Suite *
 openapi_suite(void)
 {
@@ -515,7 +474,6 @@ openapi_suite(void)
 	tcase_add_test(tc, test_bodies_and_refs);
 	tcase_add_test(tc, test_components);
 	tcase_add_test(tc, test_prefix_routes);
-	tcase_add_test(tc, test_yaml_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
