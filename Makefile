@@ -247,8 +247,10 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
 # config corpus (tests/configs/run.sh), tests/integration/run.sh ASTERD when
-# it exists, and the man page lint; every stage runs, and the failed ones
-# are named at the end.
+# it exists, the OpenAPI documents against redocly and TypeScript
+# (tests/openapi/run.sh; npm installs its pinned tools on first use), and
+# the man page lint; every stage runs, and the failed ones are named at
+# the end.
 # The tests read these variables (all absolute):
 #   ASTER_TEST_MODULES  $(B)/tests/modules, the test-only providers
 #   ASTER_SRCDIR        the source tree
@@ -293,6 +295,8 @@ check-run: tests
 		echo "integration: tests/integration/run.sh"; \
 		bash tests/integration/run.sh $(B)/asterd || fail="$$fail integration"; \
 	fi; \
+	echo "openapi: tests/openapi/run.sh"; \
+	bash tests/openapi/run.sh $(B) || fail="$$fail openapi"; \
 	$(if $(MAN_PAGES),$(MAKE) --no-print-directory lint-man || fail="$$fail lint-man";) \
 	if [ -n "$$fail" ]; then \
 		echo "check ($(B)): FAILED:$$fail"; exit 1; \
@@ -437,12 +441,13 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure configure~ \
-		autom4te.cache aclocal.m4
+		autom4te.cache aclocal.m4 tests/openapi/node_modules
 
 help:
 	@echo "make [all]      build asterd, asterctl and the providers into $(B)/"
 	@echo "make check      install missing packages, build, run unit tests, the"
-	@echo "                config corpus, integration tests and the man page lint"
+	@echo "                config corpus, integration tests, the OpenAPI checks"
+	@echo "                (npm installs their pinned tools) and the man page lint"
 	@echo "make check-asan the same under ASan+UBSan, in build/asan/"
 	@echo "make check-valgrind  the integration tests with asterd under valgrind"
 	@echo "make fuzz       every tests/fuzz/fuzz_*.c under libFuzzer+ASan+UBSan,"
