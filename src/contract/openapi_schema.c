@@ -35,8 +35,8 @@ struct schema_todo {
 
 static const char problem_schema[] =
 	"{\"type\":\"object\","
-	"\"description\":\"An RFC 9457 problem: every error asterd answers "
-	"(SPEC 7.2)\","
+	"\"description\":\"An RFC 9457 problem: every error asterd "
+	"answers\","
 	"\"required\":[\"type\",\"title\",\"status\",\"code\"],"
 	"\"properties\":{"
 	"\"type\":{\"type\":\"string\",\"examples\":[\"about:blank\"]},"
