@@ -246,7 +246,8 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
-# config corpus (tests/configs/run.sh), tests/integration/run.sh ASTERD when
+# config corpus (tests/configs/run.sh), the layering of the sources
+# (scripts/layers.sh), tests/integration/run.sh ASTERD when
 # it exists, the OpenAPI documents against redocly and TypeScript
 # (tests/openapi/run.sh; npm installs its pinned tools on first use), and
 # the man page lint; every stage runs, and the failed ones are named at
@@ -291,6 +292,7 @@ check-run: tests
 			|| fail="$$fail conf.d"; \
 	fi; \
 	bash tests/configs/run.sh $(B)/asterd || fail="$$fail corpus"; \
+	sh scripts/layers.sh || fail="$$fail layers"; \
 	if [ -f tests/integration/run.sh ]; then \
 		echo "integration: tests/integration/run.sh"; \
 		bash tests/integration/run.sh $(B)/asterd || fail="$$fail integration"; \

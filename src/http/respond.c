@@ -1,11 +1,12 @@
 /*
- * respond.c - handler: {respond: {status, body, content_type}}.
+ * respond.c - handler: {respond: {status, body, content_type}}: an answer
+ * written in the manifest, served by the HTTP layer like static files.
  *
  * A scalar body goes out as written; a mapping or list as JSON, its
  * scalars typed as yaml_to_json() types them (`count: 3` a number,
  * `count: "3"` a string).
  */
-#include "handlers/handlers.h"
+#include "http/respond.h"
 
 #include <json-c/json.h>
 
@@ -21,8 +22,9 @@ bodiless(int status)
 	return status < 200 || status == 204 || status == 304;
 }
 
+/* See respond.h. */
 void
-handler_respond(struct http_exchange *ex, const struct respond_handler *h)
+http_serve_respond(struct http_exchange *ex, const struct respond_handler *h)
 {
 	int status = h->has_status ? (int)h->status : 200;
 	const node_t *body = h->body;
