@@ -246,10 +246,13 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
-# config corpus (tests/configs/run.sh), tests/integration/run.sh ASTERD when
+# config corpus (tests/configs/run.sh), the layering of the sources
+# (scripts/layers.sh), tests/integration/run.sh ASTERD when
 # it exists, tests/sdk/run.sh (make install, then examples/providers/hello
-# built and tested against the installed tree alone), and the man page
-# lint; every stage runs, and the failed ones are named at the end.
+# built and tested against the installed tree alone), the OpenAPI
+# documents against redocly and TypeScript (tests/openapi/run.sh; npm
+# installs its pinned tools on first use), and the man page lint; every
+# stage runs, and the failed ones are named at the end.
 # The tests read these variables (all absolute):
 #   ASTER_TEST_MODULES  $(B)/tests/modules, the test-only providers
 #   ASTER_SRCDIR        the source tree
@@ -290,11 +293,14 @@ check-run: tests
 			|| fail="$$fail conf.d"; \
 	fi; \
 	bash tests/configs/run.sh $(B)/asterd || fail="$$fail corpus"; \
+	sh scripts/layers.sh || fail="$$fail layers"; \
 	if [ -f tests/integration/run.sh ]; then \
 		echo "integration: tests/integration/run.sh"; \
 		bash tests/integration/run.sh $(B)/asterd || fail="$$fail integration"; \
 	fi; \
 	CC='$(CC)' SAN_LDFLAGS='$(SAN_LDFLAGS)' bash tests/sdk/run.sh $(B) || fail="$$fail sdk"; \
+	echo "openapi: tests/openapi/run.sh"; \
+	bash tests/openapi/run.sh $(B) || fail="$$fail openapi"; \
 	$(if $(MAN_PAGES),$(MAKE) --no-print-directory lint-man || fail="$$fail lint-man";) \
 	if [ -n "$$fail" ]; then \
 		echo "check ($(B)): FAILED:$$fail"; exit 1; \
@@ -474,12 +480,13 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure configure~ \
-		autom4te.cache aclocal.m4
+		autom4te.cache aclocal.m4 tests/openapi/node_modules
 
 help:
 	@echo "make [all]      build asterd, asterctl and the providers into $(B)/"
 	@echo "make check      install missing packages, build, run unit tests, the"
-	@echo "                config corpus, integration tests and the man page lint"
+	@echo "                config corpus, integration tests, the OpenAPI checks"
+	@echo "                (npm installs their pinned tools) and the man page lint"
 	@echo "make check-asan the same under ASan+UBSan, in build/asan/"
 	@echo "make check-valgrind  the integration tests with asterd under valgrind"
 	@echo "make fuzz       every tests/fuzz/fuzz_*.c under libFuzzer+ASan+UBSan,"

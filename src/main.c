@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cli/plan_out.h"
+#include "contract/openapi.h"
 #include "control.h"
 #include "graph/graph.h"
-#include "handlers/handlers.h"
 #include "diag.h"
 #include "product.h"
 #include "provider/registry.h"
@@ -280,7 +280,8 @@ static int
 report_openapi(const struct options *o, struct config *cfg,
                const struct diag_list *dl)
 {
-	struct request_ctx ctx;
+	struct openapi_server *servers;
+	size_t nservers;
 	char *doc;
 
 	if (dl->errors > 0 || cfg == NULL || !cfg->planned) {
@@ -288,14 +289,15 @@ report_openapi(const struct options *o, struct config *cfg,
 		diag_render_summary(dl, stderr);
 		return EXIT_CONFIG;
 	}
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.gen = generation_new(cfg, 1);
-	if (ctx.gen == NULL)
+	nservers = cfg->product->server != NULL ?
+	           cfg->product->server->listen.n : 0;
+	if ((servers = calloc(nservers + 1, sizeof(*servers))) == NULL)
 		return EXIT_SOFTWARE;
-	doc = openapi_document(&ctx, o->scopes != 0 ? o->scopes :
-	                       SCOPE_PUBLIC | SCOPE_USER | SCOPE_ADMIN);
-	ctx.gen->cfg = NULL;    /* the caller frees cfg */
-	generation_unref(ctx.gen);
+	nservers = openapi_config_servers(cfg, servers, nservers);
+	doc = openapi_document(cfg, servers, nservers, o->scopes != 0 ?
+	                       o->scopes : SCOPE_PUBLIC | SCOPE_USER |
+	                       SCOPE_ADMIN);
+	free(servers);
 	if (doc == NULL)
 		return EXIT_SOFTWARE;
 	printf("%s\n", doc);

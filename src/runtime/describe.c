@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "runtime/openapi_live.h"
 #include "runtime/runtime.h"
 
 static json_object *
@@ -213,8 +213,7 @@ runtime_describe(const struct request_ctx *ctx, const char *view,
 
 	*status = 200;
 	if (strcmp(view, "openapi") == 0)
-		return openapi_document(ctx, SCOPE_PUBLIC | SCOPE_USER |
-		                        SCOPE_ADMIN);
+		return runtime_openapi_document(ctx);
 	for (i = 0; i < sizeof(views) / sizeof(views[0]); i++)
 		if (strcmp(view, views[i].name) == 0)
 			return json_text(views[i].build(ctx, status));

@@ -5,8 +5,8 @@
  * applied rate limits, seen the module running and validated the body;
  * what is left is the handler form. Operations go to their provider's
  * handle() through aster/http.h, the built-in gateway provider's
- * exactly as a .so provider's; respond and static are served here from
- * the route's own declaration. Proxies and runtimes arrive with later
+ * exactly as a .so provider's; respond and static are served by the HTTP
+ * layer from the route's own declaration. Proxies and runtimes arrive with later
  * work and answer 503 until then.
  */
 #include "runtime/runtime.h"
@@ -16,8 +16,8 @@
 
 #include <aster/provider.h>
 
-#include "handlers/handlers.h"
 #include "http/problem.h"
+#include "http/respond.h"
 #include "http/server.h"
 #include "http/static.h"
 
@@ -107,7 +107,7 @@ runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx)
 		run_operation(ex, ctx);
 		return;
 	case HANDLER_RESPOND:
-		handler_respond(ex, h->respond);
+		http_serve_respond(ex, h->respond);
 		return;
 	case HANDLER_STATIC:
 		http_serve_static(ex, h->statik->root, h->statik->index,

@@ -100,7 +100,7 @@ START_TEST(test_get_testecho)
 	ck_assert_ptr_nonnull(p->stop);
 	ck_assert_ptr_nonnull(find_operation(p, "echo"));
 	ck_assert_ptr_nonnull(find_operation(p, "ping"));
-	ck_assert_str_eq(find_operation(p, "echo")->methods, "GET");
+	ck_assert_str_eq(find_operation(p, "echo")->methods, "GET,POST");
 	ck_assert_str_eq(find_operation(p, "ping")->methods, "GET");
 	ck_assert_ptr_null(find_operation(p, "pong"));
 	/* Loaded once: the same descriptor every time. */

@@ -90,6 +90,9 @@ probe_later(void *state, struct aster_request *r)
 	if (h == NULL)
 		return -1;
 	h->ms = probe_query_long(r, "ms", 0);
+	/* From now, not from the loop's cached time of this turn, which
+	 * may be a little behind the request's arrival. */
+	event_base_update_cache_time(p->host->event_base(p->svc));
 	h->timer = evtimer_new(p->host->event_base(p->svc), later_fire, h);
 	tv.tv_sec = h->ms / 1000;
 	tv.tv_usec = (h->ms % 1000) * 1000;

@@ -1,16 +1,18 @@
 /*
- * respond.c - handler: {respond: {status, body, content_type}}.
+ * respond.c - handler: {respond: {status, body, content_type}}: an answer
+ * written in the manifest, served by the HTTP layer like static files.
  *
  * A scalar body goes out as written; a mapping or list as JSON, its
- * scalars typed as handler_yaml_json() types them (`count: 3` a number,
+ * scalars typed as yaml_to_json() types them (`count: 3` a number,
  * `count: "3"` a string).
  */
-#include "handlers/handlers.h"
+#include "http/respond.h"
 
 #include <json-c/json.h>
 
 #include "config/manifest.h"
 #include "config/node.h"
+#include "config/yaml_json.h"
 #include "http/server.h"
 
 /* 1xx, 204 and 304 answers carry no body (RFC 9110 §6.4.1). */
@@ -20,8 +22,9 @@ bodiless(int status)
 	return status < 200 || status == 204 || status == 304;
 }
 
+/* See respond.h. */
 void
-handler_respond(struct http_exchange *ex, const struct respond_handler *h)
+http_serve_respond(struct http_exchange *ex, const struct respond_handler *h)
 {
 	int status = h->has_status ? (int)h->status : 200;
 	const node_t *body = h->body;
@@ -41,7 +44,7 @@ handler_respond(struct http_exchange *ex, const struct respond_handler *h)
 		http_respond(ex, status, body->value, body->len);
 		return;
 	}
-	json = handler_yaml_json(body, 0);
+	json = yaml_to_json(body, 0);
 	text = json_object_to_json_string_length(json, JSON_C_TO_STRING_PLAIN |
 	                                         JSON_C_TO_STRING_NOSLASHESCAPE,
 	                                         &len);
