@@ -75,9 +75,10 @@ endif
 WERROR ?= $(if $(SAN),,-Werror)
 
 DEP_CFLAGS := $(LIBEVENT_CFLAGS) $(YAML_CFLAGS) $(JSONC_CFLAGS) \
-              $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS)
+              $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS) \
+              $(PCRE2_CFLAGS)
 DEP_LIBS   := $(LIBEVENT_LIBS) $(YAML_LIBS) $(JSONC_LIBS) $(LIBPQ_LIBS) \
-              $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(LIBS) -ldl -lm
+              $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(PCRE2_LIBS) $(LIBS) -ldl -lm
 
 # check was missing when configure ran: ask pkg-config again (after deps).
 ifneq ($(HAVE_CHECK),yes)
