@@ -229,7 +229,8 @@ ecma_pattern_compile(const char *pattern, size_t len, char *err,
 	if (code != NULL)
 		return code;
 	/* A message too long for why comes back cut, which is fine. */
-	if (pcre2_get_error_message(rc, why, sizeof(why)) == PCRE2_ERROR_BADDATA)
+	if (pcre2_get_error_message(rc, why, sizeof(why)) ==
+	    PCRE2_ERROR_BADDATA)
 		snprintf((char *)why, sizeof(why), "error %d", rc);
 	snprintf(err, errlen, "%s at offset %zu", (const char *)why,
 	         (size_t)offset);
