@@ -241,13 +241,25 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERTEST) $(CHECK_LIBS) $(DEP_LIBS)
 
+# tests/schema/verdicts.c is asterd's side of the schema differential test
+# (tests/schema/run.sh), linked like a unit test without check.
+SCHEMA_VERDICTS := $(if $(wildcard tests/schema/verdicts.c),$(B)/tests/schema/verdicts)
+
+tests: $(SCHEMA_VERDICTS)
+
+$(B)/tests/schema/verdicts: $(B)/obj/tests/schema/verdicts.o $(LIBASTERD)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERD) $(DEP_LIBS)
+
 # --- end of test helper block -----------------------------------------------
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
-# config corpus (tests/configs/run.sh), the layering of the sources
+# config corpus (tests/configs/run.sh), the schema differential test
+# against ajv (tests/schema/run.sh), the layering of the sources
 # (scripts/layers.sh), tests/integration/run.sh ASTERD when
 # it exists, the OpenAPI documents against redocly and TypeScript
 # (tests/openapi/run.sh; npm installs its pinned tools on first use), and
@@ -293,6 +305,7 @@ check-run: tests
 			|| fail="$$fail conf.d"; \
 	fi; \
 	bash tests/configs/run.sh $(B)/asterd || fail="$$fail corpus"; \
+	bash tests/schema/run.sh $(B) || fail="$$fail schema"; \
 	sh scripts/layers.sh || fail="$$fail layers"; \
 	if [ -f tests/integration/run.sh ]; then \
 		echo "integration: tests/integration/run.sh"; \
@@ -444,7 +457,8 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure configure~ \
-		autom4te.cache aclocal.m4 tests/openapi/node_modules
+		autom4te.cache aclocal.m4 tests/openapi/node_modules \
+		tests/schema/node_modules
 
 help:
 	@echo "make [all]      build asterd, asterctl and the providers into $(B)/"
