@@ -205,6 +205,53 @@ integer_value(const unsigned char *p, const unsigned char *end,
 	return 0;
 }
 
+/*
+ * The common decimal (0.75, -12.5e3) without strtod: with at most 15
+ * significant digits the digits form an exact integer, and a power of
+ * ten up to 1e22 is exact too, so one multiplication or division gives
+ * the correctly rounded double, as strtod would (Clinger's fast path).
+ * Returns -1 when the number needs strtod.
+ */
+static int
+fast_double(const unsigned char *p, const unsigned char *end, double *out)
+{
+	static const double powers[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+		1e22,
+	};
+	int negative = *p == '-', digits = 0, exp = 0, exp_negative = 0;
+	int64_t m = 0, e = 0;
+	double d;
+
+	for (p += negative; p < end && *p >= '0' && *p <= '9'; p++)
+		if (++digits <= 15)
+			m = m * 10 + (*p - '0');
+	if (p < end && *p == '.')
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+			if (++digits <= 15)
+				m = m * 10 + (*p - '0');
+			exp--;
+		}
+	if (digits > 15)
+		return -1;
+	if (p < end) {          /* e or E */
+		p++;
+		exp_negative = *p == '-';
+		p += *p == '-' || *p == '+';
+		for (; p < end && e < 1000; p++)
+			e = e * 10 + (*p - '0');
+		if (p < end)
+			return -1;
+		exp += (int)(exp_negative ? -e : e);
+	}
+	if (exp < -22 || exp > 22)
+		return -1;
+	d = exp < 0 ? (double)m / powers[-exp] : (double)m * powers[exp];
+	*out = negative ? -d : d;
+	return 0;
+}
+
 /* A number as a double: strtod needs a terminated copy. */
 static int
 double_value(struct parser *ps, const unsigned char *from, size_t n,
@@ -212,6 +259,8 @@ double_value(struct parser *ps, const unsigned char *from, size_t n,
 {
 	char local[64], *copy = local;
 
+	if (fast_double(from, from + n, out) == 0)
+		return 0;
 	if (n >= sizeof(local) &&
 	    (copy = scratch_alloc(ps->s, n + 1)) == NULL) {
 		ps->nomem = 1;

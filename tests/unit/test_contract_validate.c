@@ -640,6 +640,37 @@ START_TEST(test_large_numbers)
 }
 END_TEST
 
+START_TEST(test_number_spellings)
+{
+	/* Bodies read decimals on a fast path, schemas through strtod:
+	 * both must give the same double. */
+	load("{ const: 0.1 }");
+	VALID("0.1");
+	VALID("1e-1");
+	VALID("0.10");
+	VALID("100E-3");
+	VALID("0.1000000000000000055511151231257827");
+	REFUSED("0.30000000000000004");
+	REFUSED("0.1000000000000001");
+	teardown();
+	setup();
+	load("{ const: 1e22 }");
+	VALID("1e22");
+	VALID("10000000000000000000000");
+	VALID("10000000000000000000000.0");
+	REFUSED("1e23");
+	teardown();
+	setup();
+	load("{ enum: [123456.789e3, -2.5e-3, 4.35] }");
+	VALID("123456789");
+	VALID("-0.0025");
+	VALID("-25e-4");
+	VALID("4.35");
+	VALID("435e-2");
+	REFUSED("4.349999999999999");
+}
+END_TEST
+
 /* ---- $ref ----------------------------------------------------------------- */
 
 START_TEST(test_ref_across_modules)
@@ -918,6 +949,7 @@ contract_suite(void)
 	tcase_add_test(tc, test_email);
 	tcase_add_test(tc, test_minimum_maximum);
 	tcase_add_test(tc, test_large_numbers);
+	tcase_add_test(tc, test_number_spellings);
 	tcase_add_test(tc, test_ref_across_modules);
 	tcase_add_test(tc, test_ref_with_siblings);
 	tcase_add_test(tc, test_ref_recursive);
