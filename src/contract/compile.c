@@ -142,81 +142,82 @@ schema_property(const struct contract_schema *s, const char *name,
 	return NULL;
 }
 
-/* The property named by key among props[0..n), or NULL. */
+/*
+ * The property named name[0..len) of s, added (with no schema and not
+ * required) when absent; *added says which. The slot table is sized for
+ * every name the schema can have, so it never grows.
+ */
 static struct property *
-find_property(struct property *props, uint32_t n, const node_t *key)
+property_slot(struct contract_schema *s, const char *name, uint32_t len,
+              int *added)
 {
-	uint32_t i;
+	uint32_t h = property_hash(name, len), k;
+	struct property *p;
 
-	for (i = 0; i < n; i++)
-		if (props[i].len == key->len &&
-		    memcmp(props[i].name, key->value, key->len) == 0)
-			return &props[i];
-	return NULL;
+	for (k = h & s->slot_mask; s->slots[k] != 0;
+	     k = (k + 1) & s->slot_mask) {
+		p = &s->props[s->slots[k] - 1];
+		if (p->hash == h && p->len == len &&
+		    memcmp(p->name, name, len) == 0) {
+			*added = 0;
+			return p;
+		}
+	}
+	p = &s->props[s->nprops];
+	p->name = name;
+	p->len = len;
+	p->hash = h;
+	p->required = -1;
+	s->slots[k] = ++s->nprops;
+	*added = 1;
+	return p;
 }
 
 /*
  * properties and required of one schema as one table: each property with
  * its schema, then each required name that has none, each knowing its
  * index in required. Names repeat only through a merge key (the explicit
- * one wins) or a repeated required entry (refused by the check).
+ * one, first, wins) or a repeated required entry (refused by the check).
  */
 static void
 compile_properties(struct compiler *cc, struct contract_schema *s,
                    const struct module *m, const node_t *props,
                    const node_t *required)
 {
-	uint32_t cap = (props != NULL && props->kind == NODE_MAP ?
-	                props->n : 0) +
-	               (required != NULL && required->kind == NODE_SEQ ?
-	                required->n : 0);
+	uint32_t nprops = props != NULL && props->kind == NODE_MAP ?
+	                  props->n : 0;
+	uint32_t nrequired = required != NULL && required->kind == NODE_SEQ ?
+	                     required->n : 0;
 	uint32_t i, slots = 8;
 	struct property *p;
+	int added;
 
-	s->props = arena_alloc(cc->a, (cap + 1) * sizeof(*s->props));
-	s->required = arena_alloc(cc->a, (cap + 1) * sizeof(*s->required));
-	for (i = 0; props != NULL && props->kind == NODE_MAP && i < props->n;
-	     i++) {
+	while (slots < (nprops + nrequired) * 2)
+		slots *= 2;
+	s->slots = arena_alloc(cc->a, slots * sizeof(*s->slots));
+	s->slot_mask = slots - 1;
+	s->props = arena_alloc(cc->a, (nprops + nrequired + 1) *
+	                       sizeof(*s->props));
+	s->required = arena_alloc(cc->a, (nrequired + 1) *
+	                          sizeof(*s->required));
+	for (i = 0; i < nprops; i++) {
 		const node_t *key = props->pairs[i].key;
 
-		if (find_property(s->props, s->nprops, key) != NULL)
-			continue;
-		p = &s->props[s->nprops++];
-		p->name = key->value;
-		p->len = key->len;
-		p->required = -1;
-		p->schema = compile_schema(cc, props->pairs[i].value, m);
+		p = property_slot(s, key->value, key->len, &added);
+		if (added)
+			p->schema = compile_schema(cc, props->pairs[i].value,
+			                           m);
 	}
-	for (i = 0; required != NULL && required->kind == NODE_SEQ &&
-	     i < required->n; i++) {
+	for (i = 0; i < nrequired; i++) {
 		const node_t *name = required->items[i];
 
 		if (name->kind != NODE_SCALAR)
 			continue;
-		if ((p = find_property(s->props, s->nprops, name)) == NULL) {
-			p = &s->props[s->nprops++];
-			p->name = name->value;
-			p->len = name->len;
-			p->required = -1;
-		}
+		p = property_slot(s, name->value, name->len, &added);
 		if (p->required >= 0)
 			continue;
 		p->required = (int)s->nrequired;
 		s->required[s->nrequired++] = p;
-	}
-	while (slots < s->nprops * 2)
-		slots *= 2;
-	s->slots = arena_alloc(cc->a, slots * sizeof(*s->slots));
-	s->slot_mask = slots - 1;
-	for (i = 0; i < s->nprops; i++) {
-		uint32_t k;
-
-		p = &s->props[i];
-		p->hash = property_hash(p->name, p->len);
-		for (k = p->hash & s->slot_mask; s->slots[k] != 0;
-		     k = (k + 1) & s->slot_mask)
-			;
-		s->slots[k] = i + 1;
 	}
 	s->has |= HAS_PROPERTIES;
 }
@@ -400,13 +401,16 @@ compile_keyword(struct compiler *cc, struct contract_schema *s,
 	 * deprecated, readOnly, writeOnly) do not validate. */
 }
 
-/* Whether an earlier pair of map is named like pair i (a merged key
- * behind an explicit one). */
+/* Whether an earlier pair of map is named like pair i: only a merged
+ * key can be (the loader refuses other duplicates), behind an explicit
+ * one or an earlier merge. */
 static int
 repeated_key(const node_t *map, uint32_t i)
 {
 	uint32_t j;
 
+	if (!map->pairs[i].merged)
+		return 0;
 	for (j = 0; j < i; j++)
 		if (map->pairs[j].key->len == map->pairs[i].key->len &&
 		    strcmp(map->pairs[j].key->value,

@@ -271,8 +271,10 @@ value_from_yaml(struct arena *a, const node_t *n)
 		                    NULL;
 		struct value *m;
 
-		/* Merged keys follow explicit ones and lose. */
-		if (key != NULL && has_member(v, key->value, key->len))
+		/* Merged keys follow explicit ones and lose (the loader
+		 * refuses any other repeated key). */
+		if (key != NULL && n->pairs[i].merged &&
+		    has_member(v, key->value, key->len))
 			continue;
 		m = value_from_yaml(a, key != NULL ? n->pairs[i].value :
 		                    n->items[i]);

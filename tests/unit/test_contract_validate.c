@@ -297,6 +297,18 @@ START_TEST(test_additional_properties)
 }
 END_TEST
 
+START_TEST(test_merge_keys)
+{
+	/* A << merge adds keys; an explicit key of the same name wins. */
+	load("{ examples: [&base { a: { type: integer }, b: { type: integer } }],"
+	     " properties: { <<: *base, a: { type: string } }, "
+	     "required: [a, b] }");
+	VALID("{\"a\":\"x\",\"b\":1}");
+	INVALID("{\"a\":1,\"b\":\"y\"}", "/a: must be string, not integer\n"
+	        "/b: must be integer, not string");
+}
+END_TEST
+
 START_TEST(test_duplicate_members)
 {
 	/* Every occurrence is checked: a handler may read either. */
@@ -937,6 +949,7 @@ contract_suite(void)
 	tcase_add_test(tc, test_type_list);
 	tcase_add_test(tc, test_properties_required);
 	tcase_add_test(tc, test_additional_properties);
+	tcase_add_test(tc, test_merge_keys);
 	tcase_add_test(tc, test_duplicate_members);
 	tcase_add_test(tc, test_items);
 	tcase_add_test(tc, test_enum);
