@@ -72,8 +72,8 @@ errors_text(const struct aster_test_response *r)
 		pointer = integ_json_str(e, "pointer");
 		detail = integ_json_str(e, "detail");
 		ck_assert_msg(pointer != NULL && detail != NULL,
-		              "errors[%zu] lacks a string pointer or detail: %s",
-		              i, r->body);
+		              "errors[%zu] lacks a string pointer or "
+		              "detail: %s", i, r->body);
 		used += (size_t)snprintf(out + used, cap - used, "%s%s: %s",
 		                         i > 0 ? "\n" : "", pointer, detail);
 	}

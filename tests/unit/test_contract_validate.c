@@ -180,7 +180,7 @@ check_text(const char *json)
 		              report.why);                             \
 	} while (0)
 
-/* ---- type ----------------------------------------------------------------- */
+/* ---- type ---------------------------------------------------------------- */
 
 START_TEST(test_type)
 {
@@ -245,7 +245,7 @@ START_TEST(test_type_list)
 }
 END_TEST
 
-/* ---- objects -------------------------------------------------------------- */
+/* ---- objects ------------------------------------------------------------- */
 
 START_TEST(test_properties_required)
 {
@@ -300,7 +300,8 @@ END_TEST
 START_TEST(test_merge_keys)
 {
 	/* A << merge adds keys; an explicit key of the same name wins. */
-	load("{ examples: [&base { a: { type: integer }, b: { type: integer } }],"
+	load("{ examples: [&base { a: { type: integer },"
+	     " b: { type: integer } }],"
 	     " properties: { <<: *base, a: { type: string } }, "
 	     "required: [a, b] }");
 	VALID("{\"a\":\"x\",\"b\":1}");
@@ -318,7 +319,7 @@ START_TEST(test_duplicate_members)
 }
 END_TEST
 
-/* ---- arrays --------------------------------------------------------------- */
+/* ---- arrays -------------------------------------------------------------- */
 
 START_TEST(test_items)
 {
@@ -345,7 +346,7 @@ START_TEST(test_items)
 }
 END_TEST
 
-/* ---- enum and const ------------------------------------------------------- */
+/* ---- enum and const ------------------------------------------------------ */
 
 START_TEST(test_enum)
 {
@@ -404,7 +405,7 @@ START_TEST(test_const)
 }
 END_TEST
 
-/* ---- strings -------------------------------------------------------------- */
+/* ---- strings ------------------------------------------------------------- */
 
 START_TEST(test_lengths)
 {
@@ -564,6 +565,9 @@ START_TEST(test_email)
 		"\"first.last+tag@mail.example.co.uk\"",
 		"\"o'hara!#$%&*/=?^_`{|}~-@x-y.example\"",
 		"\"A@B.C\"",
+		/* a local part of 64 bytes */
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaa@example.com\"",
 	};
 	static const char *const bad[] = {
 		"\"plain\"",
@@ -582,8 +586,9 @@ START_TEST(test_email)
 		"\"a@[192.0.2.1]\"",
 		"\"a@b@example.com\"",
 		"\"\xc3\xa9@example.com\"",
-		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"@example.com\"",                    /* 65-byte local part */
+		/* a local part of 65 bytes */
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaa@example.com\"",
 	};
 	size_t i;
 
@@ -595,7 +600,7 @@ START_TEST(test_email)
 }
 END_TEST
 
-/* ---- numbers -------------------------------------------------------------- */
+/* ---- numbers ------------------------------------------------------------- */
 
 START_TEST(test_minimum_maximum)
 {
@@ -683,7 +688,7 @@ START_TEST(test_number_spellings)
 }
 END_TEST
 
-/* ---- $ref ----------------------------------------------------------------- */
+/* ---- $ref ---------------------------------------------------------------- */
 
 START_TEST(test_ref_across_modules)
 {
@@ -692,7 +697,8 @@ START_TEST(test_ref_across_modules)
 	          "{ item: { $ref: other.Item }, note: { $ref: Note } } }, "
 	          "Note: { type: string, maxLength: 3 } }",
 	          "{ Item: { type: object, properties: "
-	          "{ id: { $ref: Id } } }, Id: { type: string, format: uuid } }");
+	          "{ id: { $ref: Id } } }, "
+	          "Id: { type: string, format: uuid } }");
 	VALID("{\"item\":{\"id\":\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\"}}");
 	INVALID("{\"item\":{\"id\":\"x\"},\"note\":\"long\"}",
 	        "/item/id: must be a UUID\n"
@@ -744,7 +750,7 @@ START_TEST(test_ref_cycle)
 }
 END_TEST
 
-/* ---- pointers and the cap ----------------------------------------------- */
+/* ---- pointers and the cap ------------------------------------------------ */
 
 START_TEST(test_pointers)
 {
@@ -820,7 +826,7 @@ START_TEST(test_boolean_schemas)
 }
 END_TEST
 
-/* ---- parsing -------------------------------------------------------------- */
+/* ---- parsing ------------------------------------------------------------- */
 
 START_TEST(test_not_json)
 {
@@ -863,7 +869,8 @@ END_TEST
 
 START_TEST(test_escapes)
 {
-	load("{ const: \"a\\\"\\\\/\\b\\f\\n\\r\\t\xc3\xa9\xf0\x9f\x98\x80\" }");
+	load("{ const: \"a\\\"\\\\/\\b\\f\\n\\r\\t"
+	     "\xc3\xa9\xf0\x9f\x98\x80\" }");
 	VALID("\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"");
 	VALID("\"a\\\"\\\\/\\b\\f\\n\\r\\t\xc3\xa9\xf0\x9f\x98\x80\"");
 	teardown();
@@ -875,7 +882,7 @@ START_TEST(test_escapes)
 }
 END_TEST
 
-/* ---- json-c input ----------------------------------------------------------- */
+/* ---- json-c input -------------------------------------------------------- */
 
 START_TEST(test_json_c_input)
 {
@@ -905,7 +912,7 @@ START_TEST(test_json_c_input)
 }
 END_TEST
 
-/* ---- Content-Type --------------------------------------------------------- */
+/* ---- Content-Type -------------------------------------------------------- */
 
 START_TEST(test_media_type)
 {
