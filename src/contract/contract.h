@@ -95,7 +95,9 @@ enum contract_verdict contract_check_text(struct contract *c,
 /*
  * The same for a value already parsed by json-c (NULL is JSON null).
  * CONTRACT_INVALID_JSON when a string of o is not UTF-8 or o nests
- * deeper than 64.
+ * deeper than 64. json-c keeps one member of a name given twice, and
+ * its member names end at a NUL byte: contract_check_text() sees both
+ * members, and whole names.
  */
 enum contract_verdict contract_check_json(struct contract *c,
                                           const struct contract_schema *s,

@@ -453,19 +453,19 @@ escape(struct parser *ps)
 		ps->p = ps->end;
 		return 0;           /* "does not end" */
 	}
+	/* Errors point past the letter after the backslash, as
+	 * json_check's do. */
 	c = ps->p[1];
+	ps->p += 2;
 	if (c == 'u') {
-		if (ps->end - ps->p < 6 || hex_digit(ps->p[2]) < 0 ||
-		    hex_digit(ps->p[3]) < 0 || hex_digit(ps->p[4]) < 0 ||
-		    hex_digit(ps->p[5]) < 0) {
+		if (ps->end - ps->p < 4 || hex_digit(ps->p[0]) < 0 ||
+		    hex_digit(ps->p[1]) < 0 || hex_digit(ps->p[2]) < 0 ||
+		    hex_digit(ps->p[3]) < 0) {
 			fail(ps, "a \\u escape needs four hex digits");
 			return -1;
 		}
-		ps->p += 6;
-	} else if (c != '\0' && strchr("\"\\/bfnrt", c) != NULL) {
-		ps->p += 2;
-	} else {
-		ps->p++;
+		ps->p += 4;
+	} else if (c == '\0' || strchr("\"\\/bfnrt", c) == NULL) {
 		fail(ps, "an invalid escape in a string");
 		return -1;
 	}

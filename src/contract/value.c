@@ -330,6 +330,21 @@ text_string(struct text *t, const char *s, size_t n)
 	text_put(t, "\"", 1);
 }
 
+/* The shortest %g form that reads back as d: 0.1, not
+ * 0.10000000000000001. */
+static size_t
+shortest_double(char *out, size_t len, double d)
+{
+	int precision, n = 0;
+
+	for (precision = 15; precision <= 17; precision++) {
+		n = snprintf(out, len, "%.*g", precision, d);
+		if (strtod(out, NULL) == d)
+			break;
+	}
+	return (size_t)n;
+}
+
 static void
 text_value(struct text *t, const struct value *v)
 {
@@ -349,8 +364,7 @@ text_value(struct text *t, const struct value *v)
 		                                  (long long)v->u.i));
 		return;
 	case VALUE_DOUBLE:
-		text_put(t, num, (size_t)snprintf(num, sizeof(num), "%.17g",
-		                                  v->u.d));
+		text_put(t, num, shortest_double(num, sizeof(num), v->u.d));
 		return;
 	case VALUE_STRING:
 		text_string(t, v->u.s, v->len);

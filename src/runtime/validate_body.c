@@ -84,8 +84,12 @@ runtime_refuse_body(struct http_exchange *ex, struct request_ctx *ctx)
 	case CONTRACT_VALID:
 		return 0;
 	case CONTRACT_INVALID_JSON:
-		snprintf(detail, sizeof(detail), "the body is not JSON: %s",
-		         report.why);
+		if (len == 0)
+			snprintf(detail, sizeof(detail), "the body is empty; "
+			         "this route takes a JSON body");
+		else
+			snprintf(detail, sizeof(detail), "the body is not "
+			         "JSON: %s", report.why);
 		problem_send(ex, 400, "invalid-json", detail, ctx->request_id);
 		return 1;
 	case CONTRACT_INVALID:

@@ -142,6 +142,7 @@ START_TEST(test_invalid_json)
 		"{\"a\":\"\\q\"}",
 	};
 	struct aster_test_response r;
+	json_object *o;
 	size_t i;
 
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
@@ -149,6 +150,19 @@ START_TEST(test_invalid_json)
 		integ_assert_problem(&r, 400, "invalid-json");
 		aster_test_response_free(&r);
 	}
+	/* The detail says where the text breaks. */
+	post("/t/orders", "application/json", "{\"id\":}", &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "detail"), "the body is not JSON: "
+	                 "not a JSON value (at byte 6)");
+	json_object_put(o);
+	aster_test_response_free(&r);
+	post("/t/orders", "application/json", "", &r);
+	o = integ_json(&r);
+	ck_assert_str_eq(integ_json_str(o, "detail"), "the body is empty; "
+	                 "this route takes a JSON body");
+	json_object_put(o);
+	aster_test_response_free(&r);
 }
 END_TEST
 

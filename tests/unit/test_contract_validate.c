@@ -669,6 +669,7 @@ START_TEST(test_number_spellings)
 	VALID("0.1000000000000000055511151231257827");
 	REFUSED("0.30000000000000004");
 	REFUSED("0.1000000000000001");
+	INVALID("0.2", ": must be 0.1");
 	teardown();
 	setup();
 	load("{ const: 1e22 }");
