@@ -24,6 +24,9 @@ enum value_type {
 	VALUE_STRING,       /* valid UTF-8, may hold NUL */
 	VALUE_ARRAY,
 	VALUE_OBJECT,
+	/* An enum or const value nested deeper than any body may be: it
+	 * equals nothing, and its members are not kept. */
+	VALUE_DEEP,
 };
 
 /*
@@ -69,7 +72,8 @@ size_t value_codepoints(const struct value *v);
 
 /* A YAML value as JSON (config typing: a plain scalar is a number,
  * boolean or null when YAML 1.2's core schema reads it so, a quoted one a
- * string), in a; NULL only for a node of no JSON shape. */
+ * string), in a; containers nested past JSON_CHECK_MAX_DEPTH become
+ * VALUE_DEEP. */
 struct value *value_from_yaml(struct arena *a, const node_t *n);
 
 /* A keyword's number, as config/jsonschema.c types it. 0 or -1. */

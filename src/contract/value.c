@@ -27,6 +27,7 @@
 
 #include "config/jsonschema.h"
 #include "util/arena.h"
+#include "util/json_check.h"
 
 #define YAML_STR_TAG "tag:yaml.org,2002:str"
 
@@ -254,14 +255,22 @@ has_member(const struct value *o, const char *key, size_t len)
 	return 0;
 }
 
-struct value *
-value_from_yaml(struct arena *a, const node_t *n)
+/* n at depth (containers above it); see value_from_yaml(). */
+static struct value *
+yaml_value(struct arena *a, const node_t *n, unsigned depth)
 {
 	struct value *v = arena_alloc(a, sizeof(*v)), **tail;
 	uint32_t i;
 
 	if (n->kind == NODE_SCALAR) {
 		scalar_value(n, v);
+		return v;
+	}
+	/* A body nests at most JSON_CHECK_MAX_DEPTH containers; a value
+	 * deeper than that (the loader allows 100,000 levels) could only
+	 * cost stack. */
+	if (depth >= JSON_CHECK_MAX_DEPTH) {
+		v->type = VALUE_DEEP;
 		return v;
 	}
 	v->type = n->kind == NODE_MAP ? VALUE_OBJECT : VALUE_ARRAY;
@@ -276,8 +285,8 @@ value_from_yaml(struct arena *a, const node_t *n)
 		if (key != NULL && n->pairs[i].merged &&
 		    has_member(v, key->value, key->len))
 			continue;
-		m = value_from_yaml(a, key != NULL ? n->pairs[i].value :
-		                    n->items[i]);
+		m = yaml_value(a, key != NULL ? n->pairs[i].value :
+		               n->items[i], depth + 1);
 		if (key != NULL) {
 			m->key = key->value;
 			m->key_len = key->len;
@@ -287,6 +296,12 @@ value_from_yaml(struct arena *a, const node_t *n)
 		v->len++;
 	}
 	return v;
+}
+
+struct value *
+value_from_yaml(struct arena *a, const node_t *n)
+{
+	return yaml_value(a, n, 0);
 }
 
 /* --- values as text, for messages --------------------------------------- */
@@ -351,7 +366,12 @@ text_value(struct text *t, const struct value *v)
 	const struct value *m;
 	char num[40];
 
+	if (t->len >= t->cap)
+		return;     /* cut already: nothing deeper shows */
 	switch (v->type) {
+	case VALUE_DEEP:
+		text_put(t, "[...]", 5);
+		return;
 	case VALUE_NULL:
 		text_put(t, "null", 4);
 		return;

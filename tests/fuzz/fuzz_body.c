@@ -138,8 +138,8 @@ text_values(const uint8_t *p, size_t len)
 			for (i++; p[i] != '"'; i++)
 				if (p[i] == '\\')
 					i++;
-			for (j = ++i; j < len && strchr(" \t\r\n", p[j]) != NULL &&
-			     p[j] != '\0'; j++)
+			for (j = ++i; j < len && p[j] != '\0' &&
+			     strchr(" \t\r\n", p[j]) != NULL; j++)
 				;
 			n += j == len || p[j] != ':';
 		} else if (strchr("{[tfn-0123456789", p[i]) != NULL &&

@@ -383,6 +383,31 @@ START_TEST(test_enum)
 }
 END_TEST
 
+START_TEST(test_deep_values)
+{
+	char schema_text[512], body[256];
+	size_t i;
+
+	/* A const nested deeper than a body may be equals no body, and is
+	 * not kept (the loader allows 100,000 levels). */
+	strcpy(schema_text, "{ enum: [1, ");
+	for (i = 0; i < 70; i++)
+		strcat(schema_text, "[");
+	for (i = 0; i < 70; i++)
+		strcat(schema_text, "]");
+	strcat(schema_text, "] }");
+	load(schema_text);
+	VALID("1");
+	body[0] = '\0';
+	for (i = 0; i < 64; i++)
+		strcat(body, "[");
+	for (i = 0; i < 64; i++)
+		strcat(body, "]");
+	/* Too long for the detail: cut. */
+	INVALID(body, ": must be one of 1, ...");
+}
+END_TEST
+
 START_TEST(test_const)
 {
 	load("{ const: { b: [true, null], a: 1 } }");
@@ -962,6 +987,7 @@ contract_suite(void)
 	tcase_add_test(tc, test_items);
 	tcase_add_test(tc, test_enum);
 	tcase_add_test(tc, test_const);
+	tcase_add_test(tc, test_deep_values);
 	tcase_add_test(tc, test_lengths);
 	tcase_add_test(tc, test_pattern);
 	tcase_add_test(tc, test_pattern_limits);
