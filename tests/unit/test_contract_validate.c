@@ -591,8 +591,8 @@ START_TEST(test_email)
 		"\"o'hara!#$%&*/=?^_`{|}~-@x-y.example\"",
 		"\"A@B.C\"",
 		/* a local part of 64 bytes */
-		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaa@example.com\"",
+		("\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaa@example.com\""),
 	};
 	static const char *const bad[] = {
 		"\"plain\"",
@@ -612,8 +612,8 @@ START_TEST(test_email)
 		"\"a@b@example.com\"",
 		"\"\xc3\xa9@example.com\"",
 		/* a local part of 65 bytes */
-		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaa@example.com\"",
+		("\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaa@example.com\""),
 	};
 	size_t i;
 
