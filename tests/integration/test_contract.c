@@ -7,7 +7,8 @@
  * that is not JSON 400 invalid-json, one that breaks the schema 422
  * validation-failed with errors [{pointer, detail}], at most 20. The
  * check comes before every handler form: a refused body never reaches
- * the respond, static, operation or proxy handler, and a valid one does
+ * the respond, static, operation (the gateway's and testecho's, which
+ * echoes the body) or proxy handler, and a valid one does, as sent
  * (each answers as it would without a schema).
  */
 #include "integ.h"
@@ -258,6 +259,17 @@ START_TEST(test_before_every_handler_form)
 	post("/t/health", "application/json", "{}", &r);
 	ck_assert_msg(r.status == 200 && strstr(r.body, "\"ok\"") != NULL,
 	              "%d: %s", r.status, r.body);
+	aster_test_response_free(&r);
+
+	/* A provider's operation (testecho's echo answers with the body):
+	 * a valid body reaches it as sent. */
+	post("/t/echo", "application/json", "{\"n\":\"1\"}", &r);
+	expect_errors(&r, "/n: must be integer, not string");
+	aster_test_response_free(&r);
+	post("/t/echo", "application/json; charset=utf-8",
+	     " {\"n\": 1.0, \"more\": [\"\\u00e9\"]} ", &r);
+	ck_assert_msg(r.status == 200, "%d: %s", r.status, r.body);
+	ck_assert_str_eq(r.body, " {\"n\": 1.0, \"more\": [\"\\u00e9\"]} ");
 	aster_test_response_free(&r);
 
 	/* A proxy: refused before any upstream is tried; a valid body goes
