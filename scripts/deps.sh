@@ -16,9 +16,10 @@ pkgs="gcc make autoconf automake pkg-config
       libevent-dev libyaml-dev libjson-c-dev libpq-dev libssl-dev libsqlite3-dev
       libpcre2-dev check clang mandoc postgresql valgrind python3"
 
-# The schema differential test (tests/schema/) runs ajv under node. A node
-# that came from elsewhere (it bundles its own npm) is fine as it is;
-# asking dpkg for Debian's npm there would pull in a second node.
+# The test tools of tests/schema/ (ajv) and tests/openapi/ (redocly,
+# TypeScript) run under node. A node that came from elsewhere (it bundles
+# its own npm) is fine as it is; asking dpkg for Debian's npm there would
+# pull in a second node.
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 
 case "${1:-}" in

@@ -13,9 +13,12 @@
  *
  * YAML: keyword values are untyped text in the manifest tree. A value
  * where the manifest writes JSON (enum, const) is typed as YAML 1.2's
- * core schema reads a plain scalar, as the OpenAPI document and respond
- * bodies do: `3` is a number, `"3"` a string, `true` a boolean, `~` null;
- * hex, octal and .inf stay strings, JSON having no spelling for them.
+ * core schema reads a plain scalar, exactly as config/yaml_json.c types
+ * it for the OpenAPI document and respond bodies: `3` is a number, `"3"`
+ * a string, `true` a boolean, `~` null; hex, octal and .inf stay
+ * strings, JSON having no spelling for them. (That reader builds json-c
+ * trees; validation wants values in its own arena, exact int64s and no
+ * recursion past a body's depth, hence this one.)
  */
 #include "contract/internal.h"
 

@@ -8,10 +8,10 @@
 # asterd and prints every disagreement, then `schema: N passed, M failed`.
 #
 # ajv and ajv-formats come from the npm registry at the exact versions of
-# package-lock.json, installed here with `npm ci` when node_modules is
-# missing or older than the lock file (scripts/deps.sh installs node and
-# npm). Environment: SCHEMA_SEED (gen.js's seed), SCHEMA_KEEP=1 keeps the
-# cases file and prints its path.
+# package-lock.json, installed here with `npm ci` unless node_modules
+# holds exactly this lock's (scripts/deps.sh installs node and npm).
+# Environment: SCHEMA_SEED (gen.js's seed), SCHEMA_KEEP=1 keeps the cases
+# file and prints its path.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -31,13 +31,18 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "schema: node and npm are needed (scripts/deps.sh installs them)" >&2
 	exit 1
 fi
-stamp=$here/node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ "$here/package-lock.json" -nt "$stamp" ]; then
+export NO_UPDATE_NOTIFIER=1
+stamp=$here/node_modules/.asterd-lock
+if ! cmp -s "$here/package-lock.json" "$stamp" ||
+   [ ! -f "$here/node_modules/ajv/package.json" ]; then
 	echo "schema: npm ci (ajv, ajv-formats as package-lock.json pins them)"
-	if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error); then
+	rm -f "$stamp"
+	if ! (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund \
+	      --loglevel=error >/dev/null); then
 		echo "schema: npm ci failed" >&2
 		exit 1
 	fi
+	cp "$here/package-lock.json" "$stamp"
 fi
 
 work=$(mktemp -d) || exit 1
