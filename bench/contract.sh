@@ -330,7 +330,7 @@ bench_wrk() {
 # ratio A B: A / B to 3 decimals (0 when B is 0).
 ratio() {
 	awk -v a="$1" -v b="$2" \
-		'BEGIN { if (b > 0) printf "%.3f", a / b; else print 0 }'
+		'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print 0 }'
 }
 
 # --- the run ---------------------------------------------------------------
