@@ -398,7 +398,7 @@ fuzz-run:
 run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
-bench: all
+bench: all $(TEST_MODULE_SOS)
 	@sh scripts/deps.sh bench
 	@if [ -f bench/run.sh ]; then \
 		exec bash bench/run.sh $(B)/asterd; \

@@ -25,6 +25,7 @@
 
 struct pattern {
 	pcre2_code *code;
+	int jit;                    /* JIT-compiled: match with the JIT entry */
 	const char *text;
 	struct pattern_set *set;
 	struct pattern *next;       /* every pattern, for freeing */
@@ -95,8 +96,8 @@ pattern_get(struct pattern_set *ps, const char *text, size_t len, char *err,
 		return NULL;
 	/* No JIT for this machine (or no memory for it): PCRE2 interprets
 	 * the pattern instead, with the same result. */
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	p = arena_alloc(ps->arena, sizeof(*p));
+	p->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
 	p->code = code;
 	p->text = key;
 	p->set = ps;
@@ -117,9 +118,15 @@ pattern_match(const struct pattern *p, const char *s, size_t len)
 {
 	int rc;
 
-	/* Subjects are checked UTF-8 already (instance.c). */
-	rc = pcre2_match(p->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_UTF_CHECK,
-	                 p->set->md, p->set->mctx);
+	/* Subjects are checked UTF-8 already (instance.c). The JIT's own
+	 * entry skips pcre2_match()'s option checks: on every request. */
+	if (p->jit)
+		rc = pcre2_jit_match(p->code, (PCRE2_SPTR)s, len, 0,
+		                     PCRE2_NO_UTF_CHECK, p->set->md,
+		                     p->set->mctx);
+	else
+		rc = pcre2_match(p->code, (PCRE2_SPTR)s, len, 0,
+		                 PCRE2_NO_UTF_CHECK, p->set->md, p->set->mctx);
 	/* 0 is a match with more groups than the data holds. */
 	if (rc >= 0)
 		return 1;
