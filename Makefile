@@ -75,9 +75,10 @@ endif
 WERROR ?= $(if $(SAN),,-Werror)
 
 DEP_CFLAGS := $(LIBEVENT_CFLAGS) $(YAML_CFLAGS) $(JSONC_CFLAGS) \
-              $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS)
+              $(LIBPQ_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS) \
+              $(PCRE2_CFLAGS)
 DEP_LIBS   := $(LIBEVENT_LIBS) $(YAML_LIBS) $(JSONC_LIBS) $(LIBPQ_LIBS) \
-              $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(LIBS) -ldl -lm
+              $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(PCRE2_LIBS) $(LIBS) -ldl -lm
 
 # check was missing when configure ran: ask pkg-config again (after deps).
 ifneq ($(HAVE_CHECK),yes)
@@ -240,13 +241,25 @@ $(INTEG_BINS): $(B)/tests/integration/%: $(B)/obj/tests/integration/%.o \
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERTEST) $(CHECK_LIBS) $(DEP_LIBS)
 
+# tests/schema/verdicts.c is asterd's side of the schema differential test
+# (tests/schema/run.sh), linked like a unit test without check.
+SCHEMA_VERDICTS := $(if $(wildcard tests/schema/verdicts.c),$(B)/tests/schema/verdicts)
+
+tests: $(SCHEMA_VERDICTS)
+
+$(B)/tests/schema/verdicts: $(B)/obj/tests/schema/verdicts.o $(LIBASTERD)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERD) $(DEP_LIBS)
+
 # --- end of test helper block -----------------------------------------------
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
 # --- tests -----------------------------------------------------------------
 # check: unit tests, `asterd --check-config` on the shipped conf.d/, the
-# config corpus (tests/configs/run.sh), the layering of the sources
+# config corpus (tests/configs/run.sh), the schema differential test
+# against ajv (tests/schema/run.sh), the layering of the sources
 # (scripts/layers.sh), tests/integration/run.sh ASTERD when
 # it exists, tests/sdk/run.sh (make install, then examples/providers/hello
 # built and tested against the installed tree alone), the OpenAPI
@@ -293,6 +306,7 @@ check-run: tests
 			|| fail="$$fail conf.d"; \
 	fi; \
 	bash tests/configs/run.sh $(B)/asterd || fail="$$fail corpus"; \
+	bash tests/schema/run.sh $(B) || fail="$$fail schema"; \
 	sh scripts/layers.sh || fail="$$fail layers"; \
 	if [ -f tests/integration/run.sh ]; then \
 		echo "integration: tests/integration/run.sh"; \
@@ -386,7 +400,7 @@ fuzz-run:
 run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
-bench: all
+bench: all $(TEST_MODULE_SOS)
 	@sh scripts/deps.sh bench
 	@if [ -f bench/run.sh ]; then \
 		exec bash bench/run.sh $(B)/asterd; \
@@ -480,7 +494,8 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure configure~ \
-		autom4te.cache aclocal.m4 tests/openapi/node_modules
+		autom4te.cache aclocal.m4 tests/openapi/node_modules \
+		tests/schema/node_modules
 
 help:
 	@echo "make [all]      build asterd, asterctl and the providers into $(B)/"

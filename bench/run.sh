@@ -14,10 +14,14 @@
 # runs the HTTP benchmark against nginx, bench/http.sh (its targets: asterd
 # requests/s >= nginx's, idle RSS < 10 MiB), and the state store benchmark
 # against pgbench, bench/state.sh (its target: asterd PUT on PostgreSQL at
-# least half pgbench's upsert rate).
+# least half pgbench's upsert rate), the cost of credentials, bench/auth.sh,
+# and the cost of request body validation and of a provider's operation,
+# bench/contract.sh (its targets: a POST with a 10-property schema at least
+# 0.90 times the requests/s without; testecho's operation within 5 % of
+# the built-in health route).
 # Exits 0 when every target passes, 1 when one fails, a check does not
-# accept a generated product or http.sh or state.sh cannot run, 64 on bad
-# usage.
+# accept a generated product or http.sh, state.sh or contract.sh cannot
+# run, 64 on bad usage.
 #
 # Wall time and peak RSS come from bench/measure.c (wait4 and a monotonic
 # clock), built here with the system C compiler, so no GNU time is needed.
@@ -150,5 +154,10 @@ bash "$benchdir/state.sh" "$asterd" || fail=1
 # BENCH_STRICT=1).
 echo
 bash "$benchdir/auth.sh" "$asterd" || fail=1
+
+# Then request body validation and a provider's operation, each against
+# the same request without it (bench/contract.sh).
+echo
+bash "$benchdir/contract.sh" "$asterd" || fail=1
 
 exit $fail

@@ -5,6 +5,7 @@
 # Silent and fast when everything is installed. Otherwise, as root, runs
 # apt-get update once and installs only the missing packages; as another
 # user tries `sudo -n`, else prints the exact command to run and exits 1.
+# The test tools node and npm come from Debian only when no npm is found.
 # With `fuzz`, also installs libFuzzer's runtime (for `make fuzz`); with
 # `bench`, wrk and nginx (for `make bench`).
 # On a system without dpkg it says so and exits 0: install the equivalents
@@ -13,7 +14,13 @@ set -eu
 
 pkgs="gcc make autoconf automake pkg-config
       libevent-dev libyaml-dev libjson-c-dev libpq-dev libssl-dev libsqlite3-dev
-      check clang mandoc postgresql valgrind python3"
+      libpcre2-dev check clang mandoc postgresql valgrind python3"
+
+# The test tools of tests/schema/ (ajv) and tests/openapi/ (redocly,
+# TypeScript) run under node. A node that came from elsewhere (it bundles
+# its own npm) is fine as it is; asking dpkg for Debian's npm there would
+# pull in a second node.
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 
 case "${1:-}" in
 "") ;;

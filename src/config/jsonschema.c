@@ -21,13 +21,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/arena.h"
+#include "util/ecma_pattern.h"
 
 #define MAX_DEPTH 64
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -205,23 +205,56 @@ parse_number(const node_t *n, double *out)
 	return 0;
 }
 
-/* A non-negative integer in decimal digits; as parse_number returns. */
+/*
+ * A non-negative integer, as parse_number returns. Numbers compare by
+ * value (SPEC §14), so `maxItems: 2.0` and `1e3` are counts too; plain
+ * digits are read exactly, the others through their double.
+ */
 static int
 parse_count(const node_t *n, unsigned long long *out)
 {
 	const char *s = n->value;
 	size_t digits;
+	double d;
+	int r;
 
 	if (!is_text(n))
 		return -1;
 	if (*s == '+')
 		s++;
 	digits = skip_digits(s, 0);
-	if (digits == 0 || s[digits] != '\0')
+	if (digits > 0 && s[digits] == '\0') {
+		errno = 0;
+		*out = strtoull(s, NULL, 10);
+		return errno == ERANGE ? -2 : 0;
+	}
+	r = parse_number(n, &d);
+	if (r == -2)
+		return n->value[0] == '-' ? -1 : -2;
+	if (r < 0 || d < 0 || d != floor(d))
 		return -1;
-	errno = 0;
-	*out = strtoull(s, NULL, 10);
-	return errno == ERANGE ? -2 : 0;
+	if (d >= 18446744073709551616.0)
+		return -2;
+	*out = (unsigned long long)d;
+	return 0;
+}
+
+int
+jsonschema_bool(const node_t *n, int *out)
+{
+	return parse_bool(n, out);
+}
+
+int
+jsonschema_number(const node_t *n, double *out)
+{
+	return parse_number(n, out);
+}
+
+int
+jsonschema_count(const node_t *n, unsigned long long *out)
+{
+	return parse_count(n, out);
 }
 
 /* Hash table of schema nodes reached so far; see the file comment. */
@@ -532,9 +565,8 @@ static void
 check_pattern(struct check *c, const struct keyword *kw, const node_t *v,
               struct bound *b)
 {
-	char why[128];
-	regex_t re;
-	int r;
+	char why[200];
+	pcre2_code *code;
 
 	(void)kw;
 	(void)b;
@@ -547,14 +579,13 @@ check_pattern(struct check *c, const struct keyword *kw, const node_t *v,
 		schema_error(c, v, "'pattern' must not contain a NUL byte");
 		return;
 	}
-	r = regcomp(&re, v->value, REG_EXTENDED | REG_NOSUB);
-	if (r == 0) {
-		regfree(&re);
+	code = ecma_pattern_compile(v->value, v->len, why, sizeof(why));
+	if (code != NULL) {
+		pcre2_code_free(code);
 		return;
 	}
-	regerror(r, &re, why, sizeof(why));
-	schema_error(c, v, "'pattern' '%s' is not a valid POSIX extended "
-	             "regular expression: %s", v->value, why);
+	schema_error(c, v, "'pattern' '%s' is not a valid regular "
+	             "expression: %s", v->value, why);
 }
 
 static void
@@ -616,6 +647,7 @@ static const struct keyword keywords[] = {
 	{"$ref", check_ref, NULL, SLOT_NONE},
 	{"title", check_string, NULL, SLOT_NONE},
 	{"description", check_string, NULL, SLOT_NONE},
+	{"$comment", check_string, NULL, SLOT_NONE},
 	{"default", NULL, NULL, SLOT_NONE},
 	{"examples", check_list, NULL, SLOT_NONE},
 	{"deprecated", check_bool, NULL, SLOT_NONE},
@@ -628,7 +660,7 @@ static const struct keyword keywords[] = {
  * towards some unrelated supported keyword.
  */
 static const char *const unsupported[] = {
-	"$schema", "$id", "$anchor", "$defs", "definitions", "$comment",
+	"$schema", "$id", "$anchor", "$defs", "definitions",
 	"allOf", "anyOf", "oneOf", "not", "if", "then", "else",
 	"prefixItems", "contains", "minContains", "maxContains",
 	"uniqueItems", "patternProperties", "propertyNames",

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract/contract.h"
 #include "util/arena.h"
 #include "util/strmap.h"
 
@@ -114,6 +115,7 @@ generation_new(struct config *cfg, unsigned number)
 		}
 	}
 	g->nruns = k;
+	g->contract = contract_compile(cfg);
 	return g;
 }
 
@@ -142,5 +144,6 @@ generation_unref(struct generation *g)
 	if (g == NULL || --g->refs > 0)
 		return;
 	config_free(g->cfg);
+	contract_free(g->contract);
 	free(g);
 }

@@ -209,7 +209,7 @@ refuse_outside_spaces(struct http_exchange *ex, struct request_ctx *ctx)
 }
 
 /* What follows the credential check: space limit, rate limit, module
- * state, handler. */
+ * state, request body, handler. */
 static void
 continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 {
@@ -217,7 +217,7 @@ continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 		return;
 	if (!ratelimit_check(ctx->rt, ex, ctx, ctx->cred != NULL ?
 	                     ctx->cred->id : NULL) &&
-	    !refuse_unless_running(ex, ctx))
+	    !refuse_unless_running(ex, ctx) && !runtime_refuse_body(ex, ctx))
 		runtime_dispatch(ex, ctx);
 }
 

@@ -21,6 +21,7 @@
 #include "http/router.h"
 #include "runtime/ratelimit.h"
 
+struct contract;
 struct event_base;
 struct provider_registry;
 struct ssl_ctx_st;
@@ -89,6 +90,8 @@ struct generation {
 	 * plan order), or NULL: looked up once, not per request. */
 	struct module_run *store_run;
 	struct module_run *auth_run;
+	struct contract *contract;  /* request schemas, compiled; NULL when
+	                               out of memory */
 };
 
 enum runtime_state {
@@ -397,5 +400,10 @@ struct request_credential *runtime_credential_copy(
     const struct aster_credential *c);
 void runtime_authenticate(struct http_exchange *ex, struct request_ctx *ctx,
                           request_step_fn next);
+
+/* validate_body.c: for a route with request.schema, refuses a body that
+ * is not application/json (415), not JSON (400) or breaks the schema
+ * (422, with errors), answering ex and returning 1; else 0. */
+int runtime_refuse_body(struct http_exchange *ex, struct request_ctx *ctx);
 
 #endif
