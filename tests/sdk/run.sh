@@ -16,7 +16,8 @@
 #      moduledir) and runs test_hello against the installed asterd with
 #      that directory as its module path;
 #   4. make uninstall, which leaves hello.so to the example's own
-#      uninstall, and then nothing but the configuration is left.
+#      uninstall (run with a copy of the .pc files), and then nothing but
+#      the configuration is left.
 #
 # make check-run calls it; its make variables (B, SAN, CC...) reach the
 # `make install` here through MAKEFLAGS, so B is not rebuilt with other
@@ -147,12 +148,16 @@ grep '^not ok\|^ok\|^test_hello' "$log" | sed 's/^/  /'
 
 # --- 4. uninstall -----------------------------------------------------------
 
+# The example's own uninstall reads moduledir from aster.pc, which asterd's
+# uninstall removes: keep a copy for it.
+cp -R "$pcdir" "$tmp/pkgconfig" || fail "keeping a copy of $pcdir"
 step "make uninstall" \
 	make --no-print-directory -C "$root" uninstall B="$b" DESTDIR="$stage"
 [ -f "$stage$moduledir/hello.so" ] ||
 	fail "asterd's make uninstall removed hello.so, which it did not install"
 step "the example's make uninstall" \
-	env -u PKG_CONFIG_SYSROOT_DIR "${ex[@]}" uninstall DESTDIR="$stage"
+	env -u PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH="$tmp/pkgconfig" \
+	PKG_CONFIG_LIBDIR="$tmp/pkgconfig" "${ex[@]}" uninstall DESTDIR="$stage"
 left=$(cd "$stage" && find . ! -type d ! -path './*/aster/conf.d/*' | sort)
 [ -z "$left" ] || { echo "$left" >"$log"; fail "left after uninstall:"; }
 
