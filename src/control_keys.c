@@ -133,6 +133,11 @@ keys_spec_from_json(json_object *o, struct aster_api_key_spec *spec,
 		if (!json_object_is_type(v, json_type_array))
 			return "\"spaces\" must be a list of space ids";
 		n = json_object_array_length(v);
+		/* SPEC §7.4: [] reaches no space, which a key cannot say
+		 * yet (no limit reaches all): refused, not widened. */
+		if (n == 0)
+			return "\"spaces\" must list at least one space (null "
+			       "or absent: every space)";
 		if (n > max)
 			return "\"spaces\" lists too many spaces";
 		for (i = 0; i < n; i++) {

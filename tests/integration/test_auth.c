@@ -815,6 +815,10 @@ START_TEST(test_keys_api)
 		 "\"2001-01-01T00:00:00Z\"}", 422, "validation-failed"},
 		{"{\"name\":\"x\",\"role\":\"user\",\"spaces\":\"alpha\"}",
 		 422, "validation-failed"},
+		/* [] would reach no space, which a key cannot say: refused
+		 * rather than made a key for every space. */
+		{"{\"name\":\"x\",\"role\":\"user\",\"spaces\":[]}",
+		 422, "validation-failed"},
 	};
 
 	prod_sqlite(&p);
