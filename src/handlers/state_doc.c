@@ -17,7 +17,7 @@
 
 #include <aster/http.h>
 
-#include "http/etag.h"
+#include "util/etag.h"
 #include "util/json_check.h"
 
 /* A stored value can never be larger, whatever max_body_bytes says. */

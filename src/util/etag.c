@@ -1,7 +1,7 @@
 /*
  * etag.c - parsing entity-tag lists (see etag.h).
  */
-#include "http/etag.h"
+#include "util/etag.h"
 
 #include <ctype.h>
 
