@@ -16,11 +16,13 @@
  */
 #include "runtime/runtime.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "log.h"
@@ -122,6 +124,39 @@ fail(struct migrate *m, int status, const char *fmt, const char *error)
 	finish(m, status, &m->g->runs[m->member], cause);
 }
 
+/*
+ * Renders dl to stderr in one write(2): the log's writer thread writes
+ * its lines to stderr too, and stdio's piecewise writes of a diagnostic
+ * could be cut by one of them.
+ */
+static void
+write_diagnostics(const struct diag_list *dl)
+{
+	char *text = NULL;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (mem == NULL) {
+		diag_render_text(dl, stderr);
+		return;
+	}
+	diag_render_text(dl, mem);
+	if (fclose(mem) != 0) {
+		free(text);
+		return;
+	}
+	while (off < len) {
+		n = write(STDERR_FILENO, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(text);
+}
+
 /* The migration-changed diagnostic, located at the migration's sql. */
 static void
 report_changed(const struct migrate *m)
@@ -138,7 +173,7 @@ report_changed(const struct migrate *m)
 	               module_id(m), mig->id);
 	diag_hint(&dl, d, "add a new migration instead of editing an "
 	          "applied one");
-	diag_render_text(&dl, stderr);
+	write_diagnostics(&dl);
 	diag_list_release(&dl);
 }
 
