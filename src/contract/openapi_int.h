@@ -15,7 +15,7 @@
 #define OPENAPI_SCHEMAS "#/components/schemas/"
 #define OPENAPI_RESPONSES "#/components/responses/"
 
-struct schema_todo;
+struct schema_pending;
 
 struct openapi_doc {
 	struct arena *a;
@@ -27,9 +27,9 @@ struct openapi_doc {
 	struct strmap *items;       /* shape -> struct path_item */
 	struct strmap *op_ids;      /* operationIds taken */
 	/* Named schemas the document refers to: "module.Name" -> its JSON
-	 * once translated; those still to translate wait in todo. */
+	 * once translated; those still to translate wait in pending. */
 	struct strmap *schemas;
-	struct schema_todo *todo;
+	struct schema_pending *pending;
 	unsigned errors_used;       /* bits of the error responses used */
 	int problem_used;           /* a declared error response uses the
 	                               problem schema */

@@ -26,11 +26,11 @@
 #include "util/strmap.h"
 
 /* A named schema referred to and not translated yet. */
-struct schema_todo {
+struct schema_pending {
 	const char *name;           /* "module.Name" */
 	const struct module *owner;
 	const node_t *schema;
-	struct schema_todo *next;
+	struct schema_pending *next;
 };
 
 static const char problem_schema[] =
@@ -116,7 +116,7 @@ refer(struct openapi_doc *d, const char *name, const char *mid,
       const char *schema_name)
 {
 	const struct module *m;
-	struct schema_todo *t;
+	struct schema_pending *t;
 	const node_t *schema;
 
 	if (strmap_get(d->schemas, name) != NULL)
@@ -129,8 +129,8 @@ refer(struct openapi_doc *d, const char *name, const char *mid,
 	t->name = name;
 	t->owner = m;
 	t->schema = schema;
-	t->next = d->todo;
-	d->todo = t;
+	t->next = d->pending;
+	d->pending = t;
 	/* Taken until translated, so it is queued once. */
 	strmap_put(d->schemas, name, t);
 }
@@ -245,12 +245,12 @@ openapi_schema(struct openapi_doc *d, const struct module *owner,
 /* Translates the queued schemas, and those they refer to in turn. Each
  * is translated once: refer() queues a name only the first time. */
 static void
-translate_todo(struct openapi_doc *d, json_object *done)
+translate_pending(struct openapi_doc *d, json_object *done)
 {
-	struct schema_todo *t;
+	struct schema_pending *t;
 
-	while ((t = d->todo) != NULL) {
-		d->todo = t->next;
+	while ((t = d->pending) != NULL) {
+		d->pending = t->next;
 		json_object_object_add(done, t->name,
 		                       openapi_schema(d, t->owner, t->schema));
 	}
@@ -264,7 +264,7 @@ openapi_add_schemas(struct openapi_doc *d, json_object *schemas)
 	size_t i;
 	uint32_t j;
 
-	translate_todo(d, done);
+	translate_pending(d, done);
 	for (i = 0; i < d->cfg->nmembers; i++) {
 		const struct module *m = d->cfg->members[i];
 
