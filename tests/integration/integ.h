@@ -618,6 +618,19 @@ integ_ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The clock asterd's timers run on: libevent reads
+ * CLOCK_MONOTONIC_COARSE (a tick of a few ms), so a 300 ms timer may
+ * fire at 299 ms of the fine clock; "not before the timer" is a claim
+ * on this one. */
+static inline uint64_t
+integ_loop_ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* Sleeps ms milliseconds. */
 static inline void
 integ_sleep_ms(unsigned ms)
