@@ -139,13 +139,98 @@ struct static_handler {
 	const char *index;
 };
 
+/* --- upstreams (SPEC §3.2, §7.7) -------------------------------------- */
+
+enum target_scheme {
+	TARGET_HTTP,
+	TARGET_HTTPS,
+	TARGET_UNIX,
+};
+
+/* One target of an upstream: http://host:port[/base], https://... or
+ * unix:PATH. */
+struct upstream_target {
+	const node_t *node;         /* the list item (or the proxy's
+	                               `upstream` value for an inline one) */
+	const char *url;            /* as written */
+	/* Filled by validation: */
+	enum target_scheme scheme;
+	const char *host;           /* TCP: name or address, no brackets */
+	int port;                   /* TCP: 1..65535 (80/443 by default) */
+	const char *path;           /* unix: the socket, resolved against the
+	                               manifest's directory */
+	const char *base;           /* base path, "" or "/x/y" (no trailing
+	                               '/'), prepended to forwarded paths */
+	const char *authority;      /* the Host a request to it carries:
+	                               "host:port" ("host" on the scheme's
+	                               default port; "[::1]:8080"; "localhost"
+	                               for unix) */
+};
+
+struct upstream_health {
+	const node_t *node;
+	const char *path;           /* required; starts with '/' */
+	long long interval_ms;      /* default 2000 */
+	long long timeout_ms;       /* default 1000 */
+	long long healthy;          /* successes to come back, default 2 */
+	long long unhealthy;        /* failures to go down, default 3 */
+};
+
+struct upstream_eject {
+	const node_t *node;
+	long long consecutive_failures; /* default 5 */
+	long long base_ms;          /* default 30000 */
+};
+
+struct upstream_tls {
+	const node_t *node;
+	const char *ca;             /* PEM file, resolved; NULL: system CAs */
+	const char *server_name;    /* SNI and name checked; NULL: host */
+	int verify;                 /* default 1 */
+	int has_verify;
+};
+
+/*
+ * A named entry of a module's `upstreams`, or the one-target upstream a
+ * proxy handler names inline by URL. Defaults are filled by validation,
+ * so consumers read plain values.
+ */
+struct upstream_conf {
+	const node_t *node;         /* the mapping value (inline: the URL) */
+	const char *name;           /* the key ("api"); inline: the URL */
+	struct module *module;      /* the module that declares it */
+	const char *key;            /* identity across reloads: "module.name",
+	                               or "url:" + the URL for an inline one */
+	struct objlist targets;     /* struct upstream_target *; nonempty */
+	const char *balance;        /* "round-robin" (default) |
+	                               "least-request" */
+	long long keepalive;        /* idle connections per target; default
+	                               32, 0..4096 */
+	long long connect_timeout_ms;   /* default 2000 */
+	struct upstream_health *health; /* NULL: no active checks */
+	struct upstream_eject *eject;   /* NULL: no passive ejection */
+	struct upstream_tls *tls;       /* https targets only; NULL:
+	                                   defaults */
+	/* Filled by validation: */
+	int least_request;
+	enum target_scheme scheme;  /* shared by every target */
+	int inline_url;             /* made from a proxy's URL */
+	unsigned ok;                /* passed every check */
+};
+
 struct proxy_handler {
 	const node_t *node;
 	const char *upstream;
 	int strip_prefix;
-	long long timeout_ms;
-	long long retries;
-	int has_timeout, has_retries;
+	long long timeout_ms;       /* default 30000 */
+	long long try_timeout_ms;   /* default: timeout_ms */
+	long long retries;          /* default 1, 0..10 */
+	int preserve_host;
+	int pass_authorization;
+	int has_timeout, has_retries, has_try_timeout;
+	/* Filled by validation: the upstream it names (its own for an
+	 * inline URL). */
+	struct upstream_conf *resolved;
 };
 
 struct handler {
@@ -266,6 +351,8 @@ struct module {
 	struct marketplace *marketplace;
 	struct analytics *analytics;
 	struct rate_limit *rate_limit;
+	const node_t *upstreams_node;
+	struct objlist upstreams;   /* struct upstream_conf *, in file order */
 	/* Filled by validation and planning: */
 	struct semver semver;
 	int version_ok;

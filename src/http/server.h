@@ -224,4 +224,116 @@ void http_on_complete(struct http_exchange *ex,
 /* Standard reason phrase for status ("Not Found"). */
 const char *http_reason(int status);
 
+/* --- streamed bodies (the reverse proxy) -------------------------------- */
+
+/*
+ * A response whose body arrives in pieces (an upstream's). The head goes
+ * out at http_stream_begin() with the header fields added so far; the
+ * body follows with http_stream_write() and ends with http_stream_end()
+ * (or http_stream_abort()). Between begin and end the handler still
+ * holds ex, as between dispatch and http_respond(): if the client goes
+ * away the abandon hook runs, and the handler ends the stream (any end:
+ * it releases ex). Once the head is out the server's 504 no longer
+ * applies; each write must make progress within the write timeout, as
+ * any queued response.
+ */
+
+/*
+ * Sends the status line and head. length >= 0 is the body's length
+ * (Content-Length; the writes must add up to it), -1 an unknown length:
+ * chunked to an HTTP/1.1 client (trailers possible), delimited by the
+ * connection's close for HTTP/1.0. HEAD, 1xx, 204 and 304 have no body:
+ * writes are dropped (HEAD keeps the announced Content-Length). Returns
+ * 0, or -1 when ex was answered already or is abandoned (nothing sent;
+ * the handler still ends the stream to release ex).
+ */
+int http_stream_begin(struct http_exchange *ex, int status,
+                      int64_t length);
+
+/*
+ * Sends an interim 1xx response (not 101) before the final one: the
+ * status line and the nfields name/value pairs of fields, unchanged
+ * except that invalid ones are dropped. 0, or -1 when the head is out
+ * already or the client speaks HTTP/1.0 (nothing sent).
+ */
+int http_send_interim(struct http_exchange *ex, int status,
+                      const char *const *names, const char *const *values,
+                      size_t nfields);
+
+/*
+ * Queues len bytes of body (copied). Returns 1 while the client keeps
+ * up, 0 once the queue has passed the high-water mark (64 KiB): the
+ * caller then stops reading its source until the drain hook runs; -1
+ * when the client is gone (stop and end the stream).
+ */
+int http_stream_write(struct http_exchange *ex, const void *data,
+                      size_t len);
+
+/* The same from an evbuffer, drained (no copy where the chains allow). */
+int http_stream_write_buffer(struct http_exchange *ex,
+                             struct evbuffer *data);
+
+/* fn(ex, arg) runs each time the queue falls under the low-water mark
+ * after a write returned 0. */
+void http_stream_on_drain(struct http_exchange *ex,
+                          void (*fn)(struct http_exchange *ex, void *arg),
+                          void *arg);
+
+/* A trailer field for the end of a chunked body (dropped otherwise, and
+ * when invalid). */
+void http_stream_trailer(struct http_exchange *ex, const char *name,
+                         const char *value);
+
+/* The body is complete: the last chunk (and trailers) go out and the
+ * exchange completes as after http_respond(). */
+void http_stream_end(struct http_exchange *ex);
+
+/* The body is cut short (the upstream failed mid-body): the connection
+ * closes after what is queued, so the client sees a truncated body and
+ * no reuse. Also ends a stream that never began. */
+void http_stream_abort(struct http_exchange *ex);
+
+/*
+ * A request body streamed rather than read whole. The head hook, when
+ * set, runs as a request's head completes with a body to follow (a
+ * Content-Length > 0 or chunked); returning 1 dispatches the exchange
+ * at once, before any body byte is read, and the body then comes through
+ * http_body_stream(). Returning 0 keeps the usual: the body is read whole
+ * (up to max_body_bytes) before dispatch. The hook must not answer ex.
+ */
+typedef int (*http_head_fn)(struct http_exchange *ex, void *arg);
+void http_server_set_head_hook(struct http_server *s, http_head_fn fn);
+
+/* 1 when ex's body comes through http_body_stream(). */
+int http_body_streamed(const struct http_exchange *ex);
+
+/*
+ * For a streamed body: fn(ex, data, len, end, arg) for each piece of the
+ * (de-chunked) body, in order, and then once with end = 1 (len 0) when
+ * it is complete, or end = -1 when it failed (client gone, a bad chunk,
+ * more than max_body_bytes; the server has answered nothing: the
+ * handler answers if it can). Nothing is read before this call (an
+ * `Expect: 100-continue` is answered at it), and reading pauses while
+ * paused.
+ */
+typedef void (*http_body_fn)(struct http_exchange *ex, const void *data,
+                             size_t len, int end, void *arg);
+void http_body_stream(struct http_exchange *ex, http_body_fn fn, void *arg);
+void http_body_pause(struct http_exchange *ex, int paused);
+
+/*
+ * Takes ex's connection off the server for a tunnel (after an upstream's
+ * 101, begun with http_stream_begin(ex, 101, -1)): the socket is the
+ * caller's from then on, to read, write (non-blocking) and close. Bytes
+ * the client sent past the request move into in; response bytes not yet
+ * written (the 101 head) into out, for the caller to write first. ex
+ * completes. -1 on a TLS connection or once the client is gone (nothing
+ * changes: end the stream).
+ */
+evutil_socket_t http_detach(struct http_exchange *ex, struct evbuffer *in,
+                            struct evbuffer *out);
+
+/* 1 when the request came over TLS (X-Forwarded-Proto). */
+int http_is_tls(const struct http_exchange *ex);
+
 #endif
