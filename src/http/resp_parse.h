@@ -85,7 +85,7 @@ void resp_begin(struct http_response *r, int head_request);
  * Takes bytes of data[0..len); *used says how many. RESP_MORE: all of
  * them. RESP_HEAD: the head is complete (1xx: feed on, the next head
  * follows; a final head: the body follows, or RESP_DONE comes at the
- * next call if there is none). RESP_BODY: *piece/*piece_len point into
+ * next call if there is none). RESP_BODY: *piece and *piece_len point into
  * data, a part of the body; feed the rest. RESP_DONE: complete; the
  * bytes after *used are not this response's. A 101 head ends the
  * parse: what follows is the tunnel's.

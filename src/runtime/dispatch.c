@@ -6,8 +6,9 @@
  * what is left is the handler form. Operations go to their provider's
  * handle() through aster/http.h, the built-in gateway provider's
  * exactly as a .so provider's; respond and static are served by the HTTP
- * layer from the route's own declaration. Proxies and runtimes arrive with later
- * work and answer 503 until then.
+ * layer from the route's own declaration, proxies by the HTTP layer's
+ * client of upstreams (runtime/proxy.c says what to forward). Runtimes
+ * arrive with later work and answer 503 until then.
  */
 #include "runtime/runtime.h"
 
@@ -115,9 +116,7 @@ runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx)
 		                  ctx->request_id);
 		return;
 	case HANDLER_PROXY:
-		snprintf(detail, sizeof(detail), "the upstream %s is not "
-		         "connected", h->proxy->upstream);
-		unavailable(ex, ctx, detail);
+		runtime_proxy(ex, ctx);
 		return;
 	case HANDLER_RUNTIME:
 		snprintf(detail, sizeof(detail), "the runtime of module '%s' "

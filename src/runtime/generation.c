@@ -143,6 +143,7 @@ generation_unref(struct generation *g)
 {
 	if (g == NULL || --g->refs > 0)
 		return;
+	runtime_upstreams_release(g);
 	config_free(g->cfg);
 	contract_free(g->contract);
 	free(g);

@@ -731,6 +731,9 @@ runtime_run(struct runtime *rt, struct config *cfg)
 		return 69;
 	}
 	rt->current = generation_new(cfg, ++rt->next_generation);
+	if (rt->current == NULL ||
+	    runtime_upstreams_attach(rt, rt->current, NULL) < 0)
+		rt->exit_code = 70;
 	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	rt->failures = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	log_attach();

@@ -496,6 +496,10 @@ apply(struct runtime *rt, struct generation *new, struct tls_load *tls)
 	carry_over(old, new);
 	runtime_stop_runs(rt, old, owns_running, NULL);
 	settle_listeners(rt, new->cfg, tls);
+	if (runtime_upstreams_attach(rt, new, old) < 0)
+		log_msg(LOG_ERROR, "generation %u: some upstreams could not "
+		        "be started (out of memory): their routes answer 503",
+		        new->number);
 	rt->current = new;
 	generation_unref(old);
 	rt->state = RUNTIME_RELOADING;

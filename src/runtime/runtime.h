@@ -31,6 +31,7 @@ struct log;
 struct reload_job;
 struct resolver;
 struct strmap;
+struct upstream;
 
 enum module_run_state {
 	MODULE_PENDING,         /* planned, not started yet */
@@ -92,6 +93,10 @@ struct generation {
 	struct module_run *auth_run;
 	struct contract *contract;  /* request schemas, compiled; NULL when
 	                               out of memory */
+	/* upstreams.c: the running upstreams its proxies reach, by key. */
+	struct strmap *upstreams;
+	struct upstream **upstream_list;
+	size_t nupstreams, upstreams_cap;
 };
 
 enum runtime_state {
@@ -180,6 +185,17 @@ struct module_run *generation_find_run(struct generation *g, const char *id);
 
 /* The run that answers for the module's state (run itself). */
 struct module_run *module_run_live(struct module_run *run);
+
+/* upstreams.c: runs the upstreams of g, taking over those of old (the
+ * generation it replaces, or NULL) with the same key. -1 when out of
+ * memory. */
+int runtime_upstreams_attach(struct runtime *rt, struct generation *g,
+                             struct generation *old);
+/* upstreams.c: drops g's references (generation_unref()). */
+void runtime_upstreams_release(struct generation *g);
+/* upstreams.c: the running upstream of conf in g, or NULL. */
+struct upstream *runtime_upstream_of(struct generation *g,
+                                     const struct upstream_conf *conf);
 
 /* Takes and drops a reference to g (the last drop frees it). */
 struct generation *generation_ref(struct generation *g);
@@ -373,6 +389,9 @@ struct query_pair {
  * from ex. */
 struct aster_request *runtime_request_api(struct request_ctx *ctx,
                                           struct http_exchange *ex);
+
+/* proxy.c: forwards the request to the route's upstream. */
+void runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx);
 
 /* dispatch.c: runs ctx->route's handler. */
 void runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx);

@@ -1,0 +1,114 @@
+/*
+ * proxy_int.h - one forwarded exchange, shared by proxy.c (attempts,
+ * retries, the response), proxy_head.c (the header sections),
+ * proxy_body.c (the request body) and proxy_tunnel.c (Upgrade).
+ * Private to src/http/.
+ */
+#ifndef ASTER_HTTP_PROXY_INT_H
+#define ASTER_HTTP_PROXY_INT_H
+
+#include "http/proxy.h"
+
+#include <stdint.h>
+
+#include "http/resp_parse.h"
+#include "http/upstream_int.h"
+
+struct evbuffer;
+struct http_exchange;
+
+/* Attempts per exchange at most: 1 + retries (10) + the one on a fresh
+ * connection after a reused one failed. */
+#define PROXY_MAX_ATTEMPTS 12
+/* The request's output to an upstream above this: the client's body
+ * waits (back-pressure both ways). */
+#define PROXY_OUT_HIGH     (64 * 1024)
+
+struct proxy_call_body {
+	int streamed;               /* arrives through http_body_stream() */
+	int chunked;                /* forwarded chunked (length unknown) */
+	uint64_t length;            /* forwarded Content-Length */
+	const unsigned char *data;  /* a body read whole */
+	size_t len;
+	/* Streamed: */
+	int started;                /* http_body_stream() called */
+	int consumed;               /* some of it went out: no retry */
+	int ended;                  /* end = 1 seen */
+	int failed;                 /* end = -1 seen */
+	int paused;
+};
+
+struct proxy_call {
+	struct http_exchange *ex;
+	struct upstream *up;
+	char *path;
+	char *request_id;
+	char traceparent[56];
+	unsigned try_timeout_ms;
+	unsigned retries_left;
+	int preserve_host;
+	int idempotent;
+	int upgrade;
+	int head_request;
+	struct proxy_call_body body;
+	struct evbuffer *fixed;     /* the head's part common to attempts */
+	struct evbuffer *out;       /* the request to the current target */
+
+	/* The current attempt. */
+	struct upconn *conn;
+	struct uptarget *target;    /* referenced */
+	unsigned attempt;           /* 1-based */
+	uint64_t attempt_start_ms;
+	uint64_t attempt_deadline_ms;
+	int reused;                 /* on a pooled connection */
+	int sent_any;               /* a byte of the request went out */
+	int written;                /* the whole request went out */
+	int got_byte;               /* a byte of the response came */
+
+	struct uptarget *tried[PROXY_MAX_ATTEMPTS];
+	size_t ntried;
+	int fresh_retry_done;       /* the retry after a reused one failed */
+	int fresh_only;
+
+	uint64_t deadline_ms;       /* timeout_ms from the start */
+	struct event *timer;        /* the whole exchange's deadline */
+	struct http_response resp;
+	int head_seen;              /* the final head: no retry from now */
+	int stream_begun;
+	int paused;                 /* the client's queue is full */
+	int done;
+	enum upstream_outcome last_fail;
+	const char *last_why;
+};
+
+/* --- proxy_head.c ------------------------------------------------------ */
+
+/* Does the client ask for an Upgrade (Connection: upgrade + Upgrade)? */
+int proxy_is_upgrade(struct http_exchange *ex);
+/* The part of the head every attempt shares, with the final CRLF. */
+int proxy_head_fixed(struct evbuffer *b, struct http_exchange *ex,
+                     const struct proxy_request *pr,
+                     const struct proxy_call_body *body, int upgrade);
+/* The request line, Host and traceparent of one attempt on t. */
+int proxy_head_attempt(struct evbuffer *b, struct http_exchange *ex,
+                       const struct proxy_call *call,
+                       const struct uptarget *t);
+/* Does a field of the upstream's head reach the client? */
+int proxy_response_field_passes(const struct http_response *r,
+                                const char *name, int upgrade);
+
+/* --- proxy_tunnel.c ---------------------------------------------------- */
+
+/* The target answered 101: the client's connection and c become a
+ * tunnel; rest[0..len) are bytes the target sent after its head. Ends
+ * the call either way. */
+void proxy_tunnel(struct proxy_call *call, const char *rest, size_t len);
+
+/* --- proxy.c ----------------------------------------------------------- */
+
+/* The upstream's head fields that pass, as the client's response's. */
+void proxy_forward_head(struct proxy_call *call, int upgrade);
+/* Ends the call: releases everything (ex is answered already). */
+void proxy_call_free(struct proxy_call *call);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * upstream_int.h - the structs shared by the upstream's files, private
+ * to src/http/: upstream.c (groups, targets, balancing, ejection),
+ * upstream_conn.c (one connection and the pools), upstream_health.c
+ * (active checks) and proxy*.c (an exchange forwarded).
+ */
+#ifndef ASTER_HTTP_UPSTREAM_INT_H
+#define ASTER_HTTP_UPSTREAM_INT_H
+
+#include "http/upstream.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "config/manifest.h"
+
+struct evbuffer;
+struct upconn;
+struct uptarget;
+
+/* An idle pooled connection goes after this long (SPEC §7.7). */
+#define UPSTREAM_IDLE_MS        60000
+/* One recv() from an upstream takes at most this much. */
+#define UPSTREAM_READ_BUF       (64 * 1024)
+/* A response head (or trailers) from an upstream longer: invalid. */
+#define UPSTREAM_MAX_HEAD       (64 * 1024)
+
+TAILQ_HEAD(upconn_list, upconn);
+
+/* One target of a group, with its pool and its health. */
+struct uptarget {
+	struct upstream *up;        /* NULL once a reload removed it */
+	unsigned refs;              /* the group's, and one per connection
+	                               and attempt on it */
+	char *url;
+	enum target_scheme scheme;
+	char *host;
+	int port;
+	char *path;                 /* unix */
+	char *base;
+	char *authority;
+	struct sockaddr_storage addr;   /* resolved at creation (literals and
+	                                   names looked up by validation's
+	                                   rules: see upstream.c) */
+	socklen_t addrlen;
+	int addr_ok;
+
+	struct upconn_list idle;    /* most recently used first */
+	size_t nidle;
+	size_t in_flight;           /* attempts on it now */
+
+	/* Passive ejection. */
+	unsigned failures;          /* consecutive failed attempts */
+	unsigned ejections;         /* so far (time grows with it) */
+	uint64_t ejected_until_ms;  /* monotonic; 0: not ejected */
+
+	/* Active health. */
+	int down;                   /* by the checks */
+	unsigned check_ok, check_fail;  /* consecutive */
+	struct event *check_timer;
+	struct upconn *checking;    /* the check under way */
+	uint64_t check_deadline_ms;
+};
+
+struct upstream {
+	unsigned refs;
+	struct event_base *base;
+	char *label;
+	char *key;
+	enum target_scheme scheme;
+	int least_request;
+	size_t keepalive;
+	unsigned connect_timeout_ms;
+	int has_health;
+	char *health_path;
+	unsigned health_interval_ms, health_timeout_ms;
+	unsigned healthy, unhealthy;
+	int has_eject;
+	unsigned eject_failures;
+	unsigned eject_base_ms;
+	/* TLS to https targets. */
+	struct ssl_ctx_st *tls;
+	char *server_name;
+
+	struct uptarget **targets;
+	size_t ntargets;
+	size_t rr;                  /* round-robin cursor */
+	struct upstream_counts counts;
+};
+
+/* --- upstream.c -------------------------------------------------------- */
+
+/* Monotonic milliseconds. */
+uint64_t upstream_now_ms(void);
+/* A random 64-bit number (not for secrets: spreading and parent ids). */
+uint64_t upstream_random(void);
+/* Can t take a request now (not ejected, not down)? */
+int uptarget_available(const struct uptarget *t, uint64_t now);
+/*
+ * The target for an attempt: round-robin or P2C among the available
+ * targets, preferring those not in tried[0..ntried). NULL when every
+ * target is ejected or down; *retry_ms then says when the first comes
+ * back (0: unknown).
+ */
+struct uptarget *upstream_pick(struct upstream *u, struct uptarget **tried,
+                               size_t ntried, unsigned *retry_ms);
+/* An attempt on t ended: counts it and feeds ejection. */
+void uptarget_record(struct uptarget *t, enum upstream_outcome o);
+struct uptarget *uptarget_ref(struct uptarget *t);
+void uptarget_unref(struct uptarget *t);
+
+/* --- upstream_conn.c --------------------------------------------------- */
+
+/* A connection to a target; the owner's callbacks get its events. */
+struct upconn {
+	struct uptarget *target;    /* referenced */
+	evutil_socket_t fd;
+	struct event ev;            /* read or write, as asked */
+	struct event timer;
+	void (*on_event)(struct upconn *c, short what, void *arg);
+	void *arg;
+	uint64_t uses;              /* requests begun on it */
+	unsigned connecting:1;
+	unsigned pooled:1;          /* on target->idle */
+	unsigned events_set:1;
+	TAILQ_ENTRY(upconn) link;
+};
+
+/*
+ * Starts a connection to t (non-blocking connect); NULL with *err set to
+ * an errno when it failed at once. The owner is told EV_WRITE when it
+ * may write (connected), with EV_TIMEOUT after ms.
+ */
+struct upconn *upconn_open(struct uptarget *t, int *err);
+/* A pooled connection to t that still looks open, taken off the pool;
+ * NULL when there is none. */
+struct upconn *upconn_take_idle(struct uptarget *t);
+/* Waits for what (EV_READ, EV_WRITE or both) and for ms (0: no timer)
+ * and calls fn(c, what, arg) once for whichever comes first. */
+int upconn_wait(struct upconn *c, short what, unsigned ms,
+                void (*fn)(struct upconn *c, short what, void *arg),
+                void *arg);
+/* Stops waiting (events and timer). */
+void upconn_idle_events(struct upconn *c);
+/* Connected? 0, or the connect's errno. */
+int upconn_connect_result(struct upconn *c);
+/* Gives c back to its target's pool (or closes it when the pool is
+ * full, the target gone, or keepalive 0). */
+void upconn_release(struct upconn *c);
+/* Closes c. */
+void upconn_close(struct upconn *c);
+/* Closes every idle connection of t. */
+void uptarget_close_idle(struct uptarget *t);
+
+/* --- upstream_health.c ------------------------------------------------- */
+
+/* Starts (or restarts, after an update) the active checks of t. */
+void health_start(struct uptarget *t);
+/* Stops them. */
+void health_stop(struct uptarget *t);
+
+#endif

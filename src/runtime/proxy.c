@@ -1,0 +1,113 @@
+/*
+ * proxy.c - a proxy route's request, as the HTTP layer is to forward it
+ * (SPEC §7.7, §7.4): the running upstream, the path after strip_prefix,
+ * the timeouts, and the caller's identity as X-Aster-* headers. The
+ * forwarding itself is http/proxy.c's.
+ */
+#include "runtime/runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/problem.h"
+#include "http/proxy.h"
+#include "http/server.h"
+
+#define IDENTITY_MAX 5
+
+/* "a,b,c" of a limited credential's spaces, "*" for none; NULL when out
+ * of memory. */
+static char *
+spaces_text(const struct request_credential *c)
+{
+	size_t i, len = 2;
+	char *out, *p;
+
+	if (c->nspaces == 0)
+		return strdup("*");
+	for (i = 0; i < c->nspaces; i++)
+		len += strlen(c->spaces[i]) + 1;
+	if ((out = malloc(len)) == NULL)
+		return NULL;
+	p = out;
+	for (i = 0; i < c->nspaces; i++) {
+		size_t n = strlen(c->spaces[i]);
+
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, c->spaces[i], n);
+		p += n;
+	}
+	*p = '\0';
+	return out;
+}
+
+/* The identity headers of §7.4 into v; their count. */
+static size_t
+identity(struct request_ctx *ctx, struct proxy_header *v, char **spaces)
+{
+	const struct request_credential *c = ctx->cred;
+	size_t n = 0, i;
+
+	*spaces = NULL;
+	if (c == NULL)
+		return 0;
+	v[n++] = (struct proxy_header){"X-Aster-Credential-Kind", c->kind};
+	v[n++] = (struct proxy_header){"X-Aster-Credential-Id", c->id};
+	v[n++] = (struct proxy_header){"X-Aster-Role", c->role};
+	if ((*spaces = spaces_text(c)) != NULL)
+		v[n++] = (struct proxy_header){"X-Aster-Spaces", *spaces};
+	for (i = 0; i < ctx->match.nparams; i++)
+		if (strcmp(ctx->match.params[i].name, "spaceId") == 0)
+			v[n++] = (struct proxy_header){"X-Aster-Space",
+			                               ctx->match.params[i].value};
+	return n;
+}
+
+/* The path to forward: the whole one, or with strip_prefix what lies
+ * below the mount point ("/" at least). */
+static const char *
+forwarded_path(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const struct proxy_handler *p = ctx->route->handler->proxy;
+
+	if (!p->strip_prefix)
+		return http_path_raw(ex);
+	if (ctx->route->prefix && ctx->match.rest != NULL &&
+	    ctx->match.rest[0] == '/')
+		return ctx->match.rest;
+	return "/";
+}
+
+void
+runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const struct proxy_handler *p = ctx->route->handler->proxy;
+	struct upstream *u = p->resolved != NULL ?
+	    runtime_upstream_of(ctx->gen, p->resolved) : NULL;
+	struct proxy_header add[IDENTITY_MAX];
+	struct proxy_request pr;
+	char *spaces;
+
+	if (u == NULL) {
+		http_add_header(ex, "Retry-After", "1");
+		problem_send(ex, 503, "unavailable", "the upstream is not "
+		             "running", ctx->request_id);
+		return;
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.upstream = u;
+	pr.path = forwarded_path(ex, ctx);
+	pr.timeout_ms = (unsigned)p->timeout_ms;
+	pr.try_timeout_ms = (unsigned)p->try_timeout_ms;
+	pr.retries = (unsigned)p->retries;
+	pr.preserve_host = p->preserve_host;
+	pr.pass_authorization = p->pass_authorization;
+	pr.request_id = ctx->request_id;
+	pr.traceparent = ctx->traceparent;
+	pr.add = add;
+	pr.nadd = identity(ctx, add, &spaces);
+	http_proxy(ex, &pr);
+	free(spaces);
+}
