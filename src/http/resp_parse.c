@@ -337,6 +337,27 @@ note_length(struct head_facts *f, const char *p, size_t len)
 	f->ncontent_length++;
 }
 
+/* A Content-Length value: one length, or a list of them; unlike other
+ * lists, an empty element ("5,") makes it invalid. */
+static void
+note_lengths(struct head_facts *f, const char *s)
+{
+	const char *e, *p;
+
+	for (;;) {
+		e = s + strcspn(s, ",");
+		for (p = s; p < e && (*p == ' ' || *p == '\t'); p++)
+			;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		note_length(f, p, (size_t)(e - p));
+		s += strcspn(s, ",");
+		if (*s == '\0')
+			return;
+		s++;
+	}
+}
+
 /* Notes what the field name: value means for framing and connection. */
 static void
 inspect_field(struct head_facts *f, const char *name, size_t nlen,
@@ -346,10 +367,7 @@ inspect_field(struct head_facts *f, const char *name, size_t nlen,
 	size_t len;
 
 	if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
-		if (*s == '\0')
-			f->bad_length = 1;
-		while ((t = list_next(&s, &len)) != NULL)
-			note_length(f, t, len);
+		note_lengths(f, value);
 	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
 		f->te_seen = 1;
 		while ((t = list_next(&s, &len)) != NULL) {
@@ -440,7 +458,7 @@ decide_framing(struct http_response *r, const struct head_facts *f)
 		/* §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing. */
 		if (r->minor == 0)
 			return fail(r, "Transfer-Encoding in HTTP/1.0");
-		if (f->nchunked > 1 || (f->nchunked == 1 && !f->last_chunked))
+		if (f->nchunked > 1)
 			return fail(r, "chunked applied more than once");
 		if (f->ncontent_length > 0 || f->bad_length)
 			r->keep_alive = 0;
