@@ -214,7 +214,8 @@ gather(struct http_response *r, const char *data, size_t len, size_t *used,
 		nl = memchr(p, '\n', len - off);
 		n = nl != NULL ? (size_t)(nl - p) + 1 : len - off;
 		line = r->buf_len - r->line_start + n;
-		first = r->buf_len > r->line_start ? r->buf[r->line_start] : p[0];
+		first = r->buf_len > r->line_start ?
+		    r->buf[r->line_start] : p[0];
 		if (nl != NULL && (line == 1 || (line == 2 && first == '\r'))) {
 			r->buf_len = r->line_start;
 			*used = off + n;

@@ -202,8 +202,8 @@ expect_run(struct http_response *r, const struct stream *s,
 
 	run(r, s, c, &t);
 	ck_assert_msg(strcmp(t.p, want) == 0,
-	              "fed %s:\n%.1500s\n-- want:\n%.1500s\n-- input:\n%.300s", how, t.p,
-	              want, s->in);
+	              "fed %s:\n%.1500s\n-- want:\n%.1500s\n-- input:\n%.300s",
+	              how, t.p, want, s->in);
 	free(t.p);
 }
 
