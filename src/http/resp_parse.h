@@ -10,10 +10,13 @@
  * like the head's.
  *
  * Framing follows RFC 9112 §6.3: no body for a HEAD request, 1xx, 204
- * and 304; chunked when Transfer-Encoding ends in chunked; else
- * Content-Length (a list of equal values is one value; differing values,
- * a bad value, or a Transfer-Encoding other than chunked are errors);
- * else the body runs until the connection closes (resp_finish()).
+ * and 304; chunked when Transfer-Encoding ends in chunked (it then wins
+ * over a Content-Length, and the connection is not reused); until the
+ * connection closes when Transfer-Encoding ends in another coding
+ * (§6.3 item 4); else Content-Length (a list of equal values is one
+ * value; differing values or a bad value are errors); else the body
+ * runs until the connection closes (resp_finish()). Transfer-Encoding in
+ * an HTTP/1.0 response, or chunked applied twice, is an error.
  */
 #ifndef ASTER_HTTP_RESP_PARSE_H
 #define ASTER_HTTP_RESP_PARSE_H
@@ -42,8 +45,8 @@ enum resp_framing {
 struct http_response {
 	size_t max_head;            /* head or trailers longer: error */
 
-	/* The head, valid from RESP_HEAD until the next resp_begin() or
-	 * resp_next_head(). */
+	/* The head, valid from RESP_HEAD until the next resp_begin() or,
+	 * for a 1xx head, the next resp_parse(). */
 	int minor;                  /* HTTP/1.minor */
 	int status;
 	const char *reason;
@@ -64,6 +67,7 @@ struct http_response {
 	size_t buf_len, buf_cap;
 	size_t fields_cap, trailers_cap;
 	size_t line_start;
+	size_t part_start;          /* where the head or trailers begin */
 	uint64_t left;              /* of the body or of the chunk */
 	unsigned chunk_digits;
 	size_t chunk_ext;
@@ -85,10 +89,12 @@ void resp_begin(struct http_response *r, int head_request);
  * Takes bytes of data[0..len); *used says how many. RESP_MORE: all of
  * them. RESP_HEAD: the head is complete (1xx: feed on, the next head
  * follows; a final head: the body follows, or RESP_DONE comes at the
- * next call if there is none). RESP_BODY: *piece and *piece_len point into
- * data, a part of the body; feed the rest. RESP_DONE: complete; the
- * bytes after *used are not this response's. A 101 head ends the
- * parse: what follows is the tunnel's.
+ * next call if there is none). RESP_BODY: *piece and *piece_len point
+ * into data, a part of the body; feed the rest (one piece a call; after
+ * the last piece of a Content-Length body, RESP_DONE comes at the next
+ * call, whatever len). RESP_DONE: complete; the bytes after *used are
+ * not this response's. A 101 head ends the parse: what follows is the
+ * tunnel's.
  */
 enum resp_result resp_parse(struct http_response *r, const char *data,
                             size_t len, size_t *used, const char **piece,
