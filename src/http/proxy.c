@@ -165,6 +165,8 @@ attempt_failed(struct proxy_call *call, enum upstream_outcome o)
 	int may = (call->idempotent || never_sent) && replayable(call) &&
 	    upstream_now_ms() + 1 < call->deadline_ms;
 
+	call->sending = 0;
+	proxy_body_hold(call);
 	if (call->conn != NULL) {
 		upconn_close(call->conn);
 		call->conn = NULL;
@@ -227,7 +229,23 @@ send_request(struct proxy_call *call)
 		return;
 	}
 	resp_begin(&call->resp, call->head_request);
+	call->sending = 1;
 	request_write(call->conn, EV_WRITE, call);
+	if (call->sending)
+		proxy_body_flow(call);
+}
+
+void
+proxy_request_more(struct proxy_call *call)
+{
+	if (call->sending && call->conn != NULL)
+		request_write(call->conn, EV_WRITE, call);
+}
+
+void
+proxy_body_failed(struct proxy_call *call)
+{
+	fail_with(call, 400, "bad-request", "the request body broke off");
 }
 
 static void
@@ -339,8 +357,10 @@ request_write(struct upconn *c, short what, void *arg)
 		attempt_failed(call, UPSTREAM_RESET);
 		return;
 	}
-	if (evbuffer_get_length(call->out) == 0 && !call->body.streamed)
+	if (evbuffer_get_length(call->out) == 0 && proxy_body_complete(call))
 		call->written = 1;
+	if (evbuffer_get_length(call->out) < PROXY_OUT_HIGH / 2)
+		proxy_body_flow(call);
 	request_wait(call);
 }
 
@@ -640,6 +660,23 @@ is_idempotent(const char *m)
 	    strcmp(m, "DELETE") == 0;
 }
 
+/* The body: read whole (replayable), or streamed as it comes. */
+static void
+body_setup(struct proxy_call *call, struct http_exchange *ex)
+{
+	const char *cl = http_header(ex, "Content-Length");
+
+	if (!http_body_streamed(ex)) {
+		call->body.data = http_body(ex, &call->body.len);
+		call->body.length = call->body.len;
+		return;
+	}
+	call->body.streamed = 1;
+	call->body.chunked = http_header(ex, "Transfer-Encoding") != NULL;
+	call->body.length = cl != NULL && !call->body.chunked ?
+	    strtoull(cl, NULL, 10) : 0;
+}
+
 static int
 call_setup(struct proxy_call *call, struct http_exchange *ex,
            const struct proxy_request *pr)
@@ -663,8 +700,7 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 	call->idempotent = is_idempotent(http_method(ex));
 	call->head_request = strcmp(http_method(ex), "HEAD") == 0;
 	call->upgrade = proxy_is_upgrade(ex);
-	call->body.data = http_body(ex, &call->body.len);
-	call->body.length = call->body.len;
+	body_setup(call, ex);
 	call->deadline_ms = upstream_now_ms() + pr->timeout_ms;
 	resp_init(&call->resp, UPSTREAM_MAX_HEAD);
 	call->fixed = evbuffer_new();

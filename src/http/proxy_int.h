@@ -61,6 +61,7 @@ struct proxy_call {
 	uint64_t attempt_start_ms;
 	uint64_t attempt_deadline_ms;
 	int reused;                 /* on a pooled connection */
+	int sending;                /* connected, the request going out */
 	int sent_any;               /* a byte of the request went out */
 	int written;                /* the whole request went out */
 	int got_byte;               /* a byte of the response came */
@@ -97,6 +98,16 @@ int proxy_head_attempt(struct evbuffer *b, struct http_exchange *ex,
 int proxy_response_field_passes(const struct http_response *r,
                                 const char *name, int upgrade);
 
+/* --- proxy_body.c ------------------------------------------------------ */
+
+/* An attempt is connected and its head queued: the body flows (begins,
+ * or resumes). */
+void proxy_body_flow(struct proxy_call *call);
+/* No attempt can take the body now: it pauses. */
+void proxy_body_hold(struct proxy_call *call);
+/* Has the whole body been queued (or is there none to stream)? */
+int proxy_body_complete(const struct proxy_call *call);
+
 /* --- proxy_tunnel.c ---------------------------------------------------- */
 
 /* The target answered 101: the client's connection and c become a
@@ -108,6 +119,10 @@ void proxy_tunnel(struct proxy_call *call, const char *rest, size_t len);
 
 /* The upstream's head fields that pass, as the client's response's. */
 void proxy_forward_head(struct proxy_call *call, int upgrade);
+/* A streamed body brought more output: write it. */
+void proxy_request_more(struct proxy_call *call);
+/* The client's streamed body broke off (answers, ends the call). */
+void proxy_body_failed(struct proxy_call *call);
 /* Ends the call: releases everything (ex is answered already). */
 void proxy_call_free(struct proxy_call *call);
 

@@ -458,6 +458,7 @@ runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
 		return -1;
 	/* Before the loop runs again: no connection is accepted plain. */
 	http_server_set_tls(lr->server, lr->tls);
+	http_server_set_head_hook(lr->server, runtime_on_head);
 	log_msg(LOG_INFO, "listening on %s (%s)%s", lr->bound,
 	        scopes_text(lr->scopes, scopes, sizeof(scopes)),
 	        lr->tls != NULL ? " with TLS" : "");

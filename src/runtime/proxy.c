@@ -15,6 +15,8 @@
 #include "http/server.h"
 
 #define IDENTITY_MAX 5
+/* A body up to this is read whole: a retry can send it again. */
+#define PROXY_REPLAY_MAX (64 * 1024)
 
 /* "a,b,c" of a limited credential's spaces, "*" for none; NULL when out
  * of memory. */
@@ -110,4 +112,37 @@ runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx)
 	pr.nadd = identity(ctx, add, &spaces);
 	http_proxy(ex, &pr);
 	free(spaces);
+}
+
+/* Does the route that will answer ex forward bodies as they come? */
+static int
+streams_bodies(struct listener_run *lr, struct http_exchange *ex)
+{
+	const char *path = http_path_raw(ex);
+	struct route_match m;
+	const struct route *r;
+	char *buf;
+	int status;
+
+	if (path == NULL || (buf = malloc(strlen(path) + 1)) == NULL)
+		return 0;
+	status = router_match(lr->rt->current->router, lr->scopes,
+	                      http_method(ex), path, buf, &m);
+	r = m.route;
+	free(buf);
+	return status == 200 && r != NULL && r->handler != NULL &&
+	    r->handler->kind == HANDLER_PROXY &&
+	    (r->request == NULL || r->request->schema == NULL);
+}
+
+int
+runtime_on_head(struct http_exchange *ex, void *arg)
+{
+	struct listener_run *lr = arg;
+	const char *cl = http_header(ex, "Content-Length");
+
+	if (http_header(ex, "Transfer-Encoding") == NULL &&
+	    (cl == NULL || strtoull(cl, NULL, 10) <= PROXY_REPLAY_MAX))
+		return 0;
+	return streams_bodies(lr, ex);
 }

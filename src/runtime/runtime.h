@@ -390,6 +390,12 @@ struct query_pair {
 struct aster_request *runtime_request_api(struct request_ctx *ctx,
                                           struct http_exchange *ex);
 
+/* proxy.c: the server's head hook: 1 when the request's body is to be
+ * streamed to an upstream as it arrives rather than read whole (a proxy
+ * route without a request schema, and a body over a size worth
+ * retrying: chunked, or a Content-Length over 64 KiB). */
+int runtime_on_head(struct http_exchange *ex, void *arg);
+
 /* proxy.c: forwards the request to the route's upstream. */
 void runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx);
 
