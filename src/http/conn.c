@@ -86,7 +86,7 @@ conn_soon(struct http_conn *c)
 
 /* Reads input (or not). For TLS, reading is what the server wants, and
  * tls_events() decides what the socket waits for. */
-static void
+void
 conn_reading(struct http_conn *c, int on)
 {
 	if (c->tls != NULL) {
@@ -209,6 +209,10 @@ conn_want_write(struct http_conn *c)
 	else
 		c->writing = 1;
 	if (c->state == CONN_WRITING)
+		conn_deadline(c, s->write_ms);
+	/* A stream's writes add to the queue without the socket taking
+	 * any: only the write event's progress renews the deadline. */
+	else if (c->state == CONN_STREAMING && c->deadline == 0)
 		conn_deadline(c, s->write_ms);
 	return 0;
 }
@@ -349,8 +353,8 @@ conn_fail(struct http_conn *c, int status, const char *code,
 		problem_send(ex, status, code, detail, NULL);
 }
 
-static void
-send_continue(struct http_conn *c)
+void
+conn_send_continue(struct http_conn *c)
 {
 	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	struct iovec iov = { (void *)line, sizeof(line) - 1 };
@@ -375,6 +379,7 @@ conn_leave_exchange(struct http_conn *c)
 	if (ex == NULL)
 		return -1;
 	memcpy(ex->peer, old->peer, sizeof(ex->peer));
+	ex->tls = old->tls;
 	ex->conn = c;
 	old->conn = NULL;
 	TAILQ_INSERT_TAIL(&s->orphans, old, orphan_link);
@@ -433,6 +438,9 @@ conn_process(struct http_conn *c)
 	size_t n, used;
 	int kept;
 
+	/* A streamed body takes the input first (body_stream.c). */
+	if (c->ex->body_fn != NULL)
+		body_pump(c);
 	c->in_process = 1;
 	while (!s->dying) {
 		/* answered at once by the handler */
@@ -466,14 +474,22 @@ conn_process(struct http_conn *c)
 		case HTTP_PARSE_MORE:
 			break;
 		case HTTP_PARSE_HEAD:
-			if (r->expect_continue)
-				send_continue(c);
+			if (s->on_head != NULL &&
+			    s->on_head(c->ex, s->arg) == 1) {
+				body_take(c);
+				conn_dispatch(c);
+			} else if (r->expect_continue) {
+				conn_send_continue(c);
+			}
 			break;
 		case HTTP_PARSE_DONE:
 			conn_dispatch(c);
 			break;
 		case HTTP_PARSE_ERROR:
 			conn_fail(c, r->status, r->code, r->detail);
+			break;
+		case HTTP_PARSE_BODY:
+			/* only handed out to body_pump() */
 			break;
 		}
 	}
@@ -485,7 +501,8 @@ conn_process(struct http_conn *c)
 		conn_close(c);
 		return;
 	}
-	if (c->full && c->in_len - c->in_off < READ_HIGH_WATER) {
+	if (c->full && c->in_len - c->in_off < READ_HIGH_WATER &&
+	    !body_holds_reading(c)) {
 		c->full = 0;
 		conn_reading(c, 1);
 	}
@@ -544,7 +561,8 @@ conn_read_into(struct http_conn *c, char **buf, size_t *room)
 void
 conn_input(struct http_conn *c, char *buf, ssize_t n, int direct)
 {
-	if (n == 0 && c->state == CONN_WRITING) {
+	if (n == 0 && (c->state == CONN_WRITING ||
+	    (c->state == CONN_STREAMING && !body_pending(c->ex)))) {
 		c->peer_eof = 1;
 		conn_reading(c, 0);
 	} else if (n <= 0) {
@@ -610,17 +628,24 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	    errno != EINTR) {
 		conn_close(c);
 	} else if (conn_queued(c) || c->file != NULL) {
-		if ((n > 0 || m > 0) && c->state == CONN_WRITING)
+		if ((n > 0 || m > 0) && (c->state == CONN_WRITING ||
+		    c->state == CONN_STREAMING))
 			conn_deadline(c, s->write_ms);
+		stream_drained(c);
 	} else {
 		/* The queued rest is out: the next response goes straight
 		 * to the socket again. */
 		event_del(c->wev);
 		c->writing = 0;
 		/* Also called once a 100 Continue is out: nothing to do
-		 * then. */
-		if (c->state == CONN_WRITING && conn_response_done(c))
-			conn_process(c);
+		 * then. A stream waits for its handler, not the client. */
+		if (c->state == CONN_WRITING) {
+			if (conn_response_done(c))
+				conn_process(c);
+		} else if (c->state == CONN_STREAMING) {
+			conn_deadline(c, 0);
+			stream_drained(c);
+		}
 	}
 	server_leave(s);
 }
@@ -649,11 +674,15 @@ conn_soon_cb(evutil_socket_t fd, short what, void *arg)
 		c->soon = 0;
 		if (s->dying)
 			continue;
-		if (c->broken)
+		if (c->broken) {
 			conn_close(c);
-		else if (c->state == CONN_WRITING && c->written &&
-		    conn_response_done(c))
+		} else if (c->state == CONN_WRITING && c->written) {
+			if (conn_response_done(c))
+				conn_process(c);
+		} else if (c->body_kick) {
+			c->body_kick = 0;
 			conn_process(c);
+		}
 	}
 	server_leave(s);
 }
@@ -698,7 +727,10 @@ conn_close(struct http_conn *c)
 	if (c->soon)
 		LIST_REMOVE(c, soon_link);
 	TAILQ_REMOVE(&s->conns, c, link);
-	s->nconns--;
+	/* A tunnel's connection left the count at http_detach(), and its
+	 * socket is the caller's. */
+	if (!c->detached)
+		s->nconns--;
 	event_del(&c->rev);
 	if (c->wev != NULL)
 		event_free(c->wev);
@@ -710,7 +742,8 @@ conn_close(struct http_conn *c)
 		tls_conn_shutdown(c->tls);
 		tls_conn_free(c->tls);
 	}
-	close(c->fd);
+	if (!c->detached)
+		close(c->fd);
 	free(c->in);
 	ex->conn = NULL;
 	if (c->state == CONN_WRITING)
@@ -723,9 +756,12 @@ conn_close(struct http_conn *c)
 		exchange_free(ex);
 	free(c);
 	server_listener_update(s);
-	/* Last: the hook may answer, which finishes the orphan. */
-	if (ex_held)
+	/* Last: the hook may answer, which finishes the orphan; a body
+	 * still streaming fails after it. */
+	if (ex_held) {
 		exchange_abandon(ex, s);
+		body_gone(ex, s);
+	}
 }
 
 /* Takes fd (closed on failure). */
@@ -749,6 +785,7 @@ conn_new(struct http_server *s, evutil_socket_t fd,
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		                 sizeof(one));
 	peer_text(sa, ex->peer);
+	ex->tls = c->tls != NULL;
 	c->server = s;
 	c->ex = ex;
 	c->fd = fd;

@@ -174,25 +174,33 @@ tls_pump(struct http_conn *c)
 	tls_events(c);
 	if (!conn_queued(c) && c->file == NULL)
 		return 1;
-	if (total > 0 && c->state == CONN_WRITING)
+	if (total > 0 && (c->state == CONN_WRITING ||
+	    c->state == CONN_STREAMING))
 		conn_deadline(c, s->write_ms);
 	return 0;
 }
 
 /* The queue can be written (conn_write_cb() for TLS), or a file body's
- * chunk has been read. */
+ * chunk has been read; a streamed response hears that its queue fell. */
 void
 tls_output(struct http_conn *c)
 {
 	switch (tls_pump(c)) {
 	case -1:
 		conn_close(c);
-		break;
+		return;
 	case 1:
-		if (c->state == CONN_WRITING && conn_response_done(c))
-			conn_process(c);
+		if (c->state == CONN_WRITING) {
+			if (conn_response_done(c))
+				conn_process(c);
+			return;
+		}
+		/* A stream waits for its handler, not the client. */
+		if (c->state == CONN_STREAMING)
+			conn_deadline(c, 0);
 		break;
 	}
+	stream_drained(c);
 }
 
 /* The socket is readable (conn_read_cb() for TLS). */

@@ -40,6 +40,7 @@ exchange_free(struct http_exchange *ex)
 		ex->release(ex->data);
 	http_request_free(&ex->req);
 	free(ex->rhdr);
+	free(ex->trailers);
 	free(ex);
 }
 
@@ -92,6 +93,21 @@ exchange_recycle(struct http_exchange *ex)
 	ex->abandon = NULL;
 	ex->abandon_arg = NULL;
 	ex->abandoned = 0;
+	ex->streaming = 0;
+	ex->chunked = 0;
+	ex->no_body = 0;
+	ex->sized = 0;
+	ex->want_drain = 0;
+	ex->stream_left = 0;
+	ex->drain = NULL;
+	ex->drain_arg = NULL;
+	ex->trailers_len = 0;
+	ex->body_streamed = 0;
+	ex->body_done = 0;
+	ex->body_failed = 0;
+	ex->body_paused = 0;
+	ex->body_fn = NULL;
+	ex->body_arg = NULL;
 }
 
 static void

@@ -163,6 +163,9 @@ http_request_reset(struct http_request *r, size_t max_head, size_t max_body)
 	r->trailer_bytes = 0;
 	r->trailer_line = 0;
 	r->trailer_cr = 0;
+	r->hand_out = 0;
+	r->piece = NULL;
+	r->piece_len = 0;
 	r->state = RS_HEAD;
 	r->status = 0;
 	r->code = NULL;
@@ -700,6 +703,22 @@ body_append(struct http_request *r, const char *p, size_t n, size_t final)
 	return HTTP_PARSE_MORE;
 }
 
+void
+http_request_hand_out(struct http_request *r)
+{
+	r->hand_out = 1;
+}
+
+/* Hands out data[0..n) as the next piece. */
+static enum http_parse_result
+hand_out(struct http_request *r, const char *data, size_t n)
+{
+	r->piece = data;
+	r->piece_len = n;
+	r->body_len += n;
+	return HTTP_PARSE_BODY;
+}
+
 static enum http_parse_result
 parse_body(struct http_request *r, const char *data, size_t len,
            size_t *used)
@@ -708,6 +727,14 @@ parse_body(struct http_request *r, const char *data, size_t len,
 
 	if (n == 0)
 		return HTTP_PARSE_MORE;
+	/* The last piece ends the body: DONE comes with the next call. */
+	if (r->hand_out) {
+		r->body_left -= n;
+		*used = n;
+		if (r->body_left == 0)
+			r->state = RS_DONE;
+		return hand_out(r, data, n);
+	}
 	if (body_append(r, data, n, r->body_len + (size_t)r->body_left) ==
 	    HTTP_PARSE_ERROR)
 		return HTTP_PARSE_ERROR;
@@ -819,6 +846,12 @@ parse_chunked(struct http_request *r, const char *data, size_t len,
 		if (r->state == RS_CHUNK_DATA) {
 			n = len - off < r->chunk_left ?
 			    len - off : (size_t)r->chunk_left;
+			if (r->hand_out) {
+				if ((r->chunk_left -= n) == 0)
+					r->state = RS_CHUNK_CR;
+				*used = off + n;
+				return hand_out(r, data + off, n);
+			}
 			if (body_append(r, data + off, n, r->max_body) ==
 			    HTTP_PARSE_ERROR)
 				return HTTP_PARSE_ERROR;

@@ -31,6 +31,7 @@ enum http_parse_result {
 	HTTP_PARSE_HEAD,    /* the head is complete and a body follows */
 	HTTP_PARSE_DONE,    /* a whole request; the rest is the next one */
 	HTTP_PARSE_ERROR,   /* status, code and detail say why */
+	HTTP_PARSE_BODY,    /* handing out: a piece of body in r->piece */
 };
 
 struct http_request {
@@ -72,6 +73,11 @@ struct http_request {
 	size_t trailer_bytes;
 	size_t trailer_line;
 	unsigned trailer_cr:1;
+	/* Handing out (http_request_hand_out()): the piece of the body
+	 * the last HTTP_PARSE_BODY found, inside the data it was fed. */
+	unsigned hand_out:1;
+	const char *piece;
+	size_t piece_len;
 
 	int state;
 
@@ -107,6 +113,16 @@ void http_request_free(struct http_request *r);
 enum http_parse_result http_request_parse(struct http_request *r,
                                           const char *data, size_t len,
                                           size_t *used);
+
+/*
+ * From now on (this request only) the body is handed out rather than
+ * copied: each piece of it, de-chunked, comes back as HTTP_PARSE_BODY
+ * with r->piece and r->piece_len pointing into the data fed, and *used
+ * counting up to its end; the framing before it is consumed silently.
+ * body_len still counts the bytes, so max_body applies as before. A
+ * streamed upload then holds no more memory than one read.
+ */
+void http_request_hand_out(struct http_request *r);
 
 /* First value of the header name (case-insensitive), or NULL. */
 const char *http_request_header(const struct http_request *r,

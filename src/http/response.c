@@ -16,8 +16,8 @@
 
 /* --- the response ------------------------------------------------------ */
 
-static int
-valid_name(const char *s)
+int
+field_name_ok(const char *s)
 {
 	if (*s == '\0')
 		return 0;
@@ -27,8 +27,8 @@ valid_name(const char *s)
 	return 1;
 }
 
-static int
-valid_value(const char *s)
+int
+field_value_ok(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s < ' ' && *s != '\t')
@@ -50,7 +50,7 @@ http_add_header(struct http_exchange *ex, const char *name,
 	size_t nlen, vlen, need;
 	char *buf;
 
-	if (ex->responded || !valid_name(name) || !valid_value(value))
+	if (ex->responded || !field_name_ok(name) || !field_value_ok(value))
 		return;
 	nlen = strlen(name);
 	if ((nlen == 14 && strcasecmp(name, "Content-Length") == 0) ||
@@ -85,11 +85,12 @@ http_add_header(struct http_exchange *ex, const char *name,
 /*
  * Builds the status line and header section as up to three pieces: the
  * fixed start (in pre), the handler's fields (in place), the framing (in
- * post). Returns the number of iovecs filled.
+ * post). Returns the number of iovecs filled. A 101 names the upgrade
+ * in Connection (the handler's Connection field is never sent).
  */
-static size_t
+size_t
 response_head(struct http_exchange *ex, char *pre, char *post,
-              struct iovec *iov, int with_length, size_t len)
+              struct iovec *iov, enum head_framing framing, uint64_t len)
 {
 	struct http_server *s = ex->conn->server;
 	const char *reason = http_reason(ex->status), *date;
@@ -110,12 +111,16 @@ response_head(struct http_exchange *ex, char *pre, char *post,
 		iov[n++].iov_len = ex->rhdr_len;
 	}
 	p = post;
-	if (with_length) {
+	if (framing == FRAME_LENGTH) {
 		p = PUT_LIT(p, "Content-Length: ");
 		p = put_uint(p, len);
 		p = PUT_LIT(p, "\r\n");
+	} else if (framing == FRAME_CHUNKED) {
+		p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
 	}
-	if (ex->close)
+	if (ex->status == 101)
+		p = PUT_LIT(p, "Connection: Upgrade\r\n");
+	else if (ex->close)
 		p = PUT_LIT(p, "Connection: close\r\n");
 	else if (ex->req.minor == 0)
 		p = PUT_LIT(p, "Connection: keep-alive\r\n");
@@ -177,7 +182,7 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 {
 	struct http_conn *c = ex->conn;
 	struct iovec iov[3 + MAX_BODY_IOV];
-	char pre[128], post[96];
+	char pre[HEAD_PRE], post[HEAD_POST];
 	int with_body;
 	size_t n;
 
@@ -204,6 +209,9 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	ex->responded = 1;
 	ex->status = status;
 	ex->held = 0;
+	/* Answered before the streamed body was all read. */
+	if (body_pending(ex))
+		body_drop(ex);
 	if (c == NULL) {
 		if (bodybuf != NULL)
 			evbuffer_drain(bodybuf, len);
@@ -221,7 +229,8 @@ respond(struct http_exchange *ex, int status, const void *body, size_t len,
 	with_body = status != 204 && status != 304;
 	if (body == NULL && bodybuf == NULL && fd == -1 && !ex->head)
 		len = 0;
-	n = response_head(ex, pre, post, iov, with_body, len);
+	n = response_head(ex, pre, post, iov,
+	                  with_body ? FRAME_LENGTH : FRAME_NONE, len);
 	c->state = CONN_WRITING;
 	if (!with_body || ex->head) {
 		if (bodybuf != NULL)
@@ -318,6 +327,8 @@ http_reason(int status)
 	switch (status) {
 	case 100: return "Continue";
 	case 101: return "Switching Protocols";
+	case 102: return "Processing";
+	case 103: return "Early Hints";
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";

@@ -203,6 +203,13 @@ http_server_set_tls(struct http_server *s, struct ssl_ctx_st *ctx)
 	tls_context_free(old);
 }
 
+/* See server.h. */
+void
+http_server_set_head_hook(struct http_server *s, http_head_fn fn)
+{
+	s->on_head = fn;
+}
+
 /* See server.h. Closes the listening socket at once. */
 void
 http_server_drain(struct http_server *s)

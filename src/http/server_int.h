@@ -50,8 +50,15 @@ enum conn_state {
 	CONN_READING,
 	CONN_HANDLING,
 	CONN_WRITING,
+	CONN_STREAMING,     /* a streamed response's head is out (stream.c) */
 	CONN_LINGER,
 };
+
+/* Streamed responses (stream.c): a write says "slow down" once this much
+ * is queued, and the drain hook runs once the queue is under the low
+ * mark again. */
+#define STREAM_HIGH         (64 * 1024)
+#define STREAM_LOW          (16 * 1024)
 
 struct http_exchange {
 	struct http_conn *conn;         /* NULL once orphaned */
@@ -75,6 +82,26 @@ struct http_exchange {
 	                                   answer */
 	unsigned timed_out:1;           /* the server answered 504 for it */
 	unsigned abandoned:1;           /* its abandon hook has run */
+	unsigned tls:1;                 /* came over TLS */
+	/* A streamed response (stream.c). */
+	unsigned streaming:1;           /* its head is out */
+	unsigned chunked:1;             /* its body is chunked */
+	unsigned no_body:1;             /* HEAD, 1xx, 204, 304: writes drop */
+	unsigned sized:1;               /* Content-Length: stream_left */
+	unsigned want_drain:1;          /* a write returned 0 */
+	/* A streamed request body (body_stream.c). */
+	unsigned body_streamed:1;       /* the head hook said so */
+	unsigned body_done:1;           /* ended (or failed, or dropped) */
+	unsigned body_failed:1;         /* the input is unframed: no reuse */
+	unsigned body_paused:1;
+	uint64_t stream_left;
+	void (*drain)(struct http_exchange *ex, void *arg);
+	void *drain_arg;
+	char *trailers;                 /* "Name: value\r\n" for the end */
+	size_t trailers_len;
+	size_t trailers_cap;
+	http_body_fn body_fn;
+	void *body_arg;
 
 	void *data;
 	void (*release)(void *data);
@@ -120,6 +147,8 @@ struct http_conn {
 	unsigned tls_wr:1;              /* a write waits for POLLIN */
 	unsigned tls_up:1;              /* the handshake is done */
 	unsigned more:1;                /* send with MSG_MORE: a file follows */
+	unsigned body_kick:1;           /* on s->soon to pump a body */
+	unsigned detached:1;            /* a tunnel's now (http_detach()) */
 	struct ssl_st *tls;
 	struct conn_file *file;         /* a file body still to send */
 	LIST_ENTRY(http_conn) wheel_link;
@@ -145,6 +174,7 @@ struct http_server {
 	struct readpool *readers;           /* TLS file reads; made on use */
 	http_handler_fn handler;
 	http_error_fn on_error;
+	http_head_fn on_head;               /* NULL: bodies read whole */
 	void *arg;
 	struct conn_list conns;
 	struct exchange_list orphans;
@@ -196,6 +226,49 @@ put_str(char *p, const char *s, size_t len)
 }
 
 #define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
+
+/* --- response.c ------------------------------------------------------- */
+
+/* A field name (token) or value that cannot break the header section. */
+int field_name_ok(const char *s);
+int field_value_ok(const char *s);
+/* How response_head() frames the body. */
+enum head_framing {
+	FRAME_NONE,
+	FRAME_LENGTH,
+	FRAME_CHUNKED,
+};
+/* The status line and head as up to three iovecs (pre and post of
+ * HEAD_PRE and HEAD_POST bytes); returns how many. */
+#define HEAD_PRE            128
+#define HEAD_POST           128
+size_t response_head(struct http_exchange *ex, char *pre, char *post,
+                     struct iovec *iov, enum head_framing framing,
+                     uint64_t len);
+
+/* --- stream.c ---------------------------------------------------------- */
+
+/* The queue of a streamed response fell: runs the drain hook if it is
+ * due. Call it last: the hook may do anything with the exchange. */
+void stream_drained(struct http_conn *c);
+
+/* --- body_stream.c ----------------------------------------------------- */
+
+/* The head hook took ex's body: dispatch now, read nothing yet. */
+void body_take(struct http_conn *c);
+/* Hands what input has come to the body's callback, as long as it is
+ * not paused. */
+void body_pump(struct http_conn *c);
+/* 1 while a streamed body is still to come (or to be read). */
+int body_pending(const struct http_exchange *ex);
+/* 1 while reading must wait: a streamed body not asked for yet, paused,
+ * or failed. */
+int body_holds_reading(const struct http_conn *c);
+/* The answer is given while the body is unread: no more of it goes to
+ * the handler, and the connection lingers and closes after the answer. */
+void body_drop(struct http_exchange *ex);
+/* c is closing: a body still streaming ends with -1. */
+void body_gone(struct http_exchange *ex, struct http_server *s);
 
 /* --- date.c ------------------------------------------------------------ */
 
@@ -274,6 +347,10 @@ void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 /* The server's soon event: closes broken connections, completes
  * responses written at once outside conn_process(). */
 void conn_soon_cb(evutil_socket_t fd, short what, void *arg);
+/* Reads input or not (TLS: tls_events() decides). */
+void conn_reading(struct http_conn *c, int on);
+/* Sends "100 Continue". */
+void conn_send_continue(struct http_conn *c);
 /* Frees c; an exchange the handler holds is orphaned. */
 void conn_close(struct http_conn *c);
 /* A connection of s on fd (taken, closed on failure); NULL on failure. */

@@ -100,10 +100,16 @@ conn_expire(struct http_conn *c)
 		          "request not complete in time");
 		break;
 	case CONN_HANDLING:
-		handler_timeout(c);
+		/* A streamed body that stopped coming: the client is gone
+		 * for all we can tell (body_stream.c). */
+		if (c->ex->body_fn != NULL && !c->ex->body_paused)
+			conn_close(c);
+		else
+			handler_timeout(c);
 		break;
 	default:
-		/* idle, lingering, or a client that stopped reading */
+		/* idle, lingering, or a client that stopped reading (also
+		 * a stream's) */
 		conn_close(c);
 		break;
 	}
