@@ -35,9 +35,13 @@ static const char *const scheme_names[] = {"http", "https", "unix"};
 
 /* --- target URLs ------------------------------------------------------ */
 
-/* RFC 1123 host name: dot-separated labels of letters, digits and '-'. */
+/*
+ * RFC 1123 host name: dot-separated labels of letters, digits and '-'.
+ * A target's host may also hold '_' (allow_underscore), as container
+ * service names often do and resolvers accept; a TLS name may not.
+ */
 static int
-is_host_name(const char *h)
+is_host_name(const char *h, int allow_underscore)
 {
 	size_t label = 0;
 
@@ -51,6 +55,7 @@ is_host_name(const char *h)
 			continue;
 		}
 		if (!isalnum((unsigned char)*h) &&
+		    !(*h == '_' && allow_underscore) &&
 		    !(*h == '-' && label > 0 && h[1] != '.' && h[1] != '\0'))
 			return 0;
 		if (++label > 63)
@@ -125,7 +130,7 @@ parse_authority(struct arena *a, const char *s, size_t len,
 			return "an IPv6 address must be written [address]";
 		for (char *c = host; *c != '\0'; c++)
 			*c = (char)tolower((unsigned char)*c);
-		if (!is_host_name(host))
+		if (!is_host_name(host, 1))
 			return arena_printf(a, "'%s' is not a host name or an "
 			                    "IPv4 address", host);
 		port = colon != NULL ? colon + 1 : NULL;
@@ -343,7 +348,7 @@ check_tls(struct graph *g, struct upstream_conf *u)
 		           u->name, scheme_names[u->scheme]);
 		return -1;
 	}
-	if (sn != NULL && !is_host_name(sn)) {
+	if (sn != NULL && !is_host_name(sn, 0)) {
 		diag_error(g->dl, node_mark_of(tls->node, "server_name"),
 		           "invalid-value", "upstream '%s' tls 'server_name' "
 		           "'%s' is not a host name", u->name, sn);
