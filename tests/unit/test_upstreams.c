@@ -621,6 +621,19 @@ START_TEST(test_bad_values)
 }
 END_TEST
 
+START_TEST(test_upstreams_not_a_mapping)
+{
+	add("product.yaml", PRODUCT);
+	add("modules/a.yaml", mod("a", "upstreams: [http://a]\n"));
+	add("modules/b.yaml", mod("b", "upstreams:\n"));
+	ck_assert_uint_eq(validate(), 2);
+	ck_assert_str_eq(diags(),
+	    "error wrong-type conf.d/modules/a.yaml:5:12\n"
+	    "error wrong-type conf.d/modules/b.yaml:5:11\n");
+	ck_assert_uint_eq(module("a")->upstreams.n, 0);
+}
+END_TEST
+
 /* --- proxy handlers --------------------------------------------------- */
 
 START_TEST(test_proxy_defaults)
@@ -821,6 +834,7 @@ upstreams_suite(void)
 	tcase_add_test(te, test_invalid_names);
 	tcase_add_test(te, test_unknown_keys_hinted);
 	tcase_add_test(te, test_bad_values);
+	tcase_add_test(te, test_upstreams_not_a_mapping);
 	suite_add_tcase(s, te);
 
 	tcase_add_checked_fixture(tu, setup, teardown);
