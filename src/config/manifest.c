@@ -17,6 +17,7 @@
 #define NO_LIMIT 0, 0
 #define INT_POSITIVE 1, 0x7fffffffffffffffLL
 #define INT_NONNEG 0, 0x7fffffffffffffffLL
+#define KEEPALIVE_RANGE 0, 4096
 
 static const char *const kind_values[] = {"product", "module", NULL};
 static const char *const scope_values[] = {
@@ -31,6 +32,8 @@ static const char *const log_level_values[] = {
 	"error", "warn", "info", "debug", NULL};
 static const char *const rate_key_values[] = {"credential", "ip", NULL};
 static const char *const source_type_values[] = {"directory", "http", NULL};
+static const char *const balance_values[] = {
+	"round-robin", "least-request", NULL};
 
 #define FIELD(k, kind, flags, type, member) \
 	{ k, kind, flags, offsetof(type, member), NULL, 0, 0, NULL, NULL }
@@ -288,14 +291,33 @@ decode_proxy_retries(struct decoder *d, const node_t *v, void *dst)
 	return 0;
 }
 
+static int
+decode_proxy_try_timeout(struct decoder *d, const node_t *v, void *dst)
+{
+	struct proxy_handler *p = (struct proxy_handler *)((char *)dst -
+	    offsetof(struct proxy_handler, try_timeout_ms));
+
+	if (decode_int(d, v, "proxy 'try_timeout_ms'", INT_POSITIVE,
+	               &p->try_timeout_ms) < 0)
+		return -1;
+	p->has_try_timeout = 1;
+	return 0;
+}
+
 static const struct field proxy_fields[] = {
 	FIELD("upstream", FK_STRING, F_REQUIRED, struct proxy_handler,
 	      upstream),
 	FIELD("strip_prefix", FK_BOOL, 0, struct proxy_handler, strip_prefix),
 	FIELD_CUSTOM("timeout_ms", 0, struct proxy_handler, timeout_ms,
 	             decode_proxy_timeout),
+	FIELD_CUSTOM("try_timeout_ms", 0, struct proxy_handler,
+	             try_timeout_ms, decode_proxy_try_timeout),
 	FIELD_CUSTOM("retries", 0, struct proxy_handler, retries,
 	             decode_proxy_retries),
+	FIELD("preserve_host", FK_BOOL, 0, struct proxy_handler,
+	      preserve_host),
+	FIELD("pass_authorization", FK_BOOL, 0, struct proxy_handler,
+	      pass_authorization),
 	FIELD_END,
 };
 static const struct shape proxy_shape = SHAPE("proxy handler",
@@ -470,6 +492,144 @@ static const struct field route_fields[] = {
 };
 static const struct shape route_shape = SHAPE("route", struct route,
                                               route_fields);
+
+/* --- module: upstreams (SPEC §3.2, §7.7) ------------------------------ */
+
+/*
+ * The shapes only: the URLs, the shared scheme and the defaults are the
+ * graph's (graph/upstreams.c), which also builds the upstreams a proxy
+ * names inline.
+ */
+
+/* targets: a nonempty list of URLs, each kept with its item. */
+static int
+decode_targets(struct decoder *d, const node_t *v, void *dst)
+{
+	struct objlist *out = dst;
+	size_t i;
+	int rc = 0;
+
+	if (v->kind != NODE_SEQ) {
+		diag_error(d->dl, &v->mark, "wrong-type",
+		           "upstream 'targets' must be a list, got %s",
+		           node_kind_name(v));
+		return -1;
+	}
+	if (v->n == 0) {
+		diag_error(d->dl, &v->mark, "invalid-value",
+		           "upstream 'targets' must not be empty");
+		return -1;
+	}
+	out->v = arena_alloc(d->arena, v->n * sizeof(*out->v));
+	for (i = 0; i < v->n; i++) {
+		struct upstream_target *t;
+		const char *url;
+
+		if (decode_scalar(d, v->items[i], "upstream target", &url) < 0) {
+			rc = -1;
+			continue;
+		}
+		t = arena_alloc(d->arena, sizeof(*t));
+		t->node = v->items[i];
+		t->url = url;
+		out->v[out->n++] = t;
+	}
+	return rc;
+}
+
+static const struct field health_fields[] = {
+	FIELD("path", FK_STRING, F_REQUIRED, struct upstream_health, path),
+	FIELD_INT("interval_ms", 0, struct upstream_health, interval_ms,
+	          INT_POSITIVE),
+	FIELD_INT("timeout_ms", 0, struct upstream_health, timeout_ms,
+	          INT_POSITIVE),
+	FIELD_INT("healthy", 0, struct upstream_health, healthy,
+	          INT_POSITIVE),
+	FIELD_INT("unhealthy", 0, struct upstream_health, unhealthy,
+	          INT_POSITIVE),
+	FIELD_END,
+};
+static const struct shape health_shape = SHAPE("upstream health",
+    struct upstream_health, health_fields);
+
+static const struct field eject_fields[] = {
+	FIELD_INT("consecutive_failures", 0, struct upstream_eject,
+	          consecutive_failures, INT_POSITIVE),
+	FIELD_INT("base_ms", 0, struct upstream_eject, base_ms, INT_POSITIVE),
+	FIELD_END,
+};
+static const struct shape eject_shape = SHAPE("upstream eject",
+    struct upstream_eject, eject_fields);
+
+static int
+decode_tls_verify(struct decoder *d, const node_t *v, void *dst)
+{
+	struct upstream_tls *t = (struct upstream_tls *)((char *)dst -
+	    offsetof(struct upstream_tls, verify));
+
+	if (decode_bool(d, v, "upstream tls 'verify'", &t->verify) < 0)
+		return -1;
+	t->has_verify = 1;
+	return 0;
+}
+
+static const struct field upstream_tls_fields[] = {
+	FIELD("ca", FK_PATH, 0, struct upstream_tls, ca),
+	FIELD("server_name", FK_STRING, 0, struct upstream_tls, server_name),
+	FIELD_CUSTOM("verify", 0, struct upstream_tls, verify,
+	             decode_tls_verify),
+	FIELD_END,
+};
+static const struct shape upstream_tls_shape = SHAPE("upstream tls",
+    struct upstream_tls, upstream_tls_fields);
+
+static const struct field upstream_fields[] = {
+	FIELD_CUSTOM("targets", F_REQUIRED, struct upstream_conf, targets,
+	             decode_targets),
+	FIELD_ENUM("balance", FK_ENUM, 0, struct upstream_conf, balance,
+	           balance_values),
+	FIELD_INT("keepalive", 0, struct upstream_conf, keepalive,
+	          KEEPALIVE_RANGE),
+	FIELD_INT("connect_timeout_ms", 0, struct upstream_conf,
+	          connect_timeout_ms, INT_POSITIVE),
+	FIELD_SHAPE("health", FK_STRUCT, 0, struct upstream_conf, health,
+	            &health_shape),
+	FIELD_SHAPE("eject", FK_STRUCT, 0, struct upstream_conf, eject,
+	            &eject_shape),
+	FIELD_SHAPE("tls", FK_STRUCT, 0, struct upstream_conf, tls,
+	            &upstream_tls_shape),
+	FIELD_END,
+};
+static const struct shape upstream_shape = SHAPE("upstream",
+    struct upstream_conf, upstream_fields);
+
+/* upstreams: a mapping from name to entry, kept in file order. The
+ * names are checked by the graph, which reports them with the rest. */
+static int
+decode_upstreams(struct decoder *d, const node_t *v, void *dst)
+{
+	struct module *m = (struct module *)((char *)dst -
+	    offsetof(struct module, upstreams));
+	size_t i, errors = 0;
+
+	m->upstreams_node = v;
+	if (v->kind != NODE_MAP) {
+		diag_error(d->dl, &v->mark, "wrong-type",
+		           "module 'upstreams' must be a mapping, got %s",
+		           node_kind_name(v));
+		return -1;
+	}
+	m->upstreams.v = arena_alloc(d->arena,
+	                             (v->n + 1) * sizeof(*m->upstreams.v));
+	for (i = 0; i < v->n; i++) {
+		struct upstream_conf *u = decode_new(d, v->pairs[i].value,
+		                                     &upstream_shape, &errors);
+
+		u->name = v->pairs[i].key->value;
+		m->upstreams.v[m->upstreams.n++] = u;
+	}
+	return errors ? -1 : 0;
+}
 
 /* --- module: the rest ------------------------------------------------- */
 
@@ -670,6 +830,8 @@ static const struct field module_fields[] = {
 	            &analytics_shape),
 	FIELD_SHAPE("rateLimit", FK_STRUCT, 0, struct module, rate_limit,
 	            &rate_shape),
+	FIELD_CUSTOM("upstreams", 0, struct module, upstreams,
+	             decode_upstreams),
 	FIELD_END,
 };
 static const struct shape module_shape = SHAPE("module", struct module,
@@ -691,6 +853,8 @@ add_module(struct config *cfg, struct module *m)
 		((struct service *)m->services.v[i])->module = m;
 	for (i = 0; i < m->routes.n; i++)
 		((struct route *)m->routes.v[i])->module = m;
+	for (i = 0; i < m->upstreams.n; i++)
+		((struct upstream_conf *)m->upstreams.v[i])->module = m;
 }
 
 static void

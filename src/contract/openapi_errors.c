@@ -22,7 +22,8 @@
  *   429  a rateLimit on the route or its module; and on user and admin
  *        routes, failed credentials are throttled per client address
  *   502  a proxy or runtime handler: no proper answer from it
- *   503  always: the module serving the route is not running
+ *   503  always: the module serving the route is not running (and a
+ *        proxy's, when every target of its upstream is down)
  *   504  whatever may answer later than at once: operations, static
  *        files, proxies and runtimes, and any credential check (a store
  *        lookup), when request_timeout_ms passes first
@@ -99,7 +100,8 @@ static const struct {
 	           "(bad-gateway)", NULL},
 	[E_503] = {"503", "Unavailable", "Problem",
 	           "The module serving this route, or a service it needs, is "
-	           "not running (unavailable)", "{" RETRY_AFTER("false") "}"},
+	           "not running, or every target of its upstream is down "
+	           "(unavailable)", "{" RETRY_AFTER("false") "}"},
 	[E_504] = {"504", "GatewayTimeout", "Problem",
 	           "No answer in time (gateway-timeout)", NULL},
 	[E_DEFAULT] = {"default", "Problem", "Problem",

@@ -65,6 +65,12 @@ void graph_services(struct graph *g, struct module *m);
 /* routes.c: every route rule of SPEC §3.2 and §5. */
 void graph_routes(struct graph *g);
 
+/* upstreams.c: every module's `upstreams` (names, targets, scheme, tls),
+ * with defaults filled; graph_proxy() checks one proxy handler, fills its
+ * defaults and resolves its upstream (building an inline URL's). */
+void graph_upstreams(struct graph *g);
+void graph_proxy(struct graph *g, struct module *m, struct route *r);
+
 /* schemas.c: named schemas, request and response schemas, $ref. */
 void graph_schemas(struct graph *g, struct module *m);
 

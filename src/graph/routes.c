@@ -186,29 +186,10 @@ check_operation_handler(struct graph *g, struct module *m, struct route *r)
 	check_operation(g, r, s);
 }
 
-static int
-is_upstream(const char *u)
-{
-	const char *rest;
-
-	if (strncmp(u, "unix:", 5) == 0)
-		return u[5] != '\0';
-	if (strncmp(u, "http://", 7) == 0)
-		rest = u + 7;
-	else if (strncmp(u, "https://", 8) == 0)
-		rest = u + 8;
-	else
-		return 0;
-	/* host[:port][/base]: a host is required. */
-	return *rest != '\0' && *rest != '/' && *rest != ':' &&
-	       strchr(rest, '?') == NULL && strchr(rest, '#') == NULL;
-}
-
 static void
 check_handler(struct graph *g, struct module *m, struct route *r)
 {
 	struct handler *h = r->handler;
-	const node_t *at;
 
 	switch (h->kind) {
 	case HANDLER_OPERATION:
@@ -223,18 +204,7 @@ check_handler(struct graph *g, struct module *m, struct route *r)
 			           "runtime", r->id, m->id);
 		break;
 	case HANDLER_PROXY:
-		if (h->proxy->upstream == NULL)
-			break;
-		at = node_get(h->proxy->node, "upstream");
-		if (!is_upstream(h->proxy->upstream))
-			diag_error(g->dl, &at->mark, "invalid-value",
-			           "proxy upstream '%s' is not http://host"
-			           "[:port][/base], https://... or unix:PATH",
-			           h->proxy->upstream);
-		else if (strncmp(h->proxy->upstream, "unix:", 5) == 0)
-			h->proxy->upstream = arena_printf(g->arena, "unix:%s",
-			    decode_resolve_path(g->arena, at,
-			                        h->proxy->upstream + 5));
+		graph_proxy(g, m, r);
 		break;
 	case HANDLER_RESPOND:
 	case HANDLER_STATIC:

@@ -183,6 +183,7 @@ graph_validate(struct config *cfg, struct provider_registry *reg,
 	}
 	graph_dependencies(&g);
 	cycles = graph_cycles(&g);
+	graph_upstreams(&g);
 	graph_routes(&g);
 	for (i = 0; i < cfg->nmodules; i++)
 		if (cfg->modules[i]->unique)
