@@ -24,6 +24,14 @@
 
 
 #define EJECT_MAX_FACTOR 10
+/* Milliseconds the config may give without bound: held to a day. */
+#define MS_CAP (24u * 3600u * 1000u)
+
+static unsigned
+ms_capped(long long ms)
+{
+	return ms < 0 ? 0 : ms > (long long)MS_CAP ? MS_CAP : (unsigned)ms;
+}
 
 const char *
 upstream_outcome_name(enum upstream_outcome o)
@@ -188,12 +196,12 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	u->scheme = c->scheme;
 	u->least_request = c->least_request;
 	u->keepalive = (size_t)c->keepalive;
-	u->connect_timeout_ms = (unsigned)c->connect_timeout_ms;
+	u->connect_timeout_ms = ms_capped(c->connect_timeout_ms);
 	u->has_health = c->health != NULL;
 	if (c->health != NULL) {
 		u->health_path = strdup(c->health->path);
-		u->health_interval_ms = (unsigned)c->health->interval_ms;
-		u->health_timeout_ms = (unsigned)c->health->timeout_ms;
+		u->health_interval_ms = ms_capped(c->health->interval_ms);
+		u->health_timeout_ms = ms_capped(c->health->timeout_ms);
 		u->healthy = (unsigned)c->health->healthy;
 		u->unhealthy = (unsigned)c->health->unhealthy;
 		if (u->health_path == NULL)
@@ -202,7 +210,7 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	u->has_eject = c->eject != NULL;
 	if (c->eject != NULL) {
 		u->eject_failures = (unsigned)c->eject->consecutive_failures;
-		u->eject_base_ms = (unsigned)c->eject->base_ms;
+		u->eject_base_ms = ms_capped(c->eject->base_ms);
 	}
 	if (c->scheme == TARGET_HTTPS) {
 		const struct upstream_tls *tls = c->tls;
