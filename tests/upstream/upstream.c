@@ -117,6 +117,7 @@ struct params {
 };
 
 struct conn {
+	struct conn *prev, *next;  /* every open one, freed at exit */
 	struct bufferevent *bev;
 	uint64_t id;
 	unsigned nreq;
@@ -132,6 +133,8 @@ struct conn {
 	bool gen_chunked, gen_close;   /* close_after: close when done */
 	EVP_MD_CTX *gen_sha;
 };
+
+static struct conn *conns;
 
 static void process(struct conn *c);
 static void conn_free(struct conn *c);
@@ -278,6 +281,12 @@ conn_free(struct conn *c)
 	request_reset(&c->rq);
 	params_reset(&c->p);
 	bufferevent_free(c->bev);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	stats.open--;
 	free(c);
 }
@@ -1216,6 +1225,10 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->timer = evtimer_new(base, idle_close, c);
 	if (!c->bev || !c->timer)
 		die("cannot set up a connection");
+	c->next = conns;
+	if (conns)
+		conns->prev = c;
+	conns = c;
 	c->id = next_conn_id++;
 	stats.accepted++;
 	stats.open++;
@@ -1409,6 +1422,8 @@ main(int argc, char **argv)
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
 	event_base_dispatch(base);
+	while (conns)
+		conn_free(conns);
 	evconnlistener_free(l);
 	event_free(sigterm);
 	event_free(sigint);
