@@ -224,10 +224,15 @@ http_detach(struct http_exchange *ex, struct evbuffer *in,
 	if (c->in_len > c->in_off &&
 	    evbuffer_add(in, c->in + c->in_off, c->in_len - c->in_off) == -1)
 		return -1;
+	/* Read by this callback and not parsed (a detach inside the
+	 * handler's call). */
+	if (c->rd_len > 0 && evbuffer_add(in, c->rd, c->rd_len) == -1)
+		return -1;
 	if (conn_queued(c) && evbuffer_add_buffer(out, c->out) == -1)
 		return -1;
 	s = c->server;
 	c->in_off = c->in_len = 0;
+	c->rd_len = 0;
 	wheel_unlink(c);
 	c->deadline = 0;
 	conn_reading(c, 0);
