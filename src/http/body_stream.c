@@ -144,10 +144,15 @@ http_body_stream(struct http_exchange *ex, http_body_fn fn, void *arg)
 
 	if (!body_pending(ex) || ex->body_fn != NULL || fn == NULL)
 		return;
+	/* The client went before the handler asked: it hears so now. */
+	if (c == NULL) {
+		ex->body_done = 1;
+		ex->body_failed = 1;
+		fn(ex, NULL, 0, -1, arg);
+		return;
+	}
 	ex->body_fn = fn;
 	ex->body_arg = arg;
-	if (c == NULL)
-		return;     /* conn_close() reports it gone */
 	if (ex->req.expect_continue && !ex->responded)
 		conn_send_continue(c);
 	if (ex->body_paused)
