@@ -29,11 +29,16 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "http/problem.h"
 #include "http/server.h"
 /* The streamed-response test reads the connection's queue itself. */
 #include "http/server_int.h"
+#include "http/tls.h"
 
 #define NRESP 8
 #define RESP_MAX 32768
@@ -2493,6 +2498,137 @@ START_TEST(test_upload_chunked)
 }
 END_TEST
 
+/* --- a streamed response over TLS --- */
+
+static char tls_dir[64];
+
+/* A self-signed certificate and its key into tls_dir. */
+static void
+tls_make_cert(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	char path[128];
+	FILE *f;
+
+	ck_assert(k != NULL && x != NULL);
+	ck_assert(X509_set_version(x, 2) == 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	ck_assert(X509_set_pubkey(x, k) == 1);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	                           (const unsigned char *)"t", -1, -1, 0);
+	ck_assert(X509_set_issuer_name(x, name) == 1);
+	ck_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/crt", tls_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_X509(f, x) == 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/key", tls_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* Reads over ssl until buf holds a head and want body bytes of big[]
+ * (checked as they come); the status, or -1. */
+static int
+tls_big_response(SSL *ssl, size_t want)
+{
+	static char buf[65536];
+	size_t len = 0, head = 0, got = 0, n;
+	char *end, *cl;
+	int r, status = -1;
+
+	while (head == 0) {
+		if ((r = SSL_read(ssl, buf + len, (int)(sizeof(buf) - len))) <= 0)
+			return -1;
+		len += (size_t)r;
+		if ((end = memmem(buf, len, "\r\n\r\n", 4)) != NULL)
+			head = (size_t)(end - buf) + 4;
+	}
+	cl = memmem(buf, head, "\r\nContent-Length: ", 18);
+	if (cl == NULL || strtoul(cl + 18, NULL, 10) != want ||
+	    sscanf(buf, "HTTP/1.1 %d ", &status) != 1)
+		return -1;
+	memmove(buf, buf + head, len - head);
+	len -= head;
+	while (got < want) {
+		if (len == 0) {
+			if ((r = SSL_read(ssl, buf, sizeof(buf))) <= 0)
+				return -1;
+			len = (size_t)r;
+		}
+		n = len < want - got ? len : want - got;
+		if (memcmp(buf, big + got, n) != 0)
+			return -1;
+		got += n;
+		memmove(buf, buf + n, len - n);
+		len -= n;
+	}
+	return status;
+}
+
+static void
+client_stream_tls(struct harness *h)
+{
+	static const char req[] = "GET /stream/big HTTP/1.1\r\nHost: t\r\n\r\n";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct client c;
+	SSL *ssl;
+
+	if (ctx == NULL || cl_connect(&c, h->port) == -1)
+		return;
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, c.fd);
+	if (SSL_connect(ssl) == 1 &&
+	    SSL_write(ssl, req, sizeof(req) - 1) == (int)sizeof(req) - 1) {
+		usleep(300000);
+		h->status[0] = tls_big_response(ssl, BIG_LEN);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	cl_close(&c);
+}
+
+START_TEST(test_stream_tls)
+{
+	struct http_limits l = limits_default();
+	struct ssl_ctx_st *ctx;
+	char err[256], path[128];
+
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_http_tls.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tls_dir));
+	tls_make_cert();
+	snprintf(path, sizeof(path), "%s/crt", tls_dir);
+	snprintf(err, sizeof(err), "%s/key", tls_dir);
+	ctx = tls_context_new(path, err, err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	start(&l);
+	http_server_set_tls(H.srv, ctx);
+	tls_context_free(ctx);
+	memset(&ST, 0, sizeof(ST));
+	run(client_stream_tls);
+	settle(50);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/key", tls_dir);
+	unlink(path);
+	rmdir(tls_dir);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_uint_eq(ST.off, BIG_LEN);
+	/* drains came from the TLS write path */
+	ck_assert_int_gt(ST.zeros, 2);
+	ck_assert_uint_le(ST.max_queued, STREAM_HIGH + PIECE);
+	ck_assert_int_eq(H.completes, 1);
+	stop();
+}
+END_TEST
+
 static Suite *
 http_server_suite(void)
 {
@@ -2533,6 +2669,7 @@ http_server_suite(void)
 	tc = tcase_create("stream");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_stream_big);
+	tcase_add_test(tc, test_stream_tls);
 	tcase_add_test(tc, test_stream_framing);
 	tcase_add_test(tc, test_stream_client_gone);
 	tcase_add_test(tc, test_stream_detach);
