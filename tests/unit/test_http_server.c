@@ -1899,6 +1899,7 @@ struct streamer {
 	int gone;               /* a write returned -1 */
 	int abandoned;          /* the abandon hook ran */
 	int write_after;        /* what a write said in the hook */
+	int tls;                /* http_is_tls() */
 };
 
 static struct streamer ST;
@@ -2056,6 +2057,7 @@ stream_route(struct http_exchange *ex, const char *what)
 		setsockopt(ex->conn->fd, SOL_SOCKET, SO_SNDBUF, &sock, len);
 		getsockopt(ex->conn->fd, SOL_SOCKET, SO_SNDBUF, &sock, &len);
 		ST.sndbuf = (size_t)sock;
+		ST.tls = http_is_tls(ex);
 		ST.len = BIG_LEN;
 		http_stream_on_drain(ex, streamer_pump, &ST);
 		ck_assert_int_eq(http_stream_begin(ex, 200, BIG_LEN), 0);
@@ -2143,6 +2145,7 @@ START_TEST(test_stream_big)
 	ck_assert_int_eq(H.status[1], 200);
 	ck_assert_uint_eq(ST.off, BIG_LEN);
 	ck_assert_int_gt(ST.zeros, 2);
+	ck_assert_int_eq(ST.tls, 0);
 	/* the queue never held more than the high-water mark and a piece
 	 * (what a burst wrote says less: the client reads meanwhile) */
 	ck_assert_uint_le(ST.max_queued, STREAM_HIGH + PIECE);
@@ -2498,6 +2501,46 @@ START_TEST(test_upload_chunked)
 }
 END_TEST
 
+static void
+client_upload_slow(struct harness *h)
+{
+	struct client c;
+	char b[2] = { 0, 0 };
+	int i;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "POST /upload/echo HTTP/1.1\r\nHost: t\r\n"
+	        "Content-Length: 10\r\n\r\n");
+	for (i = 0; i < 10; i++) {
+		usleep(100000);
+		b[0] = (char)('0' + i);
+		cl_send(&c, b);
+	}
+	record(h, 0, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_upload_slow)
+{
+	struct http_limits l = limits_default();
+
+	/* the upload takes 1 s, each byte within 100 ms of the last */
+	l.request_timeout_ms = 300;
+	start(&l);
+	http_server_set_head_hook(H.srv, head_hook);
+	memset(&UP, 0, sizeof(UP));
+	UP.got = evbuffer_new();
+	run(client_upload_slow);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_str_eq(body_of(H.resp[0]), "0123456789");
+	ck_assert_int_eq(H.hooked, 0);
+	evbuffer_free(UP.got);
+	stop();
+}
+END_TEST
+
 /* --- a streamed response over TLS --- */
 
 static char tls_dir[64];
@@ -2621,6 +2664,7 @@ START_TEST(test_stream_tls)
 	rmdir(tls_dir);
 	ck_assert_int_eq(H.status[0], 200);
 	ck_assert_uint_eq(ST.off, BIG_LEN);
+	ck_assert_int_eq(ST.tls, 1);
 	/* drains came from the TLS write path */
 	ck_assert_int_gt(ST.zeros, 2);
 	ck_assert_uint_le(ST.max_queued, STREAM_HIGH + PIECE);
@@ -2675,6 +2719,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_stream_detach);
 	tcase_add_test(tc, test_upload_big);
 	tcase_add_test(tc, test_upload_chunked);
+	tcase_add_test(tc, test_upload_slow);
 	suite_add_tcase(s, tc);
 	return s;
 }
