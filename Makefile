@@ -252,6 +252,18 @@ $(B)/tests/schema/verdicts: $(B)/obj/tests/schema/verdicts.o $(LIBASTERD)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBASTERD) $(DEP_LIBS)
 
+# tests/upstream/upstream.c is the test upstream of the proxy's tests and
+# benchmark (tests/upstream/README): one program, libevent's OpenSSL
+# bufferevents for TLS.
+UPSTREAM := $(if $(wildcard tests/upstream/upstream.c),$(B)/tests/upstream/upstream)
+
+tests: $(UPSTREAM)
+
+$(B)/tests/upstream/upstream: $(B)/obj/tests/upstream/upstream.o
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -levent_openssl $(DEP_LIBS)
+
 # --- end of test helper block -----------------------------------------------
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

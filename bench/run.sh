@@ -18,7 +18,9 @@
 # and the cost of request body validation and of a provider's operation,
 # bench/contract.sh (its targets: a POST with a 10-property schema at least
 # 0.90 times the requests/s without; testecho's operation within 5 % of
-# the built-in health route).
+# the built-in health route), and the reverse proxy against nginx and
+# HAProxy, bench/proxy.sh (its targets: asterd requests/s >= nginx's, p99
+# no worse, a download within 10 % of the direct one).
 # Exits 0 when every target passes, 1 when one fails, a check does not
 # accept a generated product or http.sh, state.sh or contract.sh cannot
 # run, 64 on bad usage.
@@ -159,5 +161,10 @@ bash "$benchdir/auth.sh" "$asterd" || fail=1
 # the same request without it (bench/contract.sh).
 echo
 bash "$benchdir/contract.sh" "$asterd" || fail=1
+
+# Then the reverse proxy against nginx's proxy_pass and HAProxy
+# (bench/proxy.sh).
+echo
+bash "$benchdir/proxy.sh" "$asterd" || fail=1
 
 exit $fail

@@ -7,7 +7,7 @@
 # user tries `sudo -n`, else prints the exact command to run and exits 1.
 # The test tools node and npm come from Debian only when no npm is found.
 # With `fuzz`, also installs libFuzzer's runtime (for `make fuzz`); with
-# `bench`, wrk and nginx (for `make bench`).
+# `bench`, wrk, nginx, haproxy and curl (for `make bench`).
 # On a system without dpkg it says so and exits 0: install the equivalents
 # of the packages below by hand.
 set -eu
@@ -25,7 +25,7 @@ command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 case "${1:-}" in
 "") ;;
 fuzz) pkgs="$pkgs libclang-rt-14-dev" ;;
-bench) pkgs="$pkgs wrk nginx" ;;
+bench) pkgs="$pkgs wrk nginx haproxy curl" ;;
 *) echo "usage: $0 [fuzz|bench]" >&2; exit 64 ;;
 esac
 

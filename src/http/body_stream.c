@@ -144,10 +144,15 @@ http_body_stream(struct http_exchange *ex, http_body_fn fn, void *arg)
 
 	if (!body_pending(ex) || ex->body_fn != NULL || fn == NULL)
 		return;
+	/* The client went before the handler asked: it hears so now. */
+	if (c == NULL) {
+		ex->body_done = 1;
+		ex->body_failed = 1;
+		fn(ex, NULL, 0, -1, arg);
+		return;
+	}
 	ex->body_fn = fn;
 	ex->body_arg = arg;
-	if (c == NULL)
-		return;     /* conn_close() reports it gone */
 	if (ex->req.expect_continue && !ex->responded)
 		conn_send_continue(c);
 	if (ex->body_paused)
@@ -224,10 +229,15 @@ http_detach(struct http_exchange *ex, struct evbuffer *in,
 	if (c->in_len > c->in_off &&
 	    evbuffer_add(in, c->in + c->in_off, c->in_len - c->in_off) == -1)
 		return -1;
+	/* Read by this callback and not parsed (a detach inside the
+	 * handler's call). */
+	if (c->rd_len > 0 && evbuffer_add(in, c->rd, c->rd_len) == -1)
+		return -1;
 	if (conn_queued(c) && evbuffer_add_buffer(out, c->out) == -1)
 		return -1;
 	s = c->server;
 	c->in_off = c->in_len = 0;
+	c->rd_len = 0;
 	wheel_unlink(c);
 	c->deadline = 0;
 	conn_reading(c, 0);

@@ -14,6 +14,9 @@
  *             it whole, the rest is queued, and a write deadline renewed
  *             by every write that makes progress catches a client that
  *             stops reading
+ *   STREAMING a streamed response's head is out and the handler writes
+ *             its body (stream.c); only output that stops moving has a
+ *             deadline, the write one
  *   LINGER    after an error response: our side is shut down and input is
  *             read and dropped for a moment, so that a client still
  *             sending its body reads the error instead of a reset

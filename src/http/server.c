@@ -15,8 +15,9 @@
  * conn.c runs a connection (read, parse, dispatch, write, linger,
  * close), conn_tls.c its TLS I/O, body_file.c file bodies, wheel.c the
  * deadlines, exchange.c the exchanges and the request accessors,
- * response.c the response (header fields, head, respond), date.c the
- * clock and the Date field line. Each opens with the part of the
+ * response.c the response (header fields, head, respond), stream.c
+ * streamed responses, body_stream.c streamed request bodies and tunnels'
+ * detach, date.c the clock and the Date field line. Each opens with the part of the
  * design that concerns it.
  *
  * Handlers may call anything here from any callback, http_server_free()

@@ -833,6 +833,88 @@ START_TEST(test_cuts_agree)
 }
 END_TEST
 
+/*
+ * Handing out: the body comes back in pieces pointing into the data fed,
+ * whatever the cuts, and what follows it stays for the next request.
+ */
+static enum http_parse_result
+hand_out_all(const char *in, size_t len, enum feed_mode mode, size_t max_body,
+             char *body, size_t *body_len, size_t *consumed)
+{
+	struct http_request r;
+	enum http_parse_result res;
+	size_t off = 0, n, used, piece = 1;
+
+	http_request_init(&r);
+	http_request_reset(&r, MAX_HEAD, max_body);
+	*body_len = 0;
+	for (;;) {
+		n = len - off;
+		if (mode == FEED_BYTES && n > 1)
+			n = 1;
+		if (mode == FEED_PIECES) {
+			piece = piece % 7 + 2;
+			if (n > piece)
+				n = piece;
+		}
+		res = http_request_parse(&r, in + off, n, &used);
+		ck_assert_uint_le(used, n);
+		off += used;
+		if (res == HTTP_PARSE_HEAD) {
+			http_request_hand_out(&r);
+			continue;
+		}
+		if (res == HTTP_PARSE_BODY) {
+			/* inside what was fed, ending where used ends */
+			ck_assert(r.piece >= in && r.piece + r.piece_len ==
+			          in + off);
+			memcpy(body + *body_len, r.piece, r.piece_len);
+			*body_len += r.piece_len;
+			continue;
+		}
+		if (res != HTTP_PARSE_MORE || off == len)
+			break;
+	}
+	ck_assert_ptr_null(r.body);
+	http_request_free(&r);
+	*consumed = off;
+	return res;
+}
+
+START_TEST(test_hand_out)
+{
+	static const char sized[] = "POST /u HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 11\r\n\r\nhello worldGET / HTTP/1.1\r\n";
+	static const char chunked[] = "POST /u HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n"
+	    "6\r\n world\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n";
+	static const char big[] = "POST /u HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n9\r\n";
+	char body[64];
+	size_t len, used;
+	enum feed_mode m;
+
+	for (m = 0; m < FEED_MODES; m++) {
+		ck_assert_int_eq(hand_out_all(sized, strlen(sized), m, 100,
+		                              body, &len, &used),
+		                 HTTP_PARSE_DONE);
+		ck_assert_uint_eq(len, 11);
+		ck_assert(memcmp(body, "hello world", 11) == 0);
+		ck_assert_str_eq(sized + used, "GET / HTTP/1.1\r\n");
+		ck_assert_int_eq(hand_out_all(chunked, strlen(chunked), m, 100,
+		                              body, &len, &used),
+		                 HTTP_PARSE_DONE);
+		ck_assert_uint_eq(len, 11);
+		ck_assert(memcmp(body, "hello world", 11) == 0);
+		ck_assert_str_eq(chunked + used, "GET / HTTP/1.1\r\n");
+		/* 8 + 9 > 16: refused at the size, as when copying */
+		ck_assert_int_eq(hand_out_all(big, strlen(big), m, 16, body,
+		                              &len, &used), HTTP_PARSE_ERROR);
+		ck_assert_uint_eq(len, 8);
+	}
+}
+END_TEST
+
 static Suite *
 http_parse_suite(void)
 {
@@ -858,6 +940,7 @@ http_parse_suite(void)
 	tcase_add_test(tc, test_reuse);
 	tcase_add_test(tc, test_sticky_end);
 	tcase_add_test(tc, test_cuts_agree);
+	tcase_add_test(tc, test_hand_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

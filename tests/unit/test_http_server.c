@@ -29,9 +29,16 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "http/problem.h"
 #include "http/server.h"
+/* The streamed-response test reads the connection's queue itself. */
+#include "http/server_int.h"
+#include "http/tls.h"
 
 #define NRESP 8
 #define RESP_MAX 32768
@@ -368,6 +375,9 @@ respond_file(struct http_exchange *ex, const char *what)
 		http_respond_file(ex, 200, fd, 0, BIG_LEN);
 }
 
+static void stream_route(struct http_exchange *ex, const char *what);
+static void upload_route(struct http_exchange *ex, const char *what);
+
 static void
 handler(struct http_exchange *ex, void *arg)
 {
@@ -400,6 +410,10 @@ handler(struct http_exchange *ex, void *arg)
 		http_respond(ex, 200, big, BIG_LEN);
 	} else if (strncmp(path, "/file", 5) == 0) {
 		respond_file(ex, path + 5);
+	} else if (strncmp(path, "/stream", 7) == 0) {
+		stream_route(ex, path + 7);
+	} else if (strncmp(path, "/upload", 7) == 0) {
+		upload_route(ex, path + 7);
 	} else if (strcmp(path, "/chains") == 0 ||
 	           strcmp(path, "/buf") == 0) {
 		respond_chains(ex, path[1] == 'c' ? 20 : 1);
@@ -1868,6 +1882,797 @@ START_TEST(test_problem_codes)
 }
 END_TEST
 
+/* --- streamed responses and bodies ------------------------------------ */
+
+#define PIECE (16 * 1024)
+
+/* A handler's streamed response of len bytes of big[], written in
+ * pieces until a write says 0, then again from the drain hook. */
+struct streamer {
+	size_t off;
+	size_t len;             /* SIZE_MAX: until the client is gone */
+	size_t burst;           /* written since the last 0 */
+	size_t max_burst;       /* of the bursts after the first */
+	size_t max_queued;      /* the connection's queue after a write */
+	size_t sndbuf;          /* the socket's send buffer */
+	int zeros;
+	int gone;               /* a write returned -1 */
+	int abandoned;          /* the abandon hook ran */
+	int write_after;        /* what a write said in the hook */
+	int tls;                /* http_is_tls() */
+};
+
+static struct streamer ST;
+
+static void
+streamer_pump(struct http_exchange *ex, void *arg)
+{
+	struct streamer *st = arg;
+	size_t n, q;
+	int r;
+
+	st->burst = 0;
+	while (st->off < st->len) {
+		n = st->len - st->off < PIECE ? st->len - st->off : PIECE;
+		/* forever: big[] round and round */
+		r = http_stream_write(ex, big + (st->len == SIZE_MAX ?
+		                      st->off % (BIG_LEN - PIECE) : st->off), n);
+		if (r == -1) {
+			st->gone++;
+			http_stream_end(ex);
+			return;
+		}
+		st->off += n;
+		st->burst += n;
+		q = ex->conn != NULL && ex->conn->out != NULL ?
+		    evbuffer_get_length(ex->conn->out) : 0;
+		if (q > st->max_queued)
+			st->max_queued = q;
+		if (r == 0) {
+			if (st->zeros++ > 0 && st->burst > st->max_burst)
+				st->max_burst = st->burst;
+			return;
+		}
+	}
+	http_stream_end(ex);
+}
+
+/* The client is gone: writes fail, and the handler ends its stream. */
+static void
+streamer_abandon(struct http_exchange *ex, void *arg)
+{
+	struct streamer *st = arg;
+
+	st->abandoned++;
+	st->write_after = http_stream_write(ex, "x", 1);
+	http_stream_end(ex);
+}
+
+/* An event that calls a function of ex later. */
+struct ex_timer {
+	struct event *ev;
+	struct http_exchange *ex;
+	void (*fn)(struct http_exchange *ex);
+};
+
+static void
+ex_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ex_timer *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->fn(t->ex);
+	event_free(t->ev);
+	free(t);
+}
+
+static void
+ex_later(struct http_exchange *ex, long ms,
+         void (*fn)(struct http_exchange *ex))
+{
+	struct ex_timer *t = calloc(1, sizeof(*t));
+	struct timeval tv = { 0, ms * 1000 };
+
+	ck_assert_ptr_nonnull(t);
+	t->ex = ex;
+	t->fn = fn;
+	t->ev = evtimer_new(H.base, ex_timer_cb, t);
+	evtimer_add(t->ev, &tv);
+}
+
+static void
+start_forever(struct http_exchange *ex)
+{
+	http_stream_begin(ex, 200, -1);
+	streamer_pump(ex, &ST);
+}
+
+/* The raw socket of a detached tunnel, echoing. */
+struct tunnel {
+	struct event *ev;
+	evutil_socket_t fd;
+	int conns_after;
+};
+
+static struct tunnel TUN;
+
+static void
+tunnel_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tunnel *t = arg;
+	char buf[4096];
+	ssize_t n;
+
+	(void)what;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0) {
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+			n = -1;
+		else
+			return;
+	}
+	if (n == -1 && errno == EAGAIN)
+		return;
+	event_free(t->ev);
+	close(fd);
+	t->fd = -1;
+}
+
+static void
+tunnel(struct http_exchange *ex)
+{
+	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+
+	http_add_header(ex, "Upgrade", "echo");
+	ck_assert_int_eq(http_stream_begin(ex, 101, -1), 0);
+	TUN.fd = http_detach(ex, in, out);
+	ck_assert_int_ge(TUN.fd, 0);
+	TUN.conns_after = (int)http_server_connections(H.srv);
+	/* The head went out whole; what the client sent early is here. */
+	while (evbuffer_get_length(out) > 0)
+		ck_assert_int_gt(evbuffer_write(out, TUN.fd), 0);
+	while (evbuffer_get_length(in) > 0)
+		ck_assert_int_gt(evbuffer_write(in, TUN.fd), 0);
+	TUN.ev = event_new(H.base, TUN.fd, EV_READ | EV_PERSIST, tunnel_cb,
+	                   &TUN);
+	event_add(TUN.ev, NULL);
+	evbuffer_free(in);
+	evbuffer_free(out);
+}
+
+static int interim_10;          /* http_send_interim() to HTTP/1.0 */
+
+static void
+stream_route(struct http_exchange *ex, const char *what)
+{
+	static const char *const names[] = { "Link", "Bad\r\nName" };
+	static const char *const values[] = { "</a.css>; rel=preload", "x" };
+	int sock;
+	socklen_t len = sizeof(int);
+
+	if (strcmp(what, "/big") == 0) {
+		/* a small send buffer, so that the bursts tell the queue */
+		sock = 32 * 1024;
+		setsockopt(ex->conn->fd, SOL_SOCKET, SO_SNDBUF, &sock, len);
+		getsockopt(ex->conn->fd, SOL_SOCKET, SO_SNDBUF, &sock, &len);
+		ST.sndbuf = (size_t)sock;
+		ST.tls = http_is_tls(ex);
+		ST.len = BIG_LEN;
+		http_stream_on_drain(ex, streamer_pump, &ST);
+		ck_assert_int_eq(http_stream_begin(ex, 200, BIG_LEN), 0);
+		streamer_pump(ex, &ST);
+	} else if (strcmp(what, "/chunked") == 0) {
+		ck_assert_int_eq(http_stream_begin(ex, 200, -1), 0);
+		ck_assert_int_eq(http_stream_write(ex, "hello", 5), 1);
+		http_stream_trailer(ex, "X-Sum", "11");
+		http_stream_trailer(ex, "X-Bad", "a\r\nb");
+		ck_assert_int_eq(http_stream_write(ex, " world", 6), 1);
+		/* the begun stream takes no second answer */
+		ck_assert_int_eq(http_stream_begin(ex, 200, -1), -1);
+		http_stream_end(ex);
+	} else if (strcmp(what, "/sized") == 0) {
+		ck_assert_int_eq(http_stream_begin(ex, 200, 11), 0);
+		http_stream_write(ex, "hello", 5);
+		http_stream_write(ex, " world, and more", 16);
+		http_stream_end(ex);
+	} else if (strcmp(what, "/abort") == 0) {
+		ck_assert_int_eq(http_stream_begin(ex, 200, 100), 0);
+		http_stream_write(ex, "0123456789", 10);
+		http_stream_abort(ex);
+	} else if (strcmp(what, "/hints") == 0) {
+		if (http_send_interim(ex, 103, names, values, 2) == -1)
+			interim_10++;
+		ck_assert_int_eq(http_send_interim(ex, 101, NULL, NULL, 0), -1);
+		http_respond(ex, 200, "ok", 2);
+	} else if (strcmp(what, "/forever") == 0) {
+		ST.len = SIZE_MAX;
+		http_on_abandon(ex, streamer_abandon, &ST);
+		http_stream_on_drain(ex, streamer_pump, &ST);
+		/* begun later, from a timer: the 504 must not follow */
+		ex_later(ex, 10, start_forever);
+	} else if (strcmp(what, "/tunnel") == 0) {
+		tunnel(ex);
+	} else {
+		problem_send(ex, 404, NULL, NULL, NULL);
+	}
+}
+
+/* Reads until the connection closes (or buf is full); returns bytes. */
+static size_t
+cl_read_all(struct client *c)
+{
+	while (cl_fill(c) == 0)
+		;
+	return c->len;
+}
+
+/* Reads until buf holds s; 0 if it never came. */
+static int
+cl_wait_for(struct client *c, const char *s)
+{
+	while (memmem(c->buf, c->len, s, strlen(s)) == NULL)
+		if (cl_fill(c) == -1)
+			return 0;
+	return 1;
+}
+
+static void
+client_stream_big(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/big HTTP/1.1\r\nHost: t\r\n\r\n");
+	/* a slow reader at first, so that the server must wait */
+	usleep(300000);
+	h->status[0] = cl_big_response(&c, BIG_LEN);
+	cl_send(&c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 1, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_stream_big)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	memset(&ST, 0, sizeof(ST));
+	run(client_stream_big);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_int_eq(H.status[1], 200);
+	ck_assert_uint_eq(ST.off, BIG_LEN);
+	ck_assert_int_gt(ST.zeros, 2);
+	ck_assert_int_eq(ST.tls, 0);
+	/* the queue never held more than the high-water mark and a piece
+	 * (what a burst wrote says less: the client reads meanwhile) */
+	ck_assert_uint_le(ST.max_queued, STREAM_HIGH + PIECE);
+	ck_assert_uint_gt(ST.max_queued, STREAM_HIGH - PIECE);
+	ck_assert_int_eq(H.completes, 2);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	stop();
+}
+END_TEST
+
+static void
+client_stream_framing(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	/* chunked with trailers to 1.1, then the connection is reused */
+	cl_send(&c, "GET /stream/chunked HTTP/1.1\r\nHost: t\r\n\r\n");
+	cl_wait_for(&c, "X-Sum: 11\r\n\r\n");
+	memcpy(h->resp[0], c.buf, c.len);
+	h->resp[0][c.len] = '\0';
+	c.len = 0;
+	cl_send(&c, "HEAD /stream/sized HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 1, &c, 1);
+	cl_send(&c, "GET /stream/sized HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 2, &c, 0);
+	cl_send(&c, "GET /stream/hints HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 3, &c, 1);
+	record(h, 4, &c, 0);
+	cl_close(&c);
+	/* close-delimited to 1.0 */
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/chunked HTTP/1.0\r\n\r\n");
+	cl_read_all(&c);
+	memcpy(h->resp[5], c.buf, c.len);
+	h->resp[5][c.len] = '\0';
+	cl_close(&c);
+	/* no interim to 1.0 */
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/hints HTTP/1.0\r\n\r\n");
+	record(h, 6, &c, 0);
+	cl_close(&c);
+	/* abort: the body is cut and the connection closed */
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/abort HTTP/1.1\r\nHost: t\r\n\r\n");
+	h->count = (int)cl_read_all(&c);
+	memcpy(h->resp[7], c.buf, c.len);
+	h->resp[7][c.len] = '\0';
+	cl_close(&c);
+}
+
+START_TEST(test_stream_framing)
+{
+	struct http_limits l = limits_default();
+	const char *r;
+
+	start(&l);
+	interim_10 = 0;
+	run(client_stream_framing);
+	settle(50);
+	r = H.resp[0];
+	ck_assert_msg(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
+	ck_assert(has_line(r, "Transfer-Encoding: chunked"));
+	ck_assert_ptr_null(strstr(r, "Content-Length"));
+	ck_assert_str_eq(body_of(r),
+	                 "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 11\r\n\r\n");
+	/* HEAD keeps the length, sends no body, keeps the connection */
+	ck_assert_int_eq(H.status[1], 200);
+	ck_assert(has_line(H.resp[1], "Content-Length: 11"));
+	ck_assert_str_eq(body_of(H.resp[1]), "");
+	/* writes past the length are dropped */
+	ck_assert_int_eq(H.status[2], 200);
+	ck_assert_str_eq(body_of(H.resp[2]), "hello world");
+	/* 103 then 200 */
+	ck_assert_msg(strncmp(H.resp[3], "HTTP/1.1 103 Early Hints\r\n", 26) == 0,
+	              "%s", H.resp[3]);
+	ck_assert(has_line(H.resp[3], "Link: </a.css>; rel=preload"));
+	ck_assert_ptr_null(strstr(H.resp[3], "Bad"));
+	ck_assert_int_eq(H.status[4], 200);
+	ck_assert_str_eq(body_of(H.resp[4]), "ok");
+	/* HTTP/1.0: the close ends the body */
+	r = H.resp[5];
+	ck_assert(has_line(r, "Connection: close"));
+	ck_assert_ptr_null(strstr(r, "Transfer-Encoding"));
+	ck_assert_ptr_null(strstr(r, "Content-Length"));
+	ck_assert_str_eq(body_of(r), "hello world");
+	ck_assert_int_eq(H.status[6], 200);
+	ck_assert_int_eq(interim_10, 1);
+	/* abort: 10 of 100 bytes, then the close */
+	ck_assert(has_line(H.resp[7], "Content-Length: 100"));
+	ck_assert_str_eq(body_of(H.resp[7]), "0123456789");
+	ck_assert_int_eq(H.completes, 7);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	stop();
+}
+END_TEST
+
+static void
+client_stream_gone(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/forever HTTP/1.1\r\nHost: t\r\n\r\n");
+	h->status[0] = cl_wait_for(&c, "HTTP/1.1 200 OK\r\n") ? 200 : -1;
+	/* past the handler deadline: the head is out, no 504 */
+	usleep(400000);
+	cl_fill(&c);
+	h->count = memmem(c.buf, c.len, "504", 3) != NULL;
+	cl_close(&c);
+}
+
+START_TEST(test_stream_client_gone)
+{
+	struct http_limits l = limits_default();
+
+	l.request_timeout_ms = 200;
+	start(&l);
+	memset(&ST, 0, sizeof(ST));
+	run(client_stream_gone);
+	settle(300);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_int_eq(H.count, 0);
+	ck_assert_int_eq(H.hooked, 0);
+	/* the handler waited for a drain: the hook tells it */
+	ck_assert_int_eq(ST.abandoned, 1);
+	ck_assert_int_eq(ST.write_after, -1);
+	ck_assert_int_eq(ST.gone, 0);
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_int_eq(H.releases, 1);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	ck_assert_uint_eq(http_server_connections(H.srv), 0);
+	stop();
+}
+END_TEST
+
+static void
+client_tunnel(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "GET /stream/tunnel HTTP/1.1\r\nHost: t\r\n"
+	        "Connection: Upgrade\r\nUpgrade: echo\r\n\r\nearly:");
+	record(h, 0, &c, 1);
+	if (cl_wait_for(&c, "early:"))
+		h->count++;
+	c.len = 0;
+	cl_send(&c, "ping");
+	if (cl_wait_for(&c, "ping"))
+		h->count++;
+	cl_close(&c);
+	usleep(50000);
+}
+
+START_TEST(test_stream_detach)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	memset(&TUN, 0, sizeof(TUN));
+	run(client_tunnel);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 101);
+	ck_assert(has_line(H.resp[0], "Upgrade: echo"));
+	ck_assert(has_line(H.resp[0], "Connection: Upgrade"));
+	ck_assert_int_eq(H.count, 2);
+	ck_assert_int_eq(TUN.conns_after, 0);
+	ck_assert_int_eq(TUN.fd, -1);      /* the echo saw the close */
+	ck_assert_int_eq(H.completes, 1);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	stop();
+}
+END_TEST
+
+/* --- streamed request bodies --- */
+
+struct upload {
+	struct evbuffer *got;   /* /upload/echo */
+	size_t count;
+	int order_bad;
+	int pauses;
+	int fails;
+	int ends;
+};
+
+static struct upload UP;
+
+static void
+resume(struct http_exchange *ex)
+{
+	http_body_pause(ex, 0);
+}
+
+static void
+on_piece(struct http_exchange *ex, const void *data, size_t len, int end,
+         void *arg)
+{
+	struct upload *u = arg;
+	char text[64];
+	size_t before = u->count;
+
+	if (end != 0) {
+		u->ends++;
+		if (end < 0) {
+			u->fails++;
+			http_respond(ex, 413, "failed", 6);
+			return;
+		}
+		if (u->got != NULL) {
+			http_respond_buffer(ex, 200, u->got);
+			return;
+		}
+		snprintf(text, sizeof(text), "%zu", u->count);
+		http_respond(ex, 200, text, strlen(text));
+		return;
+	}
+	if (u->got != NULL) {
+		evbuffer_add(u->got, data, len);
+		return;
+	}
+	if (memcmp(data, big + u->count, len) != 0)
+		u->order_bad++;
+	u->count += len;
+	/* a pause every MiB, resumed a little later */
+	if (before / (1024 * 1024) != u->count / (1024 * 1024)) {
+		u->pauses++;
+		http_body_pause(ex, 1);
+		ex_later(ex, 5, resume);
+	}
+}
+
+static int
+head_hook(struct http_exchange *ex, void *arg)
+{
+	(void)arg;
+	return strncmp(http_path(ex), "/upload", 7) == 0;
+}
+
+static void
+upload_route(struct http_exchange *ex, const char *what)
+{
+	ck_assert(http_body_streamed(ex));
+	http_body_stream(ex, on_piece, &UP);
+	(void)what;
+}
+
+static void
+client_upload_big(struct harness *h)
+{
+	struct client c;
+	size_t off;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "POST /upload HTTP/1.1\r\nHost: t\r\n"
+	        "Content-Length: 16777216\r\n\r\n");
+	for (off = 0; off < BIG_LEN; off += 100000)
+		cl_send_n(&c, big + off, BIG_LEN - off < 100000 ?
+		          BIG_LEN - off : 100000);
+	record(h, 0, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_upload_big)
+{
+	struct http_limits l = limits_default();
+
+	l.max_body_bytes = BIG_LEN;
+	start(&l);
+	http_server_set_head_hook(H.srv, head_hook);
+	memset(&UP, 0, sizeof(UP));
+	run(client_upload_big);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_str_eq(body_of(H.resp[0]), "16777216");
+	ck_assert_uint_eq(UP.count, BIG_LEN);
+	ck_assert_int_eq(UP.order_bad, 0);
+	ck_assert_int_eq(UP.pauses, 16);
+	ck_assert_int_eq(UP.ends, 1);
+	ck_assert_int_eq(H.completes, 1);
+	stop();
+}
+END_TEST
+
+static void
+client_upload_chunked(struct harness *h)
+{
+	struct client c;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	/* a chunked body and a pipelined request behind it */
+	cl_send(&c, "POST /upload/echo HTTP/1.1\r\nHost: t\r\n"
+	        "Transfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n"
+	        "6\r\n world\r\n0\r\nX-T: 1\r\n\r\n"
+	        "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	record(h, 0, &c, 0);
+	record(h, 1, &c, 0);
+	/* 100-continue comes when the handler asks for the body */
+	cl_send(&c, "POST /upload/echo HTTP/1.1\r\nHost: t\r\n"
+	        "Expect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+	record(h, 2, &c, 1);
+	cl_send(&c, "abc");
+	record(h, 3, &c, 0);
+	cl_close(&c);
+	/* over the limit */
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "POST /upload/echo HTTP/1.1\r\nHost: t\r\n"
+	        "Transfer-Encoding: chunked\r\n\r\n8000\r\n");
+	cl_send_n(&c, big, 0x8000);
+	cl_send(&c, "\r\n8001\r\n");
+	record(h, 4, &c, 0);
+	h->eof[4] = cl_eof(&c, 1000);
+	cl_close(&c);
+}
+
+START_TEST(test_upload_chunked)
+{
+	struct http_limits l = limits_default();
+
+	start(&l);
+	http_server_set_head_hook(H.srv, head_hook);
+	memset(&UP, 0, sizeof(UP));
+	UP.got = evbuffer_new();
+	run(client_upload_chunked);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_str_eq(body_of(H.resp[0]), "hello world");
+	ck_assert_int_eq(H.status[1], 200);
+	ck_assert_str_eq(body_of(H.resp[1]), "hello");
+	ck_assert_msg(strncmp(H.resp[2], "HTTP/1.1 100 Continue\r\n", 23) == 0,
+	              "%s", H.resp[2]);
+	ck_assert_int_eq(H.status[3], 200);
+	ck_assert_str_eq(body_of(H.resp[3]), "abc");
+	/* 32768 + 32769 > 65536: the handler heard -1 and answered */
+	ck_assert_int_eq(H.status[4], 413);
+	ck_assert_int_eq(H.eof[4], 1);
+	ck_assert_int_eq(UP.fails, 1);
+	ck_assert_int_eq(UP.ends, 3);
+	ck_assert_int_eq(H.completes, 4);
+	ck_assert_uint_eq(http_server_in_flight(H.srv), 0);
+	evbuffer_free(UP.got);
+	stop();
+}
+END_TEST
+
+static void
+client_upload_slow(struct harness *h)
+{
+	struct client c;
+	char b[2] = { 0, 0 };
+	int i;
+
+	if (cl_connect(&c, h->port) == -1)
+		return;
+	cl_send(&c, "POST /upload/echo HTTP/1.1\r\nHost: t\r\n"
+	        "Content-Length: 10\r\n\r\n");
+	for (i = 0; i < 10; i++) {
+		usleep(100000);
+		b[0] = (char)('0' + i);
+		cl_send(&c, b);
+	}
+	record(h, 0, &c, 0);
+	cl_close(&c);
+}
+
+START_TEST(test_upload_slow)
+{
+	struct http_limits l = limits_default();
+
+	/* the upload takes 1 s, each byte within 100 ms of the last */
+	l.request_timeout_ms = 300;
+	start(&l);
+	http_server_set_head_hook(H.srv, head_hook);
+	memset(&UP, 0, sizeof(UP));
+	UP.got = evbuffer_new();
+	run(client_upload_slow);
+	settle(50);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_str_eq(body_of(H.resp[0]), "0123456789");
+	ck_assert_int_eq(H.hooked, 0);
+	evbuffer_free(UP.got);
+	stop();
+}
+END_TEST
+
+/* --- a streamed response over TLS --- */
+
+static char tls_dir[64];
+
+/* A self-signed certificate and its key into tls_dir. */
+static void
+tls_make_cert(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	char path[128];
+	FILE *f;
+
+	ck_assert(k != NULL && x != NULL);
+	ck_assert(X509_set_version(x, 2) == 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	ck_assert(X509_set_pubkey(x, k) == 1);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	                           (const unsigned char *)"t", -1, -1, 0);
+	ck_assert(X509_set_issuer_name(x, name) == 1);
+	ck_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/crt", tls_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_X509(f, x) == 1);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/key", tls_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* Reads over ssl until buf holds a head and want body bytes of big[]
+ * (checked as they come); the status, or -1. */
+static int
+tls_big_response(SSL *ssl, size_t want)
+{
+	static char buf[65536];
+	size_t len = 0, head = 0, got = 0, n;
+	char *end, *cl;
+	int r, status = -1;
+
+	while (head == 0) {
+		if ((r = SSL_read(ssl, buf + len, (int)(sizeof(buf) - len))) <= 0)
+			return -1;
+		len += (size_t)r;
+		if ((end = memmem(buf, len, "\r\n\r\n", 4)) != NULL)
+			head = (size_t)(end - buf) + 4;
+	}
+	cl = memmem(buf, head, "\r\nContent-Length: ", 18);
+	if (cl == NULL || strtoul(cl + 18, NULL, 10) != want ||
+	    sscanf(buf, "HTTP/1.1 %d ", &status) != 1)
+		return -1;
+	memmove(buf, buf + head, len - head);
+	len -= head;
+	while (got < want) {
+		if (len == 0) {
+			if ((r = SSL_read(ssl, buf, sizeof(buf))) <= 0)
+				return -1;
+			len = (size_t)r;
+		}
+		n = len < want - got ? len : want - got;
+		if (memcmp(buf, big + got, n) != 0)
+			return -1;
+		got += n;
+		memmove(buf, buf + n, len - n);
+		len -= n;
+	}
+	return status;
+}
+
+static void
+client_stream_tls(struct harness *h)
+{
+	static const char req[] = "GET /stream/big HTTP/1.1\r\nHost: t\r\n\r\n";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct client c;
+	SSL *ssl;
+
+	if (ctx == NULL || cl_connect(&c, h->port) == -1)
+		return;
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, c.fd);
+	if (SSL_connect(ssl) == 1 &&
+	    SSL_write(ssl, req, sizeof(req) - 1) == (int)sizeof(req) - 1) {
+		usleep(300000);
+		h->status[0] = tls_big_response(ssl, BIG_LEN);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	cl_close(&c);
+}
+
+START_TEST(test_stream_tls)
+{
+	struct http_limits l = limits_default();
+	struct ssl_ctx_st *ctx;
+	char err[256], path[128];
+
+	snprintf(tls_dir, sizeof(tls_dir), "/tmp/test_http_tls.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tls_dir));
+	tls_make_cert();
+	snprintf(path, sizeof(path), "%s/crt", tls_dir);
+	snprintf(err, sizeof(err), "%s/key", tls_dir);
+	ctx = tls_context_new(path, err, err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	start(&l);
+	http_server_set_tls(H.srv, ctx);
+	tls_context_free(ctx);
+	memset(&ST, 0, sizeof(ST));
+	run(client_stream_tls);
+	settle(50);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/key", tls_dir);
+	unlink(path);
+	rmdir(tls_dir);
+	ck_assert_int_eq(H.status[0], 200);
+	ck_assert_uint_eq(ST.off, BIG_LEN);
+	ck_assert_int_eq(ST.tls, 1);
+	/* drains came from the TLS write path */
+	ck_assert_int_gt(ST.zeros, 2);
+	ck_assert_uint_le(ST.max_queued, STREAM_HIGH + PIECE);
+	ck_assert_int_eq(H.completes, 1);
+	stop();
+}
+END_TEST
+
 static Suite *
 http_server_suite(void)
 {
@@ -1904,6 +2709,17 @@ http_server_suite(void)
 	tcase_add_test(tc, test_write_timeout);
 	tcase_add_test(tc, test_unix_socket);
 	tcase_add_test(tc, test_problem_codes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("stream");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_stream_big);
+	tcase_add_test(tc, test_stream_tls);
+	tcase_add_test(tc, test_stream_framing);
+	tcase_add_test(tc, test_stream_client_gone);
+	tcase_add_test(tc, test_stream_detach);
+	tcase_add_test(tc, test_upload_big);
+	tcase_add_test(tc, test_upload_chunked);
+	tcase_add_test(tc, test_upload_slow);
 	suite_add_tcase(s, tc);
 	return s;
 }
