@@ -390,8 +390,9 @@ bench_wrk() {
 		if (u == "us") v /= 1000; else if (u == "s") v *= 1000
 		else if (u == "m") v *= 60000
 		printf "%.3f\n", v }' "$log")
-	[ -n "$rps" ] && [ -n "$p99" ] ||
+	if [ -z "$rps" ] || [ -z "$p99" ]; then
 		die "cannot read requests/s and p99 in wrk's output" "$log"
+	fi
 }
 
 # download NAME: MB/s (10^6 bytes) of /api/big.bin over one connection
@@ -409,7 +410,9 @@ download() {
 
 # rotated N: the proxies, starting with the N-th (mod their count).
 rotated() {
-	local a=($servers) k=${#a[@]} i
+	local a k i
+	read -r -a a <<<"$servers"
+	k=${#a[@]}
 	for ((i = 0; i < k; i++)); do
 		printf '%s ' "${a[$(((i + $1) % k))]}"
 	done
@@ -438,7 +441,6 @@ for s in $servers; do
 done
 for s in $servers; do probe "$s"; done
 
-clk_tck=$(getconf CLK_TCK 2>/dev/null) || clk_tck=100
 echo "proxies: $(for s in $servers; do printf '%s at %s; ' "$s" "${addr[$s]}"; done)" \
      "upstream: nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') at ${addr[upstream]}"
 echo "wrk -t1 -d${seconds}s --latency GET /api/ping, $runs rounds in rotating" \
@@ -465,7 +467,8 @@ for c in $conc_list; do
 	done
 	for s in $servers; do
 		rps_med[$s.$c]=$(median "$tmp/rps.$s.$c")
-		p99_med[$s.$c]=$(median "$tmp/p99.$s.$c")
+		p99_med[$s.$c]=$(awk -v v="$(median "$tmp/p99.$s.$c")" \
+			'BEGIN { printf "%.3f", v }')
 	done
 done
 
@@ -478,7 +481,9 @@ for ((r = 0; r < runs; r++)); do
 		echo "$mbs" >>"$tmp/dl.$n"
 	done
 done
-for n in $dl_names; do dl_med[$n]=$(median "$tmp/dl.$n"); done
+for n in $dl_names; do
+	dl_med[$n]=$(awk -v v="$(median "$tmp/dl.$n")" 'BEGIN { printf "%.1f", v }')
+done
 
 declare -A hwm
 for s in $servers; do hwm[$s]=$(hwm_kib "${pid[$s]}"); done
