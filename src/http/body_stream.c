@@ -235,6 +235,11 @@ http_detach(struct http_exchange *ex, struct evbuffer *in,
 		return -1;
 	if (conn_queued(c) && evbuffer_add_buffer(out, c->out) == -1)
 		return -1;
+	if (ex->head_pending) {
+		if (evbuffer_add(out, ex->shead, ex->shead_len) == -1)
+			return -1;
+		ex->head_pending = 0;
+	}
 	s = c->server;
 	c->in_off = c->in_len = 0;
 	c->rd_len = 0;

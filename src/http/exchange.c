@@ -41,6 +41,7 @@ exchange_free(struct http_exchange *ex)
 	http_request_free(&ex->req);
 	free(ex->rhdr);
 	free(ex->trailers);
+	free(ex->shead);
 	free(ex);
 }
 
@@ -98,6 +99,7 @@ exchange_recycle(struct http_exchange *ex)
 	ex->no_body = 0;
 	ex->sized = 0;
 	ex->want_drain = 0;
+	ex->head_pending = 0;
 	ex->stream_left = 0;
 	ex->drain = NULL;
 	ex->drain_arg = NULL;

@@ -595,8 +595,12 @@ response_read(struct upconn *c, short what, void *arg)
 	/* Still going: wait for more, unless the client must catch up
 	 * first (its queue passed the mark during these writes): the
 	 * drain hook reads on. */
-	if (call->paused)
+	if (call->stream_begun)
+		http_stream_flush(call->ex);
+	if (call->paused) {
+		upconn_wait(c, 0, 0, response_read, call);
 		return;
+	}
 	if (!call->written && !call->head_seen) {
 		request_wait(call);
 		return;

@@ -239,7 +239,8 @@ const char *http_reason(int status);
  */
 
 /*
- * Sends the status line and head. length >= 0 is the body's length
+ * Makes the status line and head (sent with what follows, or at
+ * http_stream_flush()). length >= 0 is the body's length
  * (Content-Length; the writes must add up to it), -1 an unknown length:
  * chunked to an HTTP/1.1 client (trailers possible), delimited by the
  * connection's close for HTTP/1.0. HEAD, 1xx, 204 and 304 have no body:
@@ -249,6 +250,14 @@ const char *http_reason(int status);
  */
 int http_stream_begin(struct http_exchange *ex, int status,
                       int64_t length);
+
+/*
+ * The head made by http_stream_begin() waits for the first piece of
+ * body (or the end) so that both leave in one send; this sends it now.
+ * Call it once the source has nothing more at hand (the client should
+ * see the head while the body is slow to come).
+ */
+void http_stream_flush(struct http_exchange *ex);
 
 /*
  * Sends an interim 1xx response (not 101) before the final one: the

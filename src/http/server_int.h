@@ -89,6 +89,8 @@ struct http_exchange {
 	unsigned no_body:1;             /* HEAD, 1xx, 204, 304: writes drop */
 	unsigned sized:1;               /* Content-Length: stream_left */
 	unsigned want_drain:1;          /* a write returned 0 */
+	unsigned head_pending:1;        /* begun: the head waits in shead
+	                                   for the first bytes after it */
 	/* A streamed request body (body_stream.c). */
 	unsigned body_streamed:1;       /* the head hook said so */
 	unsigned body_done:1;           /* ended (or failed, or dropped) */
@@ -97,6 +99,9 @@ struct http_exchange {
 	uint64_t stream_left;
 	void (*drain)(struct http_exchange *ex, void *arg);
 	void *drain_arg;
+	char *shead;                    /* a streamed head not sent yet */
+	size_t shead_len;
+	size_t shead_cap;
 	char *trailers;                 /* "Name: value\r\n" for the end */
 	size_t trailers_len;
 	size_t trailers_cap;

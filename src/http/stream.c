@@ -2,8 +2,9 @@
  * stream.c - streamed responses (server.h): a head first, then a body in
  * pieces as its source yields them, with back-pressure.
  *
- * http_stream_begin() sends the head and puts the connection in
- * STREAMING: the handler still holds the exchange, so a client that
+ * http_stream_begin() makes the head and puts the connection in
+ * STREAMING; the head leaves with the first piece or the end (one send
+ * for a small answer), or alone at http_stream_flush(): the handler still holds the exchange, so a client that
  * goes away orphans it and runs its abandon hook, as before an answer;
  * the server's 504 no longer applies (the wheel closes a STREAMING
  * connection whose deadline passes, and only a queue that does not move
@@ -44,6 +45,9 @@ chunk_size_line(char *p, size_t n)
 	p[len++] = '\n';
 	return len;
 }
+
+static int hold_head(struct http_exchange *ex, const struct iovec *iov,
+                     size_t n);
 
 /* See server.h. */
 int
@@ -89,8 +93,66 @@ http_stream_begin(struct http_exchange *ex, int status, int64_t length)
 	c->state = CONN_STREAMING;
 	n = response_head(ex, pre, post, iov, framing,
 	                  framing == FRAME_LENGTH ? (uint64_t)length : 0);
-	conn_send(c, iov, n);
+	if (hold_head(ex, iov, n) < 0)
+		conn_send(c, iov, n);
 	return c->broken ? -1 : 0;
+}
+
+/*
+ * Keeps the head to go out with what follows it (the first piece, or
+ * the end): a small answer then leaves in one send, as a response in
+ * memory does. http_stream_flush() sends it alone. -1 when out of
+ * memory (send it now).
+ */
+static int
+hold_head(struct http_exchange *ex, const struct iovec *iov, size_t n)
+{
+	size_t i, len = 0;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (len > ex->shead_cap) {
+		if ((p = realloc(ex->shead, len)) == NULL)
+			return -1;
+		ex->shead = p;
+		ex->shead_cap = len;
+	}
+	for (p = ex->shead, i = 0; i < n; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	ex->shead_len = len;
+	ex->head_pending = 1;
+	return 0;
+}
+
+/* Sends iov[0..n) after the head held back, if it still is. */
+static void
+stream_send(struct http_exchange *ex, struct iovec *iov, size_t n)
+{
+	struct iovec all[8];
+	size_t i;
+
+	if (!ex->head_pending) {
+		if (n > 0)
+			conn_send(ex->conn, iov, n);
+		return;
+	}
+	ex->head_pending = 0;
+	all[0].iov_base = ex->shead;
+	all[0].iov_len = ex->shead_len;
+	for (i = 0; i < n && i + 1 < 8; i++)
+		all[i + 1] = iov[i];
+	conn_send(ex->conn, all, i + 1);
+}
+
+/* See server.h. */
+void
+http_stream_flush(struct http_exchange *ex)
+{
+	if (ex->head_pending && ex->conn != NULL && !ex->conn->broken)
+		stream_send(ex, NULL, 0);
 }
 
 /* See server.h. */
@@ -182,7 +244,7 @@ http_stream_write(struct http_exchange *ex, const void *data, size_t len)
 	if (!ex->chunked) {
 		iov[0].iov_base = (void *)data;
 		iov[0].iov_len = (size_t)n;
-		conn_send(ex->conn, iov, 1);
+		stream_send(ex, iov, 1);
 		return stream_level(ex);
 	}
 	iov[0].iov_base = line;
@@ -191,7 +253,7 @@ http_stream_write(struct http_exchange *ex, const void *data, size_t len)
 	iov[1].iov_len = (size_t)n;
 	iov[2].iov_base = (void *)crlf;
 	iov[2].iov_len = 2;
-	conn_send(ex->conn, iov, 3);
+	stream_send(ex, iov, 3);
 	return stream_level(ex);
 }
 
@@ -215,6 +277,7 @@ http_stream_write_buffer(struct http_exchange *ex, struct evbuffer *data)
 		evbuffer_drain(data, len);
 		return n == -1 ? -1 : stream_level(ex);
 	}
+	http_stream_flush(ex);
 	if (ex->chunked) {
 		iov[k].iov_base = line;
 		iov[k++].iov_len = chunk_size_line(line, (size_t)n);
@@ -317,7 +380,7 @@ send_last_chunk(struct http_exchange *ex)
 	}
 	iov[n].iov_base = (void *)crlf;
 	iov[n++].iov_len = 2;
-	conn_send(ex->conn, iov, n);
+	stream_send(ex, iov, n);
 }
 
 /*
@@ -352,8 +415,11 @@ stream_finish(struct http_exchange *ex, int cut)
 	if (cut) {
 		ex->close = 1;
 		ex->failed = 0;     /* no linger: the client sees the cut */
+		http_stream_flush(ex);
 	} else if (ex->chunked) {
 		send_last_chunk(ex);
+	} else {
+		http_stream_flush(ex);
 	}
 	conn_deadline(c, 0);
 	c->state = CONN_WRITING;

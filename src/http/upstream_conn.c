@@ -8,8 +8,11 @@
  * timeout: anything arriving then (the upstream's FIN, mostly) or the
  * timeout closes it, so the pool holds only connections the target has
  * not given up. Taking one from the pool also peeks at the socket, since
- * a FIN may have arrived in this very loop turn, before its event ran:
- * a connection the upstream closed is never handed out.
+ * a FIN may have arrived in this very loop turn, before its event ran,
+ * when the connection has been idle long enough for an upstream's
+ * keep-alive timeout to be near (a connection busy a moment ago is not
+ * worth the system call): a connection the upstream closed is not handed
+ * out, and one that closes as a request goes out is retried (proxy.c).
  */
 #include "http/upstream_int.h"
 
@@ -21,23 +24,51 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* Input: the owner hears it while reading is on (the event persists,
+ * so a connection moving between the pool and requests costs no
+ * epoll_ctl()). */
 static void
-upconn_cb(evutil_socket_t fd, short what, void *arg)
+read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *c = arg;
 
 	(void)fd;
-	upconn_idle_events(c);
+	(void)what;
+	evtimer_del(&c->timer);
+	if (c->write_on) {
+		event_del(&c->wev);
+		c->write_on = 0;
+	}
 	if (c->on_event != NULL)
-		c->on_event(c, what, c->arg);
+		c->on_event(c, EV_READ, c->arg);
+}
+
+static void
+write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->write_on = 0;
+	evtimer_del(&c->timer);
+	if (c->on_event != NULL)
+		c->on_event(c, EV_WRITE, c->arg);
 }
 
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct upconn *c = arg;
+
 	(void)fd;
 	(void)what;
-	upconn_cb(-1, EV_TIMEOUT, arg);
+	if (c->write_on) {
+		event_del(&c->wev);
+		c->write_on = 0;
+	}
+	if (c->on_event != NULL)
+		c->on_event(c, EV_TIMEOUT, c->arg);
 }
 
 static struct upconn *
@@ -50,9 +81,9 @@ upconn_new(struct uptarget *t, evutil_socket_t fd)
 		return NULL;
 	c->target = uptarget_ref(t);
 	c->fd = fd;
-	event_assign(&c->ev, base, fd, EV_READ, upconn_cb, c);
+	event_assign(&c->rev, base, fd, EV_READ | EV_PERSIST, read_cb, c);
+	event_assign(&c->wev, base, fd, EV_WRITE, write_cb, c);
 	evtimer_assign(&c->timer, base, timer_cb, c);
-	c->events_set = 1;
 	return c;
 }
 
@@ -104,26 +135,44 @@ upconn_connect_result(struct upconn *c)
 	return err;
 }
 
+static int
+reading(struct upconn *c, int on)
+{
+	if (on == c->read_on)
+		return 0;
+	if (on && event_add(&c->rev, NULL) < 0)
+		return -1;
+	if (!on)
+		event_del(&c->rev);
+	c->read_on = on;
+	return 0;
+}
+
 int
 upconn_wait(struct upconn *c, short what, unsigned ms,
             void (*fn)(struct upconn *c, short what, void *arg), void *arg)
 {
 	struct timeval tv;
 
-	upconn_idle_events(c);
 	c->on_event = fn;
 	c->arg = arg;
-	if (what != 0) {
-		event_assign(&c->ev, event_get_base(&c->ev), c->fd, what,
-		             upconn_cb, c);
-		if (event_add(&c->ev, NULL) < 0)
+	if (reading(c, (what & EV_READ) != 0) < 0)
+		return -1;
+	if ((what & EV_WRITE) && !c->write_on) {
+		if (event_add(&c->wev, NULL) < 0)
 			return -1;
+		c->write_on = 1;
+	} else if (!(what & EV_WRITE) && c->write_on) {
+		event_del(&c->wev);
+		c->write_on = 0;
 	}
 	if (ms > 0) {
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = (ms % 1000) * 1000;
 		if (evtimer_add(&c->timer, &tv) < 0)
 			return -1;
+	} else {
+		evtimer_del(&c->timer);
 	}
 	return 0;
 }
@@ -131,8 +180,13 @@ upconn_wait(struct upconn *c, short what, unsigned ms,
 void
 upconn_idle_events(struct upconn *c)
 {
-	event_del(&c->ev);
+	reading(c, 0);
+	if (c->write_on) {
+		event_del(&c->wev);
+		c->write_on = 0;
+	}
 	evtimer_del(&c->timer);
+	c->on_event = NULL;
 }
 
 void
@@ -171,6 +225,7 @@ upconn_release(struct upconn *c)
 		return;
 	}
 	c->pooled = 1;
+	c->idle_since_ms = upstream_now_ms();
 	TAILQ_INSERT_HEAD(&t->idle, c, link);
 	t->nidle++;
 }
@@ -189,14 +244,17 @@ looks_open(struct upconn *c)
 struct upconn *
 upconn_take_idle(struct uptarget *t)
 {
+	uint64_t now = upstream_now_ms();
 	struct upconn *c;
 
 	while ((c = TAILQ_FIRST(&t->idle)) != NULL) {
 		TAILQ_REMOVE(&t->idle, c, link);
 		t->nidle--;
 		c->pooled = 0;
-		upconn_idle_events(c);
-		if (looks_open(c)) {
+		c->on_event = NULL;
+		evtimer_del(&c->timer);
+		if (now - c->idle_since_ms < UPSTREAM_PEEK_AFTER_MS ||
+		    looks_open(c)) {
 			if (t->up != NULL)
 				t->up->counts.connections_reused++;
 			return c;

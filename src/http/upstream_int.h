@@ -24,6 +24,8 @@ struct uptarget;
 
 /* An idle pooled connection goes after this long (SPEC §7.7). */
 #define UPSTREAM_IDLE_MS        60000
+/* A pooled connection idle this long is peeked at before use. */
+#define UPSTREAM_PEEK_AFTER_MS  500
 /* One recv() from an upstream takes at most this much. */
 #define UPSTREAM_READ_BUF       (64 * 1024)
 /* A response head (or trailers) from an upstream longer: invalid. */
@@ -119,14 +121,17 @@ void uptarget_unref(struct uptarget *t);
 struct upconn {
 	struct uptarget *target;    /* referenced */
 	evutil_socket_t fd;
-	struct event ev;            /* read or write, as asked */
+	struct event rev;           /* EV_READ | EV_PERSIST */
+	struct event wev;           /* EV_WRITE, once */
 	struct event timer;
 	void (*on_event)(struct upconn *c, short what, void *arg);
 	void *arg;
 	uint64_t uses;              /* requests begun on it */
+	uint64_t idle_since_ms;     /* pooled since */
 	unsigned connecting:1;
 	unsigned pooled:1;          /* on target->idle */
-	unsigned events_set:1;
+	unsigned read_on:1;         /* rev is added */
+	unsigned write_on:1;        /* wev is added */
 	TAILQ_ENTRY(upconn) link;
 };
 
@@ -139,8 +144,13 @@ struct upconn *upconn_open(struct uptarget *t, int *err);
 /* A pooled connection to t that still looks open, taken off the pool;
  * NULL when there is none. */
 struct upconn *upconn_take_idle(struct uptarget *t);
-/* Waits for what (EV_READ, EV_WRITE or both) and for ms (0: no timer)
- * and calls fn(c, what, arg) once for whichever comes first. */
+/*
+ * Waits for what (EV_READ, EV_WRITE or both; 0: nothing, which also
+ * stops reading) and for ms (0: no timer): fn(c, what, arg) is called
+ * for whichever comes. Reading stays on until a wait without EV_READ
+ * (the owner must re-wait or stop reading, or it hears input again);
+ * the write event and the timer are once.
+ */
 int upconn_wait(struct upconn *c, short what, unsigned ms,
                 void (*fn)(struct upconn *c, short what, void *arg),
                 void *arg);
