@@ -27,7 +27,7 @@ struct uptarget;
 /* A pooled connection idle this long is peeked at before use. */
 #define UPSTREAM_PEEK_AFTER_MS  500
 /* One recv() from an upstream takes at most this much. */
-#define UPSTREAM_READ_BUF       (64 * 1024)
+#define UPSTREAM_READ_BUF       (256 * 1024)
 /* A response head (or trailers) from an upstream longer: invalid. */
 #define UPSTREAM_MAX_HEAD       (64 * 1024)
 
