@@ -59,6 +59,8 @@ usage(FILE *out)
 	      "  modules             each module: id, name, version, wave, "
 	      "state\n"
 	      "  routes              the live route table\n"
+	      "  upstreams           each upstream's targets (up, ejected, "
+	      "down) and counters\n"
 	      "  plan                the start-up waves\n"
 	      "  reload [--dry-run]  re-read the configuration; with "
 	      "--dry-run only\n"
@@ -100,7 +102,7 @@ bad_usage(const char *fmt, const char *arg)
 }
 
 static const char *const commands[] = {
-	"status", "modules", "routes", "plan", "reload", "keys",
+	"status", "modules", "routes", "upstreams", "plan", "reload", "keys",
 };
 
 /* `keys ACTION [ID]` and the options that go with it. */
@@ -195,7 +197,7 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		return bad_usage("%s", "no command given (status, modules, "
-		                 "routes, plan, reload)");
+		                 "routes, upstreams, plan, reload)");
 	o->command = argv[optind++];
 	if (strcmp(o->command, "keys") == 0 &&
 	    (c = check_keys(argc, argv, o)) != 0)
@@ -661,6 +663,48 @@ show_routes(json_object *a)
 	table_print(&t, stdout);
 }
 
+/* One row per target: the upstream, its target, state, in flight, idle
+ * pooled connections, and the upstream's attempts by outcome. */
+static void
+show_upstreams(json_object *a)
+{
+	struct table t = {6, 0, 0, NULL};
+	json_object *ups = member(a, "upstreams");
+	char att[256], state[64];
+	size_t i, k;
+
+	table_row(&t, (const char *[]){"UPSTREAM", "TARGET", "STATE",
+	                               "IN FLIGHT", "IDLE", "ATTEMPTS"});
+	for (i = 0; i < array_len(ups); i++) {
+		json_object *u = json_object_array_get_idx(ups, i);
+		json_object *ts = member(u, "targets"), *c = member(u,
+		                                                    "attempts");
+
+		snprintf(att, sizeof(att), "ok %s, connect_error %s, timeout "
+		         "%s, reset %s, bad_response %s", value(c, "ok", "0"),
+		         value(c, "connect_error", "0"),
+		         value(c, "timeout", "0"), value(c, "reset", "0"),
+		         value(c, "bad_response", "0"));
+		for (k = 0; k < array_len(ts); k++) {
+			json_object *tg = json_object_array_get_idx(ts, k);
+
+			if (strcmp(str(tg, "state", ""), "ejected") == 0)
+				snprintf(state, sizeof(state), "ejected (%lld "
+				         "s left)", ((long long)
+				         json_object_get_int64(member(tg,
+				         "backInMs")) + 999) / 1000);
+			else
+				snprintf(state, sizeof(state), "%s",
+				         str(tg, "state", "?"));
+			table_row(&t, (const char *[]){k == 0 ?
+			          str(u, "name", "?") : "", str(tg, "url", "?"),
+			          state, value(tg, "inFlight", "0"),
+			          value(tg, "idle", "0"), k == 0 ? att : ""});
+		}
+	}
+	table_print(&t, stdout);
+}
+
 static void
 show_plan(json_object *a)
 {
@@ -894,6 +938,8 @@ show(const struct options *o, const char *line)
 		show_modules(a);
 	} else if (strcmp(o->command, "routes") == 0) {
 		show_routes(a);
+	} else if (strcmp(o->command, "upstreams") == 0) {
+		show_upstreams(a);
 	} else if (strcmp(o->command, "plan") == 0) {
 		show_plan(a);
 	} else if (strcmp(o->command, "keys") == 0) {

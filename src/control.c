@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/upstream.h"
 #include "log.h"
 #include "runtime/runtime.h"
 
@@ -218,6 +219,71 @@ cmd_status(struct runtime *rt)
 	json_object_object_add(o, "listeners", json_listeners(rt));
 	json_object_object_add(o, "lastReload",
 	                       json_last_reload(&rt->last_reload));
+	return o;
+}
+
+static json_object *
+json_upstream_targets(const struct upstream *u)
+{
+	struct upstream_target_view v;
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; upstream_target_at(u, i, &v); i++) {
+		json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "url", json_str(v.url));
+		json_object_object_add(t, "state", json_str(v.state));
+		json_object_object_add(t, "inFlight",
+		                       json_object_new_int64((int64_t)v.in_flight));
+		json_object_object_add(t, "idle",
+		                       json_object_new_int64((int64_t)v.idle));
+		json_object_object_add(t, "ejections",
+		                       json_object_new_int64(v.ejections));
+		json_object_object_add(t, "backInMs",
+		                       json_object_new_int64((int64_t)v.back_in_ms));
+		json_object_array_add(a, t);
+	}
+	return a;
+}
+
+static json_object *
+json_upstream(const struct upstream *u)
+{
+	json_object *o = json_object_new_object();
+	json_object *att = json_object_new_object();
+	json_object *conns = json_object_new_object();
+	struct upstream_counts c;
+	int k;
+
+	upstream_get_counts(u, &c);
+	json_object_object_add(o, "name", json_str(upstream_label(u)));
+	json_object_object_add(o, "balance", json_str(upstream_balance(u)));
+	json_object_object_add(o, "targets", json_upstream_targets(u));
+	for (k = 0; k < UPSTREAM_OUTCOMES; k++)
+		json_object_object_add(att, upstream_outcome_name(k),
+		                       json_object_new_int64((int64_t)c.attempts[k]));
+	json_object_object_add(o, "attempts", att);
+	json_object_object_add(conns, "opened", json_object_new_int64(
+	    (int64_t)c.connections_opened));
+	json_object_object_add(conns, "reused", json_object_new_int64(
+	    (int64_t)c.connections_reused));
+	json_object_object_add(o, "connections", conns);
+	return o;
+}
+
+/* The upstreams of the current configuration: targets and counters. */
+static json_object *
+cmd_upstreams(struct runtime *rt)
+{
+	const struct generation *g = rt->current;
+	json_object *o = answer_ok();
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; g != NULL && i < g->nupstreams; i++)
+		json_object_array_add(a, json_upstream(g->upstream_list[i]));
+	json_object_object_add(o, "upstreams", a);
 	return o;
 }
 
@@ -423,6 +489,8 @@ control_dispatch(struct control *c, const char *line, size_t len,
 		ans = cmd_modules(c->rt);
 	else if (strcmp(name, "routes") == 0)
 		ans = cmd_routes(c->rt);
+	else if (strcmp(name, "upstreams") == 0)
+		ans = cmd_upstreams(c->rt);
 	else if (strcmp(name, "plan") == 0)
 		ans = cmd_plan(c->rt);
 	else if (strcmp(name, "reload") == 0 &&

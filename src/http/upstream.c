@@ -406,6 +406,38 @@ upstream_targets_healthy(const struct upstream *u)
 	return n;
 }
 
+int
+upstream_target_at(const struct upstream *u, size_t i,
+                   struct upstream_target_view *out)
+{
+	const struct uptarget *t;
+	uint64_t now = upstream_now_ms();
+
+	if (i >= u->ntargets)
+		return 0;
+	t = u->targets[i];
+	out->url = t->url;
+	out->in_flight = t->in_flight;
+	out->idle = t->nidle;
+	out->ejections = t->ejections;
+	out->back_in_ms = 0;
+	if (t->down) {
+		out->state = "down";
+	} else if (t->ejected_until_ms > now) {
+		out->state = "ejected";
+		out->back_in_ms = t->ejected_until_ms - now;
+	} else {
+		out->state = "up";
+	}
+	return 1;
+}
+
+const char *
+upstream_balance(const struct upstream *u)
+{
+	return u->least_request ? "least-request" : "round-robin";
+}
+
 /* --- choosing a target ------------------------------------------------- */
 
 static int

@@ -56,6 +56,23 @@ const char *upstream_label(const struct upstream *u);
 void upstream_get_counts(const struct upstream *u,
                          struct upstream_counts *out);
 
+/* One target as an operator sees it. */
+struct upstream_target_view {
+	const char *url;
+	const char *state;          /* "up", "ejected" or "down" */
+	size_t in_flight;
+	size_t idle;                /* pooled connections */
+	unsigned ejections;         /* so far (the next lasts longer) */
+	uint64_t back_in_ms;        /* ejected: until it comes back */
+};
+
+/* Target i of u into *out; 0 past the last. */
+int upstream_target_at(const struct upstream *u, size_t i,
+                       struct upstream_target_view *out);
+
+/* "round-robin" or "least-request". */
+const char *upstream_balance(const struct upstream *u);
+
 /* Targets neither ejected nor down by the health checks. */
 size_t upstream_targets_healthy(const struct upstream *u);
 size_t upstream_targets(const struct upstream *u);
