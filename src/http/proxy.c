@@ -124,10 +124,13 @@ attempt_log(struct proxy_call *call, enum upstream_outcome o)
 	if (!log_enabled(LOG_DEBUG))
 		return;
 	log_msg(LOG_DEBUG, "request %s: upstream %s target %s attempt %u%s: "
-	        "%s in %.1f ms", call->request_id, upstream_label(call->up),
+	        "%s%s%s in %.1f ms", call->request_id, upstream_label(call->up),
 	        call->target->url, call->attempt, call->reused ?
 	        " (pooled)" : "", upstream_outcome_name(o),
-	        (double)(upstream_now_ms() - call->attempt_start_ms));
+	        o != UPSTREAM_OK && call->last_why != NULL ? " - " : "",
+	        o != UPSTREAM_OK && call->last_why != NULL ? call->last_why :
+	        "", (double)(upstream_now_ms() - call->attempt_start_ms));
+	call->last_why = NULL;
 }
 
 /* The attempt is over (the connection has gone or been kept). */
@@ -248,6 +251,34 @@ proxy_body_failed(struct proxy_call *call)
 	fail_with(call, 400, "bad-request", "the request body broke off");
 }
 
+/* An https target's handshake, one step per event. */
+static void
+handshake(struct upconn *c, short what, void *arg)
+{
+	struct proxy_call *call = arg;
+
+	if (what & EV_TIMEOUT) {
+		call->last_why = "TLS handshake timed out";
+		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+		return;
+	}
+	switch (upconn_handshake(c)) {
+	case 1:
+		send_request(call);
+		return;
+	case 0:
+		if (upconn_wait(c, c->want, attempt_wait_ms(call), handshake,
+		                call) == 0)
+			return;
+		call->last_why = "out of memory";
+		break;
+	default:
+		call->last_why = c->tls_why;
+		break;
+	}
+	attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+}
+
 static void
 connected(struct upconn *c, short what, void *arg)
 {
@@ -264,7 +295,16 @@ connected(struct upconn *c, short what, void *arg)
 		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
 		return;
 	}
-	send_request(call);
+	if (c->target->scheme != TARGET_HTTPS) {
+		send_request(call);
+		return;
+	}
+	if (upconn_tls_start(c) < 0) {
+		call->last_why = c->tls_why;
+		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+		return;
+	}
+	handshake(c, EV_WRITE, call);
 }
 
 static void
@@ -347,7 +387,7 @@ request_write(struct upconn *c, short what, void *arg)
 		return;
 	}
 	while (evbuffer_get_length(call->out) > 0) {
-		n = evbuffer_write(call->out, c->fd);
+		n = upconn_write(c, call->out);
 		if (n > 0) {
 			call->sent_any = 1;
 			continue;
@@ -575,10 +615,11 @@ response_read(struct upconn *c, short what, void *arg)
 			response_broken(call, UPSTREAM_TIMEOUT);
 		return;
 	}
-	n = recv(c->fd, buf, sizeof(buf), 0);
+	n = upconn_recv(c, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		if (call->written || call->head_seen)
-			upconn_wait(c, EV_READ, call->head_seen ?
+			upconn_wait(c, EV_READ | (c->ssl != NULL && c->want ==
+			            EV_WRITE ? EV_WRITE : 0), call->head_seen ?
 			            call->try_timeout_ms : attempt_wait_ms(call),
 			            response_read, call);
 		else

@@ -169,7 +169,9 @@ proxy_tunnel(struct proxy_call *call, const char *rest, size_t len)
 	uptarget_record(call->target, UPSTREAM_OK);
 	http_on_abandon(call->ex, NULL, NULL);
 	proxy_forward_head(call, 1);
-	if (in != NULL && out != NULL &&
+	/* An https target's tunnel would need TLS on the upstream side of
+	 * the relay: not supported, the client's connection is cut. */
+	if (in != NULL && out != NULL && call->conn->ssl == NULL &&
 	    http_stream_begin(call->ex, 101, -1) == 0)
 		cfd = http_detach(call->ex, in, out);
 	if (cfd < 0) {

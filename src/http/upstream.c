@@ -22,6 +22,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+
+#include "log.h"
+
 
 #define EJECT_MAX_FACTOR 10
 /* Milliseconds the config may give without bound: held to a day. */
@@ -185,6 +189,7 @@ settings_free(struct upstream *u)
 {
 	free(u->health_path);
 	free(u->server_name);
+	SSL_CTX_free(u->tls);
 	u->health_path = NULL;
 	u->server_name = NULL;
 	u->tls = NULL;
@@ -214,7 +219,14 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	}
 	if (c->scheme == TARGET_HTTPS) {
 		const struct upstream_tls *tls = c->tls;
+		const char *why = NULL;
 
+		u->tls = upstream_tls_ctx(tls != NULL ? tls->ca : NULL,
+		                          tls == NULL || tls->verify, &why);
+		if (u->tls == NULL) {
+			log_msg(LOG_ERROR, "upstream %s: %s", c->key, why);
+			return -1;
+		}
 		if (tls != NULL && tls->server_name != NULL &&
 		    (u->server_name = strdup(tls->server_name)) == NULL)
 			return -1;
