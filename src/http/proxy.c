@@ -41,6 +41,7 @@ static void request_write(struct upconn *c, short what, void *arg);
 void
 proxy_call_free(struct proxy_call *call)
 {
+	proxy_splice_free(call);
 	if (call->conn != NULL)
 		upconn_close(call->conn);
 	if (call->target != NULL) {
@@ -509,13 +510,16 @@ response_done(struct proxy_call *call, int reusable)
 	proxy_call_free(call);
 }
 
-/* The upstream broke off after the head: the client's body is cut. */
-static void
-response_broken(struct proxy_call *call, enum upstream_outcome o)
+/* The upstream broke off after the head (or the client did, for
+ * UPSTREAM_OK): the client's body is cut. */
+void
+proxy_response_broken(struct proxy_call *call, enum upstream_outcome o)
 {
-	attempt_log(call, o);
-	if (call->target != NULL && call->target->up != NULL)
-		call->target->up->counts.attempts[o]++;
+	if (o != UPSTREAM_OK) {
+		attempt_log(call, o);
+		if (call->target != NULL && call->target->up != NULL)
+			call->target->up->counts.attempts[o]++;
+	}
 	fail_with(call, 502, "bad-gateway", NULL);
 }
 
@@ -568,14 +572,21 @@ response_feed(struct proxy_call *call, const char *data, size_t len)
 			response_done(call, len == 0);
 			return 0;
 		case RESP_ERROR:
-			if (!call->head_seen)
-				attempt_failed(call, UPSTREAM_BAD_RESPONSE);
+			if (call->head_seen)
+				proxy_response_broken(call,
+				                      UPSTREAM_BAD_RESPONSE);
 			else
-				response_broken(call, UPSTREAM_BAD_RESPONSE);
+				attempt_failed(call, UPSTREAM_BAD_RESPONSE);
 			return 0;
 		}
 	}
 	return 1;
+}
+
+void
+proxy_response_feed_end(struct proxy_call *call)
+{
+	response_feed(call, "", 0);
 }
 
 /* The connection ended (FIN or reset) with what was read so far. */
@@ -598,7 +609,7 @@ response_eof(struct proxy_call *call, int reset)
 		attempt_failed(call, call->got_byte ? UPSTREAM_BAD_RESPONSE :
 		               UPSTREAM_RESET);
 	else
-		response_broken(call, UPSTREAM_RESET);
+		proxy_response_broken(call, UPSTREAM_RESET);
 }
 
 static void
@@ -612,7 +623,7 @@ response_read(struct upconn *c, short what, void *arg)
 		if (!call->head_seen)
 			attempt_failed(call, UPSTREAM_TIMEOUT);
 		else
-			response_broken(call, UPSTREAM_TIMEOUT);
+			proxy_response_broken(call, UPSTREAM_TIMEOUT);
 		return;
 	}
 	n = upconn_recv(c, buf, sizeof(buf));
@@ -632,6 +643,10 @@ response_read(struct upconn *c, short what, void *arg)
 	}
 	call->got_byte = 1;
 	if (!response_feed(call, buf, (size_t)n))
+		return;
+	/* A large body left to come, and the client's queue empty: the
+	 * kernel moves the rest. */
+	if (call->head_seen && !call->paused && proxy_splice_try(call))
 		return;
 	/* Still going: wait for more, unless the client must catch up
 	 * first (its queue passed the mark during these writes): the
