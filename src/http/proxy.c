@@ -759,7 +759,10 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 	call->preserve_host = pr->preserve_host;
 	call->idempotent = is_idempotent(http_method(ex));
 	call->head_request = strcmp(http_method(ex), "HEAD") == 0;
-	call->upgrade = proxy_is_upgrade(ex);
+	/* A TLS listener's connection cannot be handed to a tunnel: the
+	 * request goes without its Upgrade (the target answers it as a
+	 * plain request), rather than be cut after a 101. */
+	call->upgrade = proxy_is_upgrade(ex) && !http_is_tls(ex);
 	body_setup(call, ex);
 	call->deadline_ms = upstream_now_ms() + pr->timeout_ms;
 	resp_init(&call->resp, UPSTREAM_MAX_HEAD);
