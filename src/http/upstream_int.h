@@ -19,6 +19,8 @@
 #include "config/manifest.h"
 
 struct evbuffer;
+struct resolve_batch;
+struct resolver;
 struct ssl_ctx_st;
 struct ssl_st;
 struct upconn;
@@ -52,6 +54,7 @@ struct uptarget {
 	                                   rules: see upstream.c) */
 	socklen_t addrlen;
 	int addr_ok;
+	struct resolve_batch *lookup;   /* its name's, while it runs */
 
 	struct upconn_list idle;    /* most recently used first */
 	size_t nidle;
