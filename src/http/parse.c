@@ -700,7 +700,8 @@ chunked_byte(struct http_request *r, unsigned char c)
 	case RS_CHUNK_EXT:
 		if (c == '\r')
 			r->state = RS_CHUNK_SIZE_LF;
-		else if (!field_is_value_char(c) || ++r->chunk_ext > MAX_CHUNK_EXT)
+		else if (!field_is_value_char(c) ||
+		         ++r->chunk_ext > MAX_CHUNK_EXT)
 			return bad(r, "malformed chunk extension");
 		return HTTP_PARSE_MORE;
 	case RS_CHUNK_SIZE_LF:

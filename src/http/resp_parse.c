@@ -15,7 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http/fields.h"
 #include "util/hex.h"
@@ -457,7 +456,8 @@ chunk_byte(struct http_response *r, unsigned char c)
 	case RS_CHUNK_EXT:
 		if (c == '\r')
 			r->state = RS_CHUNK_SIZE_LF;
-		else if (!field_is_value_char(c) || ++r->chunk_ext > MAX_CHUNK_EXT)
+		else if (!field_is_value_char(c) ||
+		         ++r->chunk_ext > MAX_CHUNK_EXT)
 			return fail(r, "malformed chunk extension");
 		return RESP_MORE;
 	case RS_CHUNK_SIZE_LF:
