@@ -150,9 +150,7 @@ is_token(const char *s)
 	if (*s == '\0')
 		return 0;
 	for (; *s != '\0'; s++)
-		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
-		      ('0' <= *s && *s <= '9') || strchr("!#$%&'*+-.^_`|~",
-		                                         *s) != NULL))
+		if (!field_is_tchar((unsigned char)*s))
 			return 0;
 	return 1;
 }
