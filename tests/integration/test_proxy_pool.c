@@ -702,6 +702,45 @@ START_TEST(test_pool_keepalive_limit)
 }
 END_TEST
 
+/* keepalive: 0 keeps nothing: each request has a connection of its
+ * own, closed after the answer. */
+START_TEST(test_pool_keepalive_zero)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct tview v;
+	char who[64], rid[32];
+	long before, after, open = -1;
+	uint64_t end;
+	int a, i;
+
+	setup();
+	a = up_start("a", 0, 0);
+	add_upstream(&ups, "np", (int[]){a, END}, "keepalive: 0");
+	add_route(&routes, "np", "np", NULL);
+	start(&ups, &routes);
+	before = up_stat(a, "connections_accepted");
+	for (i = 0; i < 5; i++) {
+		snprintf(rid, sizeof(rid), "np-%d", i);
+		get_ok("/np/x", rid, who, sizeof(who));
+	}
+	after = up_stat(a, "connections_accepted");
+	ck_assert_int_eq(after - before - 1, 5);
+	ck_assert_int_eq(ctl_count("api.np", "connections", "reused"), 0);
+	ctl_target("api.np", a, &v);
+	ck_assert_int_eq(v.idle, 0);
+	end = integ_ms_now() + (uint64_t)aster_test_timeout(2000);
+	while (integ_ms_now() < end) {
+		open = up_stat(a, "open_connections") - 1;
+		if (open == 0)
+			break;
+		integ_sleep_ms(20);
+	}
+	ck_assert_msg(open == 0, "%ld connections left open with keepalive 0",
+	              open);
+	finish();
+}
+END_TEST
+
 /* An upstream that closes idle connections after 300 ms: the next
  * request after 500 ms of quiet gets a fresh connection, never the
  * closed one, and never fails. */
@@ -913,6 +952,51 @@ START_TEST(test_retry_pooled_reset)
 	              attempts("pr-post", NULL, -1) == 1,
 	              "POST reset on a pooled connection: expected one "
 	              "attempt; log:\n%s", aster_test_stderr(w.t));
+	finish();
+}
+END_TEST
+
+/* Retries go to targets not tried yet: three targets that all reset,
+ * retries 2, three attempts on three different targets. */
+START_TEST(test_retry_untried_first)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct aster_test_response r;
+	int a, b, c, i;
+
+	setup();
+	a = up_start("a", 0, 0);
+	b = up_start("b", 0, 0);
+	c = up_start("c", 0, 0);
+	add_upstream(&ups, "tri", (int[]){a, b, c, END}, NULL);
+	add_route(&routes, "tri", "tri", "retries: 2");
+	start(&ups, &routes);
+	for (i = 0; i < 3; i++) {
+		char rid[16];
+
+		snprintf(rid, sizeof(rid), "tri-%d", i);
+		ck_assert_int_eq(call("GET", "/tri/x?reset=1", rid, &r), 502);
+		aster_test_response_free(&r);
+	}
+	log_settle();
+	for (i = 0; i < 3; i++) {
+		char rid[16], key[64], url[64];
+		int k, each = 1;
+
+		snprintf(rid, sizeof(rid), "tri-%d", i);
+		snprintf(key, sizeof(key), "request %s: upstream", rid);
+		for (k = 0; k < 3; k++) {
+			char with[80];
+
+			snprintf(with, sizeof(with), "target %s attempt",
+			         target_url((int[]){a, b, c}[k], url,
+			                    sizeof(url)));
+			each &= log_lines_with(key, with) == 1;
+		}
+		ck_assert_msg(each && attempts(rid, NULL, -1) == 3,
+		              "%s: expected one attempt on each of the three "
+		              "targets; log:\n%s", rid, aster_test_stderr(w.t));
+	}
 	finish();
 }
 END_TEST
@@ -1615,6 +1699,41 @@ START_TEST(test_ejection_grows_and_recovers)
 }
 END_TEST
 
+/* A 5xx answer is an answer: passed on as it is, and no failure of the
+ * target (consecutive_failures 1 would eject it at once). */
+START_TEST(test_eject_ignores_5xx)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct aster_test_response r;
+	struct tview v;
+	int a, b, i;
+
+	setup();
+	a = up_start("a", 0, 0);
+	b = up_start("b", 0, 0);
+	add_upstream(&ups, "e5", (int[]){a, b, END},
+	             "eject: { consecutive_failures: 1, base_ms: 60000 }");
+	add_route(&routes, "e5", "e5", NULL);
+	start(&ups, &routes);
+	for (i = 0; i < 4; i++) {
+		char rid[16];
+
+		snprintf(rid, sizeof(rid), "e5-%d", i);
+		ck_assert_int_eq(call("GET", "/e5/x?status=503", rid, &r), 503);
+		ck_assert_msg(strstr(r.body, "\"name\"") != NULL,
+		              "the upstream's 503 was not passed on: %s", r.body);
+		aster_test_response_free(&r);
+	}
+	ctl_target("api.e5", a, &v);
+	ck_assert_str_eq(v.state, "up");
+	ck_assert_int_eq(v.ejections, 0);
+	ctl_target("api.e5", b, &v);
+	ck_assert_str_eq(v.state, "up");
+	ck_assert_int_eq(ctl_count("api.e5", "attempts", "ok"), 4);
+	finish();
+}
+END_TEST
+
 /* Every target ejected: 503 unavailable with Retry-After. */
 START_TEST(test_all_ejected_unavailable)
 {
@@ -1699,6 +1818,33 @@ START_TEST(test_health_down_and_back)
 	              "back after %ld ms (healthy 2), expected at most %ld",
 	              took, limit);
 	ck_assert_int_eq(count_answers("/hl/x", 10, "a", "hl2"), 5);
+
+	/* A target that accepts and never answers fails its checks by
+	 * their timeout_ms (100): two of them, 100 ms apart. */
+	ck_assert(kill(w.up[b].pid, SIGSTOP) == 0);
+	w.up[b].stopped = 1;
+	took = wait_state("api.hl", b, "down", aster_test_timeout(3000));
+	ck_assert_msg(took >= 0 && took <= aster_test_timeout(600),
+	              "a frozen target went down after %ld ms", took);
+	ck_assert_int_eq(count_answers("/hl/x", 6, "a", "hl3"), 6);
+
+	/* Both down: 503 with Retry-After. */
+	ck_assert_int_eq(up_get(a, "/health/fail", &r), 200);
+	aster_test_response_free(&r);
+	ck_assert(wait_state("api.hl", a, "down", aster_test_timeout(3000))
+	          >= 0);
+	ck_assert_int_eq(call("GET", "/hl/x", "hl-none", &r), 503);
+	integ_assert_problem(&r, 503, "unavailable");
+	assert_detail(&r, "api.hl", (int[]){a, b, END});
+	ck_assert_msg(aster_test_header(&r, "Retry-After") != NULL &&
+	              atoi(aster_test_header(&r, "Retry-After")) >= 1,
+	              "503 without a Retry-After of 1 s or more");
+	aster_test_response_free(&r);
+
+	kill(w.up[b].pid, SIGCONT);
+	w.up[b].stopped = 0;
+	ck_assert(wait_state("api.hl", b, "up", aster_test_timeout(3000)) >= 0);
+	ck_assert_int_eq(count_answers("/hl/x", 4, "b", "hl4"), 4);
 	finish();
 }
 END_TEST
@@ -1825,6 +1971,57 @@ START_TEST(test_reload_under_load_moves_targets)
 }
 END_TEST
 
+/* A reload that drops an upstream (and its route) while a request is
+ * on its way there: the request finishes, the upstream goes after. */
+START_TEST(test_reload_drops_upstream_in_flight)
+{
+	static const char req[] = "GET /gone/x?delay_ms=600 HTTP/1.1\r\n"
+	                          "Host: x\r\nConnection: close\r\n\r\n";
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct aster_test_response r;
+	struct aster_test_conn *c;
+	json_object *root, *a_ups;
+	char who[64];
+	int a, b;
+
+	setup();
+	a = up_start("a", 0, 0);
+	b = up_start("b", 0, 0);
+	add_upstream(&ups, "gone", (int[]){a, END}, NULL);
+	add_upstream(&ups, "kept", (int[]){b, END}, NULL);
+	add_route(&routes, "gone", "gone", NULL);
+	add_route(&routes, "kept", "kept", NULL);
+	start(&ups, &routes);
+	c = aster_test_connect(w.t, "public");
+	ck_assert(c != NULL);
+	ck_assert_int_eq(aster_test_conn_send(c, req, sizeof(req) - 1), 0);
+	integ_sleep_ms(100);
+
+	ups.len = 0;
+	routes.len = 0;
+	add_upstream(&ups, "kept", (int[]){b, END}, NULL);
+	add_route(&routes, "kept", "kept", NULL);
+	write_conf(&ups, &routes);
+	reload();
+	ck_assert_int_eq(call("GET", "/gone/x", "after", &r), 404);
+	aster_test_response_free(&r);
+	ck_assert_str_eq(get_ok("/kept/x", "kept", who, sizeof(who)), "b");
+
+	ck_assert_int_eq(aster_test_conn_read_response(c, 0, &r), 0);
+	ck_assert_msg(r.status == 200, "the request in flight across the "
+	              "reload: %d %s", r.status, r.body);
+	ck_assert_str_eq(aster_test_header(&r, "X-Upstream"), "a");
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+	root = integ_control(w.sock, "{\"command\":\"upstreams\"}");
+	ck_assert(root != NULL && json_object_object_get_ex(root, "upstreams",
+	                                                    &a_ups));
+	ck_assert_int_eq(json_object_array_length(a_ups), 1);
+	json_object_put(root);
+	finish();
+}
+END_TEST
+
 static Suite *
 proxy_pool_suite(void)
 {
@@ -1842,12 +2039,14 @@ proxy_pool_suite(void)
 	tcase_set_timeout(reloads, INTEG_TCASE_TIMEOUT);
 	tcase_add_test(pool, test_pool_reuses_one_connection);
 	tcase_add_test(pool, test_pool_keepalive_limit);
+	tcase_add_test(pool, test_pool_keepalive_zero);
 	tcase_add_test(pool, test_pool_idle_closed_by_upstream);
 	tcase_add_test(pool, test_fin_race_no_failures);
 	tcase_add_test(pool, test_fin_race_tight);
 	tcase_add_test(retry, test_retry_connect_refused);
 	tcase_add_test(retry, test_retry_reset);
 	tcase_add_test(retry, test_retry_pooled_reset);
+	tcase_add_test(retry, test_retry_untried_first);
 	tcase_add_test(retry, test_retry_bad_response);
 	tcase_add_test(retry, test_timeouts);
 	tcase_add_test(retry, test_connect_hangs);
@@ -1856,9 +2055,11 @@ proxy_pool_suite(void)
 	tcase_add_test(balance, test_balance_least_request);
 	tcase_add_test(health, test_ejection_grows_and_recovers);
 	tcase_add_test(health, test_all_ejected_unavailable);
+	tcase_add_test(health, test_eject_ignores_5xx);
 	tcase_add_test(health, test_health_down_and_back);
 	tcase_add_test(reloads, test_reload_keeps_target_state);
 	tcase_add_test(reloads, test_reload_under_load_moves_targets);
+	tcase_add_test(reloads, test_reload_drops_upstream_in_flight);
 	suite_add_tcase(s, pool);
 	suite_add_tcase(s, retry);
 	suite_add_tcase(s, balance);
