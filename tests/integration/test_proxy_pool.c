@@ -1222,7 +1222,7 @@ START_TEST(test_retry_storm_bounded)
 	struct text ups = {.len = 0}, routes = {.len = 0};
 	struct storm s[LOAD_THREADS];
 	pthread_t th[LOAD_THREADS];
-	long bad = 0, refused, opened;
+	long refused, opened;
 	uint64_t slowest = 0;
 	int c1, c2, i, lines;
 
@@ -1242,7 +1242,6 @@ START_TEST(test_retry_storm_bounded)
 	}
 	for (i = 0; i < LOAD_THREADS; i++) {
 		pthread_join(th[i], NULL);
-		bad += s[i].bad;
 		if (s[i].slowest_ms > slowest)
 			slowest = s[i].slowest_ms;
 		ck_assert_msg(s[i].bad == 0, "storm client %d: %ld answers not "
@@ -1731,6 +1730,18 @@ START_TEST(test_ejection_grows_and_recovers)
 	              "came back, expected 3 (round-robin)", nback);
 	ctl_target("api.ej", back, &v);
 	ck_assert_str_eq(v.state, "up");
+	ck_assert_int_eq(v.ejections, 2);
+
+	/* Good for as long as its last ejection lasted (2 B), its count
+	 * of ejections starts over. */
+	integ_sleep_ms((unsigned)(2 * base));
+	for (i = 0; i < 2; i++) {
+		snprintf(rid, sizeof(rid), "later-%d", i);
+		get_ok("/ej/x", rid, who, sizeof(who));
+	}
+	ctl_target("api.ej", back, &v);
+	ck_assert_msg(v.ejections == 0, "%ld ejections still counted after "
+	              "2 x base_ms of good answers", v.ejections);
 	finish();
 }
 END_TEST
@@ -1895,6 +1906,7 @@ START_TEST(test_reload_keeps_target_state)
 	struct aster_test_response r;
 	char who[64];
 	struct tview before, after;
+	long opened;
 	int a, b, c, cl;
 
 	setup();
@@ -1910,12 +1922,14 @@ START_TEST(test_reload_keeps_target_state)
 	start(&ups, &routes);
 
 	ck_assert_str_eq(get_ok("/st/x", "st-1", who, sizeof(who)), "a");
+	ck_assert_str_eq(get_ok("/hs/x", "hs-0", who, sizeof(who)), "b");
 	ctl_target("api.st", CLOSED(cl), &before);
 	ck_assert_str_eq(before.state, "ejected");
 	ck_assert_int_eq(up_get(c, "/health/fail", &r), 200);
 	aster_test_response_free(&r);
 	ck_assert(wait_state("api.hs", c, "down", aster_test_timeout(3000))
 	          >= 0);
+	opened = ctl_count("api.hs", "connections", "opened");
 
 	ups.len = 0;
 	routes.len = 0;
@@ -1946,6 +1960,8 @@ START_TEST(test_reload_keeps_target_state)
 	ck_assert_str_eq(get_ok("/st/x", "st-3", who, sizeof(who)), "a");
 	ck_assert_int_eq(count_answers("/hs/x", 6, "b", "hs"), 6);
 	ck_assert_int_eq(ctl_count("api.st", "attempts", "connect_error"), 1);
+	/* The pool carried over too: b's connection served them all. */
+	ck_assert_int_eq(ctl_count("api.hs", "connections", "opened"), opened);
 	finish();
 }
 END_TEST
@@ -1999,6 +2015,10 @@ START_TEST(test_reload_under_load_moves_targets)
 	ck_assert_msg(wanted > 0, "no request reached the added target");
 	ck_assert_msg(a_after - a_before == 1, "the removed target got %ld "
 	              "requests after the reload", a_after - a_before - 1);
+	/* Its pooled connections are closed (the /stats one aside). */
+	ck_assert_msg(up_stat(a, "open_connections") == 1, "the removed "
+	              "target still has %ld connections from asterd",
+	              up_stat(a, "open_connections") - 1);
 	u = ctl_upstream("api.mv", &root);
 	ck_assert(json_object_object_get_ex(u, "targets", &targets));
 	ck_assert_int_eq(json_object_array_length(targets), 2);
