@@ -91,11 +91,12 @@ up_start(const char *name, int port, int idle_close_ms)
 		if (null >= 0)
 			dup2(null, 1);
 		if (idle_close_ms > 0)
-			execl(bin, bin, "--listen", listen, "--port-file", portfile,
-			      "--name", name, "--idle-close-ms", idle, (char *)NULL);
+			execl(bin, bin, "--listen", listen, "--port-file",
+			      portfile, "--name", name, "--idle-close-ms", idle,
+			      (char *)NULL);
 		else
-			execl(bin, bin, "--listen", listen, "--port-file", portfile,
-			      "--name", name, (char *)NULL);
+			execl(bin, bin, "--listen", listen, "--port-file",
+			      portfile, "--name", name, (char *)NULL);
 		_exit(127);
 	}
 	w.up[i].pid = pid;
@@ -110,7 +111,8 @@ up_start(const char *name, int port, int idle_close_ms)
 		if (w.up[i].port > 0)
 			break;
 		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
-		              "test upstream %s (%s) exited at start", name, bin);
+		              "test upstream %s (%s) exited at start", name,
+		              bin);
 		integ_sleep_ms(5);
 	}
 	ck_assert_msg(w.up[i].port > 0, "test upstream %s wrote no port file",
@@ -428,7 +430,8 @@ attempts(const char *rid, const char *outcome, int pooled)
 
 		snprintf(line, sizeof(line), "%.*s", (int)len, p);
 		if ((outcome == NULL || strstr(line, out) != NULL) &&
-		    (pooled < 0 || (strstr(line, "(pooled)") != NULL) == pooled))
+		    (pooled < 0 ||
+		     (strstr(line, "(pooled)") != NULL) == pooled))
 			n++;
 		p += len;
 	}
@@ -491,7 +494,8 @@ int_member(json_object *o, const char *key)
 
 	ck_assert_msg(json_object_object_get_ex(o, key, &v) &&
 	              json_object_is_type(v, json_type_int),
-	              "no integer %s in %s", key, json_object_to_json_string(o));
+	              "no integer %s in %s", key,
+	              json_object_to_json_string(o));
 	return (long)json_object_get_int64(v);
 }
 
@@ -653,7 +657,8 @@ concurrent_gets(const char *path, int n)
 	for (i = 0; i < n; i++) {
 		c[i] = aster_test_connect(w.t, "public");
 		ck_assert(c[i] != NULL);
-		ck_assert_int_eq(aster_test_conn_send(c[i], req, (size_t)len), 0);
+		ck_assert_int_eq(aster_test_conn_send(c[i], req, (size_t)len),
+		                 0);
 	}
 	for (i = 0; i < n; i++) {
 		struct aster_test_response r;
@@ -766,7 +771,8 @@ START_TEST(test_pool_idle_closed_by_upstream)
 		ck_assert_msg(attempts(rid, NULL, -1) == 1 &&
 		              attempts(rid, "ok", 0) == 1,
 		              "%s: expected one attempt, ok, on a fresh "
-		              "connection; log:\n%s", rid, aster_test_stderr(w.t));
+		              "connection; log:\n%s", rid,
+		              aster_test_stderr(w.t));
 	}
 	ck_assert_int_eq(ctl_count("api.ic", "attempts", "reset"), 0);
 	ck_assert_int_eq(ctl_count("api.ic", "connections", "reused"), 0);
@@ -1017,7 +1023,8 @@ START_TEST(test_retry_bad_response)
 	ck_assert_msg(attempts("garbage", "bad_response", -1) == 2 &&
 	              attempts("garbage", NULL, -1) == 2,
 	              "GET ?drop_head=1 with retries 1: expected 2 "
-	              "bad_response attempts; log:\n%s", aster_test_stderr(w.t));
+	              "bad_response attempts; log:\n%s",
+	              aster_test_stderr(w.t));
 	ck_assert_int_eq(ctl_count("api.pair", "attempts", "bad_response"), 2);
 	finish();
 }
@@ -1044,8 +1051,9 @@ timed_get(const char *path, const char *rid, struct aster_test_response *r,
  * 504 at about 400 ms; with retries 10, time runs out first: attempts
  * at 0, 200, 400, 600 and 800 ms, the last cut at the 1000 ms deadline
  * (which leaves no time for a sixth, even when the loop's coarse clock
- * fires its timer a few ms early), 504 at about 1000 ms. timeout_ms 300 alone (try_timeout_ms defaults to
- * it) against a 2000 ms answer: one attempt, 504 at about 300 ms.
+ * fires its timer a few ms early), 504 at about 1000 ms. timeout_ms 300
+ * alone (try_timeout_ms defaults to it) against a 2000 ms answer: one
+ * attempt, 504 at about 300 ms.
  */
 START_TEST(test_timeouts)
 {
@@ -1149,24 +1157,25 @@ START_TEST(test_connect_hangs)
 		ck_assert_int_eq(timed_get("/bh2/x", rid, &r, &took), 200);
 		ck_assert_str_eq(aster_test_header(&r, "X-Upstream"), "a");
 		aster_test_response_free(&r);
-		ck_assert_msg(took < (uint64_t)(100 + slack), "%s took %llu ms, "
-		              "connect_timeout_ms 100", rid,
+		ck_assert_msg(took < (uint64_t)(100 + slack),
+		              "%s took %llu ms, connect_timeout_ms 100", rid,
 		              (unsigned long long)took);
 	}
 	log_settle();
 	ck_assert_msg(attempts("bh-1", "timeout", -1) == 1 &&
 	              attempts("bh-1", NULL, -1) == 1,
 	              "a connect hanging through timeout_ms: expected one "
-	              "attempt that timed out; log:\n%s", aster_test_stderr(w.t));
+	              "attempt that timed out; log:\n%s",
+	              aster_test_stderr(w.t));
 	ck_assert_msg(attempts("bh2-0", "connect_error", -1) +
 	              attempts("bh2-1", "connect_error", -1) == 1,
-	              "connect_timeout_ms: expected one connect error; log:\n%s",
-	              aster_test_stderr(w.t));
+	              "connect_timeout_ms: expected one connect error; "
+	              "log:\n%s", aster_test_stderr(w.t));
 	finish();
 }
 END_TEST
 
-/* --- a retry storm ---------------------------------------------------------- */
+/* --- a retry storm ------------------------------------------------------ */
 
 struct storm {
 	const char *address;
@@ -1238,7 +1247,8 @@ START_TEST(test_retry_storm_bounded)
 		s[i].address = aster_test_address(w.t, "public");
 		s[i].path = "/dead/x";
 		s[i].requests = 200 / LOAD_THREADS;
-		ck_assert(pthread_create(&th[i], NULL, storm_client, &s[i]) == 0);
+		ck_assert(pthread_create(&th[i], NULL, storm_client, &s[i]) ==
+		          0);
 	}
 	for (i = 0; i < LOAD_THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -1300,13 +1310,15 @@ load_one(struct load *l, struct aster_test_conn **c)
 	uint64_t mark = __atomic_load_n(l->mark_ms, __ATOMIC_ACQUIRE);
 	const char *who;
 
-	if (*c == NULL &&
-	    (*c = aster_test_connect_address(l->address,
-	                                     aster_test_timeout(10000))) == NULL) {
+	if (*c == NULL)
+		*c = aster_test_connect_address(l->address,
+		                                aster_test_timeout(10000));
+	if (*c == NULL) {
 		load_failed(l, "%s%s", "cannot connect", "");
 		return;
 	}
-	if (aster_test_conn_request(*c, "GET", l->path, NULL, NULL, 0, &r) != 0) {
+	if (aster_test_conn_request(*c, "GET", l->path, NULL, NULL, 0,
+	                            &r) != 0) {
 		load_failed(l, "no answer: %.200s%s", r.error, "");
 		aster_test_response_free(&r);
 		aster_test_conn_close(*c);
@@ -1399,10 +1411,10 @@ load_join(pthread_t *th, struct load *l, int n, long *ok, long *late,
 		failed += l[i].failed;
 		if (l[i].failed > 0) {
 			log_settle();
-			ck_abort_msg("client %d: %ld of %ld requests failed, last: "
-			             "%s\nits attempts:\n%s", i, l[i].failed,
-			             l[i].failed + l[i].ok, l[i].why,
-			             attempt_lines_of(l[i].why));
+			ck_abort_msg("client %d: %ld of %ld requests failed, "
+			             "last: %s\nits attempts:\n%s", i,
+			             l[i].failed, l[i].failed + l[i].ok,
+			             l[i].why, attempt_lines_of(l[i].why));
 		}
 	}
 	ck_assert(failed == 0);
@@ -1439,7 +1451,8 @@ START_TEST(test_fin_race_no_failures)
 		l[i].burst_ms = 250;
 		l[i].gap_ms = gaps[i];
 		l[i].mark_ms = &mark;
-		ck_assert(pthread_create(&th[i], NULL, load_client, &l[i]) == 0);
+		ck_assert(pthread_create(&th[i], NULL, load_client, &l[i]) ==
+		          0);
 	}
 	load_join(th, l, LOAD_THREADS, &ok, &late, &wanted);
 	ck_assert_msg(ok >= 50, "only %ld requests in the FIN race", ok);
@@ -1514,7 +1527,8 @@ START_TEST(test_fin_race_tight)
 		l[i].sweep_step_us = (unsigned)idle_ms * 200 / SWEEP_STEPS;
 		l[i].sweep_steps = SWEEP_STEPS;
 		l[i].mark_ms = &mark;
-		ck_assert(pthread_create(&th[i], NULL, sweep_client, &l[i]) == 0);
+		ck_assert(pthread_create(&th[i], NULL, sweep_client, &l[i]) ==
+		          0);
 	}
 	load_join(th, l, LOAD_THREADS, &ok, &late, &wanted);
 	ck_assert_msg(ok >= 50, "only %ld requests in the FIN race", ok);
@@ -1768,7 +1782,8 @@ START_TEST(test_eject_ignores_5xx)
 		snprintf(rid, sizeof(rid), "e5-%d", i);
 		ck_assert_int_eq(call("GET", "/e5/x?status=503", rid, &r), 503);
 		ck_assert_msg(strstr(r.body, "\"name\"") != NULL,
-		              "the upstream's 503 was not passed on: %s", r.body);
+		              "the upstream's 503 was not passed on: %s",
+		              r.body);
 		aster_test_response_free(&r);
 	}
 	ctl_target("api.e5", a, &v);
@@ -1997,7 +2012,8 @@ START_TEST(test_reload_under_load_moves_targets)
 		l[i].mark_ms = &mark;
 		l[i].avoid = "a";
 		l[i].want = "c";
-		ck_assert(pthread_create(&th[i], NULL, load_client, &l[i]) == 0);
+		ck_assert(pthread_create(&th[i], NULL, load_client, &l[i]) ==
+		          0);
 	}
 	integ_sleep_ms(400);
 	ups.len = 0;
