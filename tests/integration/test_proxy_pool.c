@@ -642,6 +642,64 @@ START_TEST(test_pool_reuses_one_connection)
 }
 END_TEST
 
+/* A unix: target pools as a TCP one does; a unix: target nobody
+ * listens on is a quick 502. */
+START_TEST(test_pool_unix_target)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	char path[PATH_MAX], missing[PATH_MAX], listen[PATH_MAX + 8];
+	char portfile[PATH_MAX], bin[PATH_MAX], who[64], rid[32];
+	struct aster_test_response r;
+	uint64_t end;
+	pid_t pid;
+	int i;
+
+	setup();
+	snprintf(path, sizeof(path), "%s/up.sock", w.dir);
+	snprintf(missing, sizeof(missing), "%s/nobody.sock", w.dir);
+	snprintf(listen, sizeof(listen), "unix:%s", path);
+	snprintf(portfile, sizeof(portfile), "%s/unix.port", w.dir);
+	upstream_binary(bin, sizeof(bin));
+	pid = fork();
+	ck_assert(pid != -1);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (null >= 0)
+			dup2(null, 1);
+		execl(bin, bin, "--listen", listen, "--port-file", portfile,
+		      "--name", "u", (char *)NULL);
+		_exit(127);
+	}
+	w.up[w.nup].pid = pid;
+	w.nup++;
+	end = integ_ms_now() + (uint64_t)aster_test_timeout(5000);
+	while (access(portfile, F_OK) != 0 && integ_ms_now() < end)
+		integ_sleep_ms(5);
+	ck_assert_msg(access(portfile, F_OK) == 0, "unix upstream not ready");
+	text_add(&ups, "  ux:\n    targets:\n      - \"unix:%s\"\n", path);
+	text_add(&ups, "  none:\n    targets:\n      - \"unix:%s\"\n",
+	         missing);
+	add_route(&routes, "ux", "ux", NULL);
+	add_route(&routes, "none", "none", NULL);
+	start(&ups, &routes);
+	for (i = 0; i < 5; i++) {
+		snprintf(rid, sizeof(rid), "ux-%d", i);
+		ck_assert_str_eq(get_ok("/ux/x", rid, who, sizeof(who)), "u");
+	}
+	ck_assert_int_eq(ctl_count("api.ux", "connections", "opened"), 1);
+	ck_assert_int_eq(ctl_count("api.ux", "connections", "reused"), 4);
+	ck_assert_int_eq(call("GET", "/none/x", "none", &r), 502);
+	integ_assert_problem(&r, 502, "bad-gateway");
+	assert_detail(&r, "api.none", (int[]){END});
+	ck_assert_msg(strstr(r.body, ".sock") == NULL,
+	              "the problem shows the socket's path: %s", r.body);
+	aster_test_response_free(&r);
+	finish();
+}
+END_TEST
+
 /* Sends GET path on n new connections to asterd before reading any
  * answer; every one must be 200. */
 static void
@@ -1796,6 +1854,42 @@ START_TEST(test_eject_ignores_5xx)
 }
 END_TEST
 
+/* An attempt that times out counts as a failure: a frozen target (it
+ * accepts and never answers) is ejected after its first timeout, and
+ * the retry on the other answers. */
+START_TEST(test_eject_on_timeout)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	char who[64];
+	struct tview v;
+	int a, b;
+
+	setup();
+	a = up_start("a", 0, 0);
+	b = up_start("b", 0, 0);
+	add_upstream(&ups, "et", (int[]){a, b, END},
+	             "eject: { consecutive_failures: 1, base_ms: 60000 }");
+	add_route(&routes, "et", "et", "try_timeout_ms: 200;"
+	          "timeout_ms: 5000");
+	start(&ups, &routes);
+	ck_assert(kill(w.up[a].pid, SIGSTOP) == 0);
+	w.up[a].stopped = 1;
+	/* Round-robin begins with a. */
+	ck_assert_str_eq(get_ok("/et/x", "et-1", who, sizeof(who)), "b");
+	ctl_target("api.et", a, &v);
+	ck_assert_str_eq(v.state, "ejected");
+	ck_assert_int_eq(ctl_count("api.et", "attempts", "timeout"), 1);
+	ck_assert_str_eq(get_ok("/et/x", "et-2", who, sizeof(who)), "b");
+	log_settle();
+	ck_assert_msg(attempts("et-1", "timeout", 0) == 1 &&
+	              attempts("et-1", "ok", 0) == 1 &&
+	              attempts("et-2", NULL, -1) == 1,
+	              "expected a timeout then the retry, then one attempt; "
+	              "log:\n%s", aster_test_stderr(w.t));
+	finish();
+}
+END_TEST
+
 /* Every target ejected: 503 unavailable with Retry-After. */
 START_TEST(test_all_ejected_unavailable)
 {
@@ -2112,6 +2206,7 @@ proxy_pool_suite(void)
 	tcase_add_test(pool, test_pool_reuses_one_connection);
 	tcase_add_test(pool, test_pool_keepalive_limit);
 	tcase_add_test(pool, test_pool_keepalive_zero);
+	tcase_add_test(pool, test_pool_unix_target);
 	tcase_add_test(pool, test_pool_idle_closed_by_upstream);
 	tcase_add_test(pool, test_fin_race_no_failures);
 	tcase_add_test(pool, test_fin_race_tight);
@@ -2128,6 +2223,7 @@ proxy_pool_suite(void)
 	tcase_add_test(health, test_ejection_grows_and_recovers);
 	tcase_add_test(health, test_all_ejected_unavailable);
 	tcase_add_test(health, test_eject_ignores_5xx);
+	tcase_add_test(health, test_eject_on_timeout);
 	tcase_add_test(health, test_health_down_and_back);
 	tcase_add_test(reloads, test_reload_keeps_target_state);
 	tcase_add_test(reloads, test_reload_under_load_moves_targets);
