@@ -215,6 +215,29 @@ up_stat(int i, const char *key)
 	return n;
 }
 
+/* Sockets on loopback whose local port is port (the upstream's side of
+ * its connections), from /proc/net/tcp, in TCP state state (1
+ * ESTABLISHED, 8 CLOSE_WAIT: the peer has closed). */
+static int
+tcp_count(int port, int state)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	int n = 0;
+
+	ck_assert(f != NULL);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned lport, st;
+
+		if (sscanf(line, " %*d: %*8[0-9A-Fa-f]:%x %*8[0-9A-Fa-f]:%*x "
+		           "%x", &lport, &st) == 2 && (int)lport == port &&
+		    (int)st == state)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* --- the config --------------------------------------------------------- */
 
 struct text {
@@ -696,6 +719,56 @@ START_TEST(test_pool_unix_target)
 	ck_assert_msg(strstr(r.body, ".sock") == NULL,
 	              "the problem shows the socket's path: %s", r.body);
 	aster_test_response_free(&r);
+	finish();
+}
+END_TEST
+
+/* A client that leaves while its request waits on the upstream: the
+ * exchange is abandoned at once, its upstream connection closed (never
+ * pooled mid-exchange), and the target has nothing in flight. */
+START_TEST(test_pool_client_leaves)
+{
+	static const char req[] = "GET /cl/x?delay_ms=1500 HTTP/1.1\r\n"
+	                          "Host: x\r\nConnection: close\r\n\r\n";
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct aster_test_conn *c;
+	struct tview v;
+	char who[64];
+	uint64_t end;
+	int a;
+
+	setup();
+	a = up_start("a", 0, 0);
+	add_upstream(&ups, "cl", (int[]){a, END}, NULL);
+	add_route(&routes, "cl", "cl", NULL);
+	start(&ups, &routes);
+	c = aster_test_connect(w.t, "public");
+	ck_assert(c != NULL);
+	ck_assert_int_eq(aster_test_conn_send(c, req, sizeof(req) - 1), 0);
+	integ_sleep_ms(200);
+	ctl_target("api.cl", a, &v);
+	ck_assert_int_eq(v.in_flight, 1);
+	aster_test_conn_close(c);
+	end = integ_ms_now() + 1000;
+	do {
+		integ_sleep_ms(20);
+		ctl_target("api.cl", a, &v);
+	} while (v.in_flight != 0 && integ_ms_now() < end);
+	ck_assert_msg(v.in_flight == 0, "the left client's request is still "
+	              "in flight after 1 s");
+	ck_assert_int_eq(v.idle, 0);
+	/* The test upstream answers a half-closed request before it
+	 * closes: asterd's close shows as CLOSE_WAIT on its side. */
+	end = integ_ms_now() + 500;
+	while (tcp_count(w.up[a].port, 1) > 0 && integ_ms_now() < end)
+		integ_sleep_ms(10);
+	ck_assert_msg(tcp_count(w.up[a].port, 1) == 0 &&
+	              tcp_count(w.up[a].port, 8) == 1, "the abandoned "
+	              "exchange's upstream connection was not closed (%d "
+	              "established, %d closed by asterd)",
+	              tcp_count(w.up[a].port, 1), tcp_count(w.up[a].port, 8));
+	ck_assert_str_eq(get_ok("/cl/x", "cl-2", who, sizeof(who)), "a");
+	ck_assert_int_eq(ctl_count("api.cl", "connections", "opened"), 2);
 	finish();
 }
 END_TEST
@@ -2207,6 +2280,7 @@ proxy_pool_suite(void)
 	tcase_add_test(pool, test_pool_keepalive_limit);
 	tcase_add_test(pool, test_pool_keepalive_zero);
 	tcase_add_test(pool, test_pool_unix_target);
+	tcase_add_test(pool, test_pool_client_leaves);
 	tcase_add_test(pool, test_pool_idle_closed_by_upstream);
 	tcase_add_test(pool, test_fin_race_no_failures);
 	tcase_add_test(pool, test_fin_race_tight);
