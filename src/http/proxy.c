@@ -161,13 +161,25 @@ replayable(const struct proxy_call *call)
 	return !call->body.streamed || !call->body.consumed;
 }
 
+/* Is there time for another attempt? One that timed out at the
+ * exchange's own deadline used the last of it, even when its timer (on
+ * the loop's coarser clock) fired a few ms early. */
+static int
+time_left(const struct proxy_call *call, enum upstream_outcome o)
+{
+	if (o == UPSTREAM_TIMEOUT &&
+	    call->attempt_deadline_ms >= call->deadline_ms)
+		return 0;
+	return upstream_now_ms() + 1 < call->deadline_ms;
+}
+
 /* The attempt failed before the final head: retry or answer. */
 static void
 attempt_failed(struct proxy_call *call, enum upstream_outcome o)
 {
 	int reused = call->reused, never_sent = !call->sent_any;
 	int may = (call->idempotent || never_sent) && replayable(call) &&
-	    upstream_now_ms() + 1 < call->deadline_ms;
+	    time_left(call, o);
 
 	call->sending = 0;
 	proxy_body_hold(call);
@@ -287,8 +299,11 @@ connected(struct upconn *c, short what, void *arg)
 	int err;
 
 	if (what & EV_TIMEOUT) {
+		/* Cut by the attempt's time rather than connect_timeout_ms:
+		 * no answer in time, like any other wait of the attempt. */
 		call->last_why = "connect timed out";
-		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+		attempt_failed(call, call->connect_cut ? UPSTREAM_TIMEOUT :
+		               UPSTREAM_CONNECT_ERROR);
 		return;
 	}
 	if ((err = upconn_connect_result(c)) != 0) {
@@ -350,6 +365,7 @@ attempt_begin(struct proxy_call *call)
 	}
 	connect_ms = u->connect_timeout_ms < attempt_wait_ms(call) ?
 	    u->connect_timeout_ms : attempt_wait_ms(call);
+	call->connect_cut = connect_ms < u->connect_timeout_ms;
 	if (upconn_wait(call->conn, EV_WRITE, connect_ms, connected,
 	                call) < 0)
 		attempt_failed(call, UPSTREAM_CONNECT_ERROR);

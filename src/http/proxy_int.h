@@ -66,6 +66,8 @@ struct proxy_call {
 	uint64_t attempt_start_ms;
 	uint64_t attempt_deadline_ms;
 	int reused;                 /* on a pooled connection */
+	int connect_cut;            /* the connect's wait ends with the
+	                               attempt's, before connect_timeout_ms */
 	int sending;                /* connected, the request going out */
 	int sent_any;               /* a byte of the request went out */
 	int written;                /* the whole request went out */
