@@ -41,6 +41,7 @@ static void request_write(struct upconn *c, short what, void *arg);
 void
 proxy_call_free(struct proxy_call *call)
 {
+	proxy_splice_free(call);
 	if (call->conn != NULL)
 		upconn_close(call->conn);
 	if (call->target != NULL) {
@@ -124,10 +125,13 @@ attempt_log(struct proxy_call *call, enum upstream_outcome o)
 	if (!log_enabled(LOG_DEBUG))
 		return;
 	log_msg(LOG_DEBUG, "request %s: upstream %s target %s attempt %u%s: "
-	        "%s in %.1f ms", call->request_id, upstream_label(call->up),
+	        "%s%s%s in %.1f ms", call->request_id, upstream_label(call->up),
 	        call->target->url, call->attempt, call->reused ?
 	        " (pooled)" : "", upstream_outcome_name(o),
-	        (double)(upstream_now_ms() - call->attempt_start_ms));
+	        o != UPSTREAM_OK && call->last_why != NULL ? " - " : "",
+	        o != UPSTREAM_OK && call->last_why != NULL ? call->last_why :
+	        "", (double)(upstream_now_ms() - call->attempt_start_ms));
+	call->last_why = NULL;
 }
 
 /* The attempt is over (the connection has gone or been kept). */
@@ -248,6 +252,34 @@ proxy_body_failed(struct proxy_call *call)
 	fail_with(call, 400, "bad-request", "the request body broke off");
 }
 
+/* An https target's handshake, one step per event. */
+static void
+handshake(struct upconn *c, short what, void *arg)
+{
+	struct proxy_call *call = arg;
+
+	if (what & EV_TIMEOUT) {
+		call->last_why = "TLS handshake timed out";
+		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+		return;
+	}
+	switch (upconn_handshake(c)) {
+	case 1:
+		send_request(call);
+		return;
+	case 0:
+		if (upconn_wait(c, c->want, attempt_wait_ms(call), handshake,
+		                call) == 0)
+			return;
+		call->last_why = "out of memory";
+		break;
+	default:
+		call->last_why = c->tls_why;
+		break;
+	}
+	attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+}
+
 static void
 connected(struct upconn *c, short what, void *arg)
 {
@@ -264,7 +296,16 @@ connected(struct upconn *c, short what, void *arg)
 		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
 		return;
 	}
-	send_request(call);
+	if (c->target->scheme != TARGET_HTTPS) {
+		send_request(call);
+		return;
+	}
+	if (upconn_tls_start(c) < 0) {
+		call->last_why = c->tls_why;
+		attempt_failed(call, UPSTREAM_CONNECT_ERROR);
+		return;
+	}
+	handshake(c, EV_WRITE, call);
 }
 
 static void
@@ -347,7 +388,7 @@ request_write(struct upconn *c, short what, void *arg)
 		return;
 	}
 	while (evbuffer_get_length(call->out) > 0) {
-		n = evbuffer_write(call->out, c->fd);
+		n = upconn_write(c, call->out);
 		if (n > 0) {
 			call->sent_any = 1;
 			continue;
@@ -469,13 +510,16 @@ response_done(struct proxy_call *call, int reusable)
 	proxy_call_free(call);
 }
 
-/* The upstream broke off after the head: the client's body is cut. */
-static void
-response_broken(struct proxy_call *call, enum upstream_outcome o)
+/* The upstream broke off after the head (or the client did, for
+ * UPSTREAM_OK): the client's body is cut. */
+void
+proxy_response_broken(struct proxy_call *call, enum upstream_outcome o)
 {
-	attempt_log(call, o);
-	if (call->target != NULL && call->target->up != NULL)
-		call->target->up->counts.attempts[o]++;
+	if (o != UPSTREAM_OK) {
+		attempt_log(call, o);
+		if (call->target != NULL && call->target->up != NULL)
+			call->target->up->counts.attempts[o]++;
+	}
 	fail_with(call, 502, "bad-gateway", NULL);
 }
 
@@ -528,14 +572,21 @@ response_feed(struct proxy_call *call, const char *data, size_t len)
 			response_done(call, len == 0);
 			return 0;
 		case RESP_ERROR:
-			if (!call->head_seen)
-				attempt_failed(call, UPSTREAM_BAD_RESPONSE);
+			if (call->head_seen)
+				proxy_response_broken(call,
+				                      UPSTREAM_BAD_RESPONSE);
 			else
-				response_broken(call, UPSTREAM_BAD_RESPONSE);
+				attempt_failed(call, UPSTREAM_BAD_RESPONSE);
 			return 0;
 		}
 	}
 	return 1;
+}
+
+void
+proxy_response_feed_end(struct proxy_call *call)
+{
+	response_feed(call, "", 0);
 }
 
 /* The connection ended (FIN or reset) with what was read so far. */
@@ -558,7 +609,7 @@ response_eof(struct proxy_call *call, int reset)
 		attempt_failed(call, call->got_byte ? UPSTREAM_BAD_RESPONSE :
 		               UPSTREAM_RESET);
 	else
-		response_broken(call, UPSTREAM_RESET);
+		proxy_response_broken(call, UPSTREAM_RESET);
 }
 
 static void
@@ -572,13 +623,14 @@ response_read(struct upconn *c, short what, void *arg)
 		if (!call->head_seen)
 			attempt_failed(call, UPSTREAM_TIMEOUT);
 		else
-			response_broken(call, UPSTREAM_TIMEOUT);
+			proxy_response_broken(call, UPSTREAM_TIMEOUT);
 		return;
 	}
-	n = recv(c->fd, buf, sizeof(buf), 0);
+	n = upconn_recv(c, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 		if (call->written || call->head_seen)
-			upconn_wait(c, EV_READ, call->head_seen ?
+			upconn_wait(c, EV_READ | (c->ssl != NULL && c->want ==
+			            EV_WRITE ? EV_WRITE : 0), call->head_seen ?
 			            call->try_timeout_ms : attempt_wait_ms(call),
 			            response_read, call);
 		else
@@ -591,6 +643,10 @@ response_read(struct upconn *c, short what, void *arg)
 	}
 	call->got_byte = 1;
 	if (!response_feed(call, buf, (size_t)n))
+		return;
+	/* A large body left to come, and the client's queue empty: the
+	 * kernel moves the rest. */
+	if (call->head_seen && !call->paused && proxy_splice_try(call))
 		return;
 	/* Still going: wait for more, unless the client must catch up
 	 * first (its queue passed the mark during these writes): the
@@ -703,7 +759,10 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 	call->preserve_host = pr->preserve_host;
 	call->idempotent = is_idempotent(http_method(ex));
 	call->head_request = strcmp(http_method(ex), "HEAD") == 0;
-	call->upgrade = proxy_is_upgrade(ex);
+	/* A TLS listener's connection cannot be handed to a tunnel: the
+	 * request goes without its Upgrade (the target answers it as a
+	 * plain request), rather than be cut after a 101. */
+	call->upgrade = proxy_is_upgrade(ex) && !http_is_tls(ex);
 	body_setup(call, ex);
 	call->deadline_ms = upstream_now_ms() + pr->timeout_ms;
 	resp_init(&call->resp, UPSTREAM_MAX_HEAD);

@@ -23,6 +23,11 @@ struct http_exchange;
 /* The request's output to an upstream above this: the client's body
  * waits (back-pressure both ways). */
 #define PROXY_OUT_HIGH     (64 * 1024)
+/* A Content-Length body with this much still to come moves by splice(2)
+ * (proxy_splice.c). */
+#define PROXY_SPLICE_MIN   (256 * 1024)
+
+struct proxy_splice;
 
 struct proxy_call_body {
 	int streamed;               /* arrives through http_body_stream() */
@@ -78,6 +83,7 @@ struct proxy_call {
 	int stream_begun;
 	int paused;                 /* the client's queue is full */
 	int done;
+	struct proxy_splice *splice;    /* the body moving by splice(2) */
 	enum upstream_outcome last_fail;
 	const char *last_why;
 };
@@ -108,6 +114,13 @@ void proxy_body_hold(struct proxy_call *call);
 /* Has the whole body been queued (or is there none to stream)? */
 int proxy_body_complete(const struct proxy_call *call);
 
+/* --- proxy_splice.c ---------------------------------------------------- */
+
+/* Moves the rest of the body by splice(2) when it can (1: it does, and
+ * ends the response); 0 when the usual path must go on. */
+int proxy_splice_try(struct proxy_call *call);
+void proxy_splice_free(struct proxy_call *call);
+
 /* --- proxy_tunnel.c ---------------------------------------------------- */
 
 /* The target answered 101: the client's connection and c become a
@@ -117,6 +130,12 @@ void proxy_tunnel(struct proxy_call *call, const char *rest, size_t len);
 
 /* --- proxy.c ----------------------------------------------------------- */
 
+/* The body is all there (moved by splice): the response ends. */
+void proxy_response_feed_end(struct proxy_call *call);
+/* The response broke off after its head (o: the upstream's outcome, or
+ * UPSTREAM_OK when the client went): the client's connection is cut. */
+void proxy_response_broken(struct proxy_call *call,
+                           enum upstream_outcome o);
 /* The upstream's head fields that pass, as the client's response's. */
 void proxy_forward_head(struct proxy_call *call, int upgrade);
 /* A streamed body brought more output: write it. */

@@ -1,13 +1,18 @@
 /*
  * proxy_tunnel.c - an Upgrade (WebSocket) tunnel after the target's 101
  * (SPEC §7.7): the client's socket, taken off the server, and the
- * upstream connection pass bytes both ways until either side closes,
- * with no deadline but an end on either side's close or error. Each
- * direction stops reading while the other side's output is over a
- * watermark, so a slow reader slows the writer and memory stays bounded.
+ * connection to the target (plain or TLS, through upstream_tls.c's I/O)
+ * pass bytes both ways until either side closes, with no deadline.
+ *
+ * Each direction holds at most TUNNEL_HIGH bytes the other side has not
+ * taken: past it, the side that sends stops being read until the other
+ * has caught up, so a slow reader slows the writer and memory stays
+ * bounded. When one side ends, what it sent before goes on to the other
+ * (as far as it takes it at once), and the tunnel closes.
  */
 #include "http/proxy_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,110 +24,188 @@
 #include "log.h"
 
 #define TUNNEL_HIGH (256 * 1024)
+#define TUNNEL_READ (64 * 1024)
 
 struct tunnel {
 	struct bufferevent *client;
-	struct bufferevent *upstream;
+	struct upconn *conn;        /* to the target */
+	struct evbuffer *to_upstream;   /* from the client, not yet sent */
 	char *label;
-	int closing;                /* one side ended: flush, then go */
+	int closing;                /* the target ended: the client gets
+	                               what is queued for it, then goes */
 };
 
 static void
-tunnel_free(struct tunnel *t)
+tunnel_free(struct tunnel *t, const char *by)
 {
+	log_msg(LOG_DEBUG, "upstream %s: tunnel closed by the %s", t->label,
+	        by);
 	if (t->client != NULL)
 		bufferevent_free(t->client);
-	if (t->upstream != NULL)
-		bufferevent_free(t->upstream);
+	if (t->conn != NULL)
+		upconn_close(t->conn);
+	if (t->to_upstream != NULL)
+		evbuffer_free(t->to_upstream);
 	free(t->label);
 	free(t);
 }
 
-static struct bufferevent *
-other(struct tunnel *t, struct bufferevent *bev)
+static void upstream_event(struct upconn *c, short what, void *arg);
+
+/* The target ended: what it sent last still goes to the client, then
+ * the tunnel closes. */
+static void
+upstream_ended(struct tunnel *t)
 {
-	return bev == t->client ? t->upstream : t->client;
+	upconn_close(t->conn);
+	t->conn = NULL;
+	if (evbuffer_get_length(bufferevent_get_output(t->client)) == 0) {
+		tunnel_free(t, "upstream");
+		return;
+	}
+	t->closing = 1;
+	bufferevent_disable(t->client, EV_READ);
+	bufferevent_setwatermark(t->client, EV_WRITE, 0, 0);
+}
+
+/* What the target side waits for now: input unless the client is
+ * behind, room when there is something to send. */
+static int
+upstream_wait(struct tunnel *t)
+{
+	short what = 0;
+
+	if (evbuffer_get_length(bufferevent_get_output(t->client)) <
+	    TUNNEL_HIGH)
+		what |= EV_READ;
+	if (evbuffer_get_length(t->to_upstream) > 0)
+		what |= EV_WRITE;
+	if (t->conn->ssl != NULL && t->conn->want == EV_WRITE)
+		what |= EV_WRITE;
+	return upconn_wait(t->conn, what, 0, upstream_event, t);
+}
+
+/* Sends what the client sent; -1 when the target is gone. */
+static int
+upstream_flush(struct tunnel *t)
+{
+	while (evbuffer_get_length(t->to_upstream) > 0) {
+		if (upconn_write(t->conn, t->to_upstream) > 0)
+			continue;
+		if (errno == EAGAIN || errno == EINTR)
+			break;
+		return -1;
+	}
+	/* The client may send again once its bytes are (mostly) out. */
+	if (evbuffer_get_length(t->to_upstream) < TUNNEL_HIGH / 2)
+		bufferevent_enable(t->client, EV_READ);
+	return 0;
+}
+
+/* Reads from the target into the client's output: 1 go on, 0 the
+ * target ended, -1 failed. */
+static int
+upstream_read(struct tunnel *t)
+{
+	char buf[TUNNEL_READ];
+	ssize_t n;
+
+	while (evbuffer_get_length(bufferevent_get_output(t->client)) <
+	       TUNNEL_HIGH) {
+		n = upconn_recv(t->conn, buf, sizeof(buf));
+		if (n > 0) {
+			bufferevent_write(t->client, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 1;
+		return n == 0 ? 0 : -1;
+	}
+	return 1;
 }
 
 static void
-tunnel_read(struct bufferevent *bev, void *arg)
+upstream_event(struct upconn *c, short what, void *arg)
 {
 	struct tunnel *t = arg;
-	struct bufferevent *to = other(t, bev);
 
-	bufferevent_write_buffer(to, bufferevent_get_input(bev));
-	if (evbuffer_get_length(bufferevent_get_output(to)) >= TUNNEL_HIGH)
-		bufferevent_disable(bev, EV_READ);
+	(void)c;
+	if (upstream_flush(t) < 0 || ((what & EV_READ) || upconn_pending(c) ?
+	                              upstream_read(t) : 1) <= 0 ||
+	    upstream_wait(t) < 0)
+		upstream_ended(t);
 }
 
-/* The side's output drained: let the other side read again, or, when
- * closing, go once everything is out. */
 static void
-tunnel_written(struct bufferevent *bev, void *arg)
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct tunnel *t = arg;
+
+	if (t->closing)
+		return;
+	evbuffer_add_buffer(t->to_upstream, bufferevent_get_input(bev));
+	if (evbuffer_get_length(t->to_upstream) >= TUNNEL_HIGH)
+		bufferevent_disable(bev, EV_READ);
+	if (upstream_flush(t) < 0 || upstream_wait(t) < 0)
+		upstream_ended(t);
+}
+
+/* The client took its output down: the target may be read again (or,
+ * closing, the tunnel goes once all is out). */
+static void
+client_written(struct bufferevent *bev, void *arg)
 {
 	struct tunnel *t = arg;
 
 	if (t->closing) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			tunnel_free(t);
+			tunnel_free(t, "upstream");
 		return;
 	}
-	bufferevent_enable(other(t, bev), EV_READ);
+	if (upstream_wait(t) < 0)
+		upstream_ended(t);
 }
 
 static void
-tunnel_event(struct bufferevent *bev, short what, void *arg)
+client_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct tunnel *t = arg;
-	struct bufferevent *to = other(t, bev);
 
 	(void)what;
-	/* What this side sent last still goes to the other one. */
-	bufferevent_write_buffer(to, bufferevent_get_input(bev));
-	log_msg(LOG_DEBUG, "upstream %s: tunnel closed by the %s", t->label,
-	        bev == t->client ? "client" : "upstream");
-	if (evbuffer_get_length(bufferevent_get_output(to)) == 0 ||
-	    t->closing) {
-		tunnel_free(t);
-		return;
+	if (t->conn != NULL) {
+		evbuffer_add_buffer(t->to_upstream,
+		                    bufferevent_get_input(bev));
+		upstream_flush(t);
 	}
-	t->closing = 1;
-	bufferevent_disable(to, EV_READ);
-	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	bufferevent_free(bev);
-	if (bev == t->client)
-		t->client = NULL;
-	else
-		t->upstream = NULL;
+	tunnel_free(t, "client");
 }
 
 static struct tunnel *
-tunnel_new(struct event_base *base, evutil_socket_t client_fd,
-           evutil_socket_t upstream_fd, const char *label)
+tunnel_new(struct proxy_call *call, evutil_socket_t cfd)
 {
 	struct tunnel *t = calloc(1, sizeof(*t));
 
-	if (t == NULL)
-		return NULL;
-	t->client = bufferevent_socket_new(base, client_fd,
-	                                   BEV_OPT_CLOSE_ON_FREE);
-	t->upstream = bufferevent_socket_new(base, upstream_fd,
-	                                     BEV_OPT_CLOSE_ON_FREE);
-	t->label = strdup(label);
-	if (t->client == NULL || t->upstream == NULL || t->label == NULL) {
-		if (t->client == NULL)
-			close(client_fd);
-		if (t->upstream == NULL)
-			close(upstream_fd);
-		tunnel_free(t);
+	if (t == NULL) {
+		close(cfd);
 		return NULL;
 	}
-	bufferevent_setcb(t->client, tunnel_read, tunnel_written, tunnel_event,
-	                  t);
-	bufferevent_setcb(t->upstream, tunnel_read, tunnel_written,
-	                  tunnel_event, t);
+	t->client = bufferevent_socket_new(call->up->base, cfd,
+	                                   BEV_OPT_CLOSE_ON_FREE);
+	t->to_upstream = evbuffer_new();
+	t->label = strdup(upstream_label(call->up));
+	if (t->client == NULL || t->to_upstream == NULL || t->label == NULL) {
+		if (t->client == NULL)
+			close(cfd);
+		tunnel_free(t, "proxy (out of memory)");
+		return NULL;
+	}
+	/* The connection is the tunnel's from now on. */
+	t->conn = call->conn;
+	call->conn = NULL;
+	bufferevent_setwatermark(t->client, EV_WRITE, TUNNEL_HIGH / 2, 0);
+	bufferevent_setcb(t->client, client_read, client_written,
+	                  client_event, t);
 	bufferevent_enable(t->client, EV_READ | EV_WRITE);
-	bufferevent_enable(t->upstream, EV_READ | EV_WRITE);
 	return t;
 }
 
@@ -137,32 +220,12 @@ tunnel_refused(struct proxy_call *call)
 	proxy_call_free(call);
 }
 
-/* Both sockets to a new tunnel, with what each side has pending. */
-static void
-tunnel_start(struct proxy_call *call, evutil_socket_t cfd,
-             struct evbuffer *in, struct evbuffer *out, const char *rest,
-             size_t len)
-{
-	evutil_socket_t ufd = dup(call->conn->fd);
-	struct tunnel *t;
-
-	if (ufd < 0) {
-		close(cfd);
-		return;
-	}
-	t = tunnel_new(call->up->base, cfd, ufd, upstream_label(call->up));
-	if (t == NULL)
-		return;
-	bufferevent_write_buffer(t->client, out);
-	bufferevent_write(t->client, rest, len);
-	bufferevent_write_buffer(t->upstream, in);
-}
-
 void
 proxy_tunnel(struct proxy_call *call, const char *rest, size_t len)
 {
 	struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
 	evutil_socket_t cfd = -1;
+	struct tunnel *t;
 
 	call->head_seen = 1;
 	event_del(call->timer);
@@ -176,8 +239,12 @@ proxy_tunnel(struct proxy_call *call, const char *rest, size_t len)
 		tunnel_refused(call);
 	} else {
 		call->done = 1;
-		upconn_idle_events(call->conn);
-		tunnel_start(call, cfd, in, out, rest, len);
+		if ((t = tunnel_new(call, cfd)) != NULL) {
+			bufferevent_write_buffer(t->client, out);
+			bufferevent_write(t->client, rest, len);
+			evbuffer_add_buffer(t->to_upstream, in);
+			upstream_event(t->conn, EV_WRITE, t);
+		}
 		proxy_call_free(call);
 	}
 	if (in != NULL)

@@ -744,3 +744,18 @@ resp_finish(struct http_response *r)
 		return fail(r, "closed in the response body");
 	}
 }
+
+uint64_t
+resp_body_left(const struct http_response *r)
+{
+	return r->state == RS_BODY && r->framing == RESP_LENGTH ? r->left : 0;
+}
+
+void
+resp_body_moved(struct http_response *r, uint64_t n)
+{
+	if (r->state != RS_BODY || r->framing != RESP_LENGTH || n > r->left)
+		return;
+	if ((r->left -= n) == 0)
+		r->state = RS_DONE;
+}

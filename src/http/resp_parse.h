@@ -104,6 +104,12 @@ enum resp_result resp_parse(struct http_response *r, const char *data,
  * response ended exactly here), RESP_ERROR when it was cut short. */
 enum resp_result resp_finish(struct http_response *r);
 
+/* Of a Content-Length body under way, the bytes still to come; else 0.
+ * They may be moved without the parser (splice(2)) and reported with
+ * resp_body_moved(), after which resp_parse() ends as usual. */
+uint64_t resp_body_left(const struct http_response *r);
+void resp_body_moved(struct http_response *r, uint64_t n);
+
 /* First value of a head field (case-insensitive), or NULL. */
 const char *resp_header(const struct http_response *r, const char *name);
 

@@ -282,6 +282,20 @@ int http_stream_write(struct http_exchange *ex, const void *data,
 int http_stream_write_buffer(struct http_exchange *ex,
                              struct evbuffer *data);
 
+/*
+ * For a handler that moves body bytes between sockets itself
+ * (splice(2)): the client's socket, when the stream has a Content-Length,
+ * is not a HEAD, runs over plain TCP or a Unix socket, and nothing is
+ * queued for it (the head included); else -1. The handler writes body
+ * bytes straight to it, reports them with http_stream_moved(), and waits
+ * for room with an event of its own.
+ */
+evutil_socket_t http_stream_socket(struct http_exchange *ex);
+
+/* n body bytes went straight to the socket: counted against the
+ * Content-Length and the access log, and the write deadline renewed. */
+void http_stream_moved(struct http_exchange *ex, size_t n);
+
 /* fn(ex, arg) runs each time the queue falls under the low-water mark
  * after a write returned 0. */
 void http_stream_on_drain(struct http_exchange *ex,

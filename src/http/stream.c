@@ -4,9 +4,9 @@
  *
  * http_stream_begin() makes the head and puts the connection in
  * STREAMING; the head leaves with the first piece or the end (one send
- * for a small answer), or alone at http_stream_flush(): the handler still holds the exchange, so a client that
- * goes away orphans it and runs its abandon hook, as before an answer;
- * the server's 504 no longer applies (the wheel closes a STREAMING
+ * for a small answer), or alone at http_stream_flush(). The handler
+ * still holds the exchange, so a client that goes away orphans it and
+ * runs its abandon hook, as before an answer; the server's 504 no longer applies (the wheel closes a STREAMING
  * connection whose deadline passes, and only a queue that does not move
  * has one: the write deadline, renewed by progress). Each write goes out
  * as conn_send() sends a response: straight to the socket while nothing
@@ -309,6 +309,30 @@ http_stream_write_buffer(struct http_exchange *ex, struct evbuffer *data)
 	}
 	evbuffer_drain(data, evbuffer_get_length(data));
 	return stream_level(ex);
+}
+
+/* See server.h. */
+evutil_socket_t
+http_stream_socket(struct http_exchange *ex)
+{
+	struct http_conn *c = ex->conn;
+
+	if (c == NULL || c->broken || c->tls != NULL || !ex->streaming ||
+	    c->state != CONN_STREAMING || !ex->sized || ex->no_body ||
+	    ex->head_pending || conn_queued(c))
+		return -1;
+	return c->fd;
+}
+
+/* See server.h. */
+void
+http_stream_moved(struct http_exchange *ex, size_t n)
+{
+	struct http_conn *c = ex->conn;
+
+	if (stream_take(ex, n) <= 0 || c == NULL)
+		return;
+	conn_deadline(c, c->server->write_ms);
 }
 
 /* See server.h. */

@@ -22,8 +22,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+
+#include "http/resolve.h"
+#include "log.h"
+
 
 #define EJECT_MAX_FACTOR 10
+/* A target's host name lookup (on a reload) gives up after this. */
+#define DNS_TIMEOUT_MS 5000
 /* Milliseconds the config may give without bound: held to a day. */
 #define MS_CAP (24u * 3600u * 1000u)
 
@@ -69,17 +76,50 @@ upstream_random(void)
 
 /* --- targets ----------------------------------------------------------- */
 
+/* A name's lookup through the resolver: the first address. */
+static void
+looked_up(struct resolve_batch *b, void *arg)
+{
+	struct uptarget *t = arg;
+	const struct sockaddr *sa;
+	const char *why = NULL;
+	socklen_t len = 0;
+
+	sa = resolve_address(b, 0, &len, &why);
+	if (sa != NULL && len <= sizeof(t->addr)) {
+		memcpy(&t->addr, sa, len);
+		if (t->addr.ss_family == AF_INET)
+			((struct sockaddr_in *)&t->addr)->sin_port =
+			    htons((uint16_t)t->port);
+		else if (t->addr.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&t->addr)->sin6_port =
+			    htons((uint16_t)t->port);
+		t->addrlen = len;
+		t->addr_ok = 1;
+	} else {
+		log_msg(LOG_ERROR, "upstream target %s: cannot resolve host "
+		        "name \"%s\": %s", t->url, t->host,
+		        why != NULL ? why : "no address");
+	}
+	resolve_free(b);
+	t->lookup = NULL;
+	uptarget_unref(t);
+}
+
 /*
- * The address of a TCP target. Literals and "localhost" need no lookup;
- * a host name is looked up once here, when the upstream is made (at
- * start or on a reload), like nginx's proxy_pass to a name.
+ * The address of a target. Literals and "localhost" need no lookup; a
+ * host name is looked up through dns, or, with none (start-up, before
+ * the loop serves), with getaddrinfo(3) at once. 1 when the address is
+ * known now, 0 when the lookup has it (now or later, and says when it
+ * fails), -1 when there is none.
  */
 static int
-target_resolve(struct uptarget *t)
+target_resolve(struct uptarget *t, struct resolver *dns)
 {
 	struct addrinfo hints, *res = NULL;
-	char port[8];
 	const char *host = t->host;
+	const char *why = NULL;
+	char port[8];
 
 	if (t->scheme == TARGET_UNIX) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&t->addr;
@@ -90,19 +130,32 @@ target_resolve(struct uptarget *t)
 		sun->sun_family = AF_UNIX;
 		strcpy(sun->sun_path, t->path);
 		t->addrlen = sizeof(*sun);
-		return 0;
+		return 1;
 	}
 	if (strcmp(host, "localhost") == 0)
 		host = "127.0.0.1";
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV | (dns != NULL ? AI_NUMERICHOST : 0);
 	snprintf(port, sizeof(port), "%d", t->port);
-	if (getaddrinfo(host, port, &hints, &res) != 0 || res == NULL)
+	if (getaddrinfo(host, port, &hints, &res) == 0 && res != NULL) {
+		memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
+		t->addrlen = res->ai_addrlen;
+		freeaddrinfo(res);
+		return 1;
+	}
+	if (dns == NULL)
 		return -1;
-	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
-	t->addrlen = res->ai_addrlen;
-	freeaddrinfo(res);
+	t->lookup = resolve_start(dns, &host, 1, DNS_TIMEOUT_MS, looked_up,
+	                          uptarget_ref(t), &why);
+	if (t->lookup == NULL) {
+		uptarget_unref(t);
+		return -1;
+	}
+	/* Answered at once (/etc/hosts, or a failure known now): the
+	 * callback will not run. */
+	if (!resolve_pending(t->lookup))
+		looked_up(t->lookup, t);
 	return 0;
 }
 
@@ -113,7 +166,8 @@ dup_or_null(const char *s)
 }
 
 static struct uptarget *
-target_new(struct upstream *u, const struct upstream_target *decl)
+target_new(struct upstream *u, const struct upstream_target *decl,
+           struct resolver *dns)
 {
 	struct uptarget *t = calloc(1, sizeof(*t));
 
@@ -136,7 +190,15 @@ target_new(struct upstream *u, const struct upstream_target *decl)
 		uptarget_unref(t);
 		return NULL;
 	}
-	t->addr_ok = target_resolve(t) == 0;
+	switch (target_resolve(t, dns)) {
+	case 1:
+		t->addr_ok = 1;
+		break;
+	case -1:
+		log_msg(LOG_ERROR, "upstream target %s: cannot resolve host "
+		        "name \"%s\"", t->url, t->host);
+		break;
+	}
 	return t;
 }
 
@@ -165,6 +227,12 @@ uptarget_unref(struct uptarget *t)
 static void
 target_detach(struct uptarget *t)
 {
+	if (t->lookup != NULL) {
+		/* Its callback never runs now: its reference goes here. */
+		resolve_free(t->lookup);
+		t->lookup = NULL;
+		uptarget_unref(t);
+	}
 	health_stop(t);
 	uptarget_close_idle(t);
 	t->up = NULL;
@@ -185,6 +253,7 @@ settings_free(struct upstream *u)
 {
 	free(u->health_path);
 	free(u->server_name);
+	SSL_CTX_free(u->tls);
 	u->health_path = NULL;
 	u->server_name = NULL;
 	u->tls = NULL;
@@ -214,7 +283,14 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	}
 	if (c->scheme == TARGET_HTTPS) {
 		const struct upstream_tls *tls = c->tls;
+		const char *why = NULL;
 
+		u->tls = upstream_tls_ctx(tls != NULL ? tls->ca : NULL,
+		                          tls == NULL || tls->verify, &why);
+		if (u->tls == NULL) {
+			log_msg(LOG_ERROR, "upstream %s: %s", c->key, why);
+			return -1;
+		}
 		if (tls != NULL && tls->server_name != NULL &&
 		    (u->server_name = strdup(tls->server_name)) == NULL)
 			return -1;
@@ -237,7 +313,7 @@ find_target(struct uptarget **v, size_t n, const char *url)
  * (taken out of old), the others are new. */
 static int
 targets_take(struct upstream *u, const struct upstream_conf *c,
-             struct uptarget **old, size_t nold)
+             struct uptarget **old, size_t nold, struct resolver *dns)
 {
 	size_t i, n = c->targets.n;
 
@@ -253,7 +329,7 @@ targets_take(struct upstream *u, const struct upstream_conf *c,
 			for (k = 0; k < nold; k++)
 				if (old[k] == t)
 					old[k] = NULL;
-		} else if ((t = target_new(u, d)) == NULL) {
+		} else if ((t = target_new(u, d, dns)) == NULL) {
 			return -1;
 		}
 		u->targets[u->ntargets++] = t;
@@ -286,7 +362,8 @@ targets_drop(struct uptarget **v, size_t n)
 }
 
 struct upstream *
-upstream_new(struct event_base *base, const struct upstream_conf *conf)
+upstream_new(struct event_base *base, const struct upstream_conf *conf,
+             struct resolver *dns)
 {
 	struct upstream *u = calloc(1, sizeof(*u));
 
@@ -298,7 +375,7 @@ upstream_new(struct event_base *base, const struct upstream_conf *conf)
 	                  conf->name : conf->key);
 	u->key = strdup(conf->key);
 	if (u->label == NULL || u->key == NULL || settings_take(u, conf) < 0 ||
-	    targets_take(u, conf, NULL, 0) < 0) {
+	    targets_take(u, conf, NULL, 0, dns) < 0) {
 		upstream_unref(u);
 		return NULL;
 	}
@@ -307,7 +384,8 @@ upstream_new(struct event_base *base, const struct upstream_conf *conf)
 }
 
 int
-upstream_update(struct upstream *u, const struct upstream_conf *conf)
+upstream_update(struct upstream *u, const struct upstream_conf *conf,
+                struct resolver *dns)
 {
 	struct upstream next;
 	struct uptarget **old = u->targets;
@@ -320,7 +398,7 @@ upstream_update(struct upstream *u, const struct upstream_conf *conf)
 	}
 	u->targets = NULL;
 	u->ntargets = 0;
-	if (targets_take(u, conf, old, nold) < 0) {
+	if (targets_take(u, conf, old, nold, dns) < 0) {
 		for (i = 0; i < u->ntargets; i++)
 			if (find_target(old, nold, u->targets[i]->url) == NULL)
 				target_detach(u->targets[i]);

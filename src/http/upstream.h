@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct resolver;
 struct upstream;
 struct upstream_conf;
 
@@ -38,13 +39,21 @@ struct upstream_counts {
 	uint64_t connections_reused;    /* requests on a pooled connection */
 };
 
-/* A running upstream for conf (validated), with one reference; NULL
- * when out of memory. Active health checks start at once. */
+/*
+ * A running upstream for conf (validated), with one reference; NULL
+ * when out of memory. Active health checks start at once. Target host
+ * names are looked up with getaddrinfo(3) when dns is NULL (start-up,
+ * before the loop serves anything), else through dns: such a target
+ * takes no request until its address has come.
+ */
 struct upstream *upstream_new(struct event_base *base,
-                              const struct upstream_conf *conf);
+                              const struct upstream_conf *conf,
+                              struct resolver *dns);
 
-/* The declaration of a reload that keeps u (same key). */
-int upstream_update(struct upstream *u, const struct upstream_conf *conf);
+/* The declaration of a reload that keeps u (same key); new targets'
+ * names are looked up through dns. */
+int upstream_update(struct upstream *u, const struct upstream_conf *conf,
+                    struct resolver *dns);
 
 struct upstream *upstream_ref(struct upstream *u);
 /* The last reference closes its pools and stops its checks. */

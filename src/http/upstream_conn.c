@@ -174,6 +174,9 @@ upconn_wait(struct upconn *c, short what, unsigned ms,
 	} else {
 		evtimer_del(&c->timer);
 	}
+	/* Decrypted bytes wait in OpenSSL: the socket will not say so. */
+	if ((what & EV_READ) && upconn_pending(c))
+		event_active(&c->rev, EV_READ, 1);
 	return 0;
 }
 
@@ -199,17 +202,20 @@ upconn_close(struct upconn *c)
 		t->nidle--;
 	}
 	upconn_idle_events(c);
+	upconn_tls_free(c);
 	close(c->fd);
 	free(c);
 	uptarget_unref(t);
 }
 
-/* Input or the idle timeout on a pooled connection: it goes. */
+/* Input or the idle timeout on a pooled connection: it goes (unless
+ * the input was TLS housekeeping, a session ticket). */
 static void
 pooled_event(struct upconn *c, short what, void *arg)
 {
-	(void)what;
 	(void)arg;
+	if (what == EV_READ && upconn_idle_input_ok(c))
+		return;
 	upconn_close(c);
 }
 
@@ -238,6 +244,8 @@ looks_open(struct upconn *c)
 	char b;
 	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
+	if (n > 0 && c->ssl != NULL)
+		return upconn_idle_input_ok(c);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 

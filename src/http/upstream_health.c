@@ -4,7 +4,8 @@
  * request path. A target goes down after `unhealthy` failed checks in a
  * row and comes back after `healthy` good ones (a 2xx or 3xx status
  * line within timeout_ms). Only the status line is read; the check's
- * connection asks to be closed and is never pooled.
+ * connection (TLS for https targets, verified as requests' are) asks to
+ * be closed and is never pooled.
  */
 #include "http/upstream_int.h"
 
@@ -83,27 +84,28 @@ static void
 check_read(struct upconn *c, short what, void *arg)
 {
 	struct uptarget *t = arg;
-	char buf[STATUS_LINE_MIN];
 	ssize_t n;
 	int status;
 
-	(void)c;
 	if (what & EV_TIMEOUT) {
 		check_done(t, 0, "no answer in time");
 		return;
 	}
-	n = recv(t->checking->fd, buf, sizeof(buf), MSG_PEEK);
+	n = upconn_recv(c, t->check_buf + t->check_len,
+	                sizeof(t->check_buf) - t->check_len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		upconn_wait(t->checking, EV_READ, time_left(t), check_read, t);
+		upconn_wait(c, EV_READ | (c->ssl != NULL && c->want == EV_WRITE ?
+		            EV_WRITE : 0), time_left(t), check_read, t);
 		return;
 	}
-	if (n > 0 && n < STATUS_LINE_MIN) {
-		/* Wait for the rest of the status line, unless the peer has
-		 * finished. */
-		upconn_wait(t->checking, EV_READ, time_left(t), check_read, t);
-		return;
+	if (n > 0) {
+		t->check_len += (size_t)n;
+		if (t->check_len < STATUS_LINE_MIN) {
+			upconn_wait(c, EV_READ, time_left(t), check_read, t);
+			return;
+		}
 	}
-	status = n > 0 ? status_of(buf, (size_t)n) : 0;
+	status = status_of(t->check_buf, t->check_len);
 	check_done(t, status >= 200 && status < 400,
 	           status == 0 ? "no valid status line" : "bad status");
 }
@@ -113,11 +115,18 @@ check_send(struct upconn *c, short what, void *arg)
 {
 	struct uptarget *t = arg;
 	char req[1024];
-	int len, err;
+	int len;
 
-	if ((what & EV_TIMEOUT) || (err = upconn_connect_result(c)) != 0) {
-		check_done(t, 0, (what & EV_TIMEOUT) ? "connect timed out" :
-		           "connect failed");
+	if (what & EV_TIMEOUT) {
+		check_done(t, 0, "no answer in time");
+		return;
+	}
+	switch (upconn_handshake(c)) {
+	case 0:
+		upconn_wait(c, c->want, time_left(t), check_send, t);
+		return;
+	case -1:
+		check_done(t, 0, c->tls_why);
 		return;
 	}
 	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
@@ -125,11 +134,30 @@ check_send(struct upconn *c, short what, void *arg)
 	               "Connection: close\r\n\r\n", t->up->health_path,
 	               t->authority);
 	if (len <= 0 || (size_t)len >= sizeof(req) ||
-	    send(c->fd, req, (size_t)len, MSG_NOSIGNAL) != len) {
+	    upconn_send(c, req, (size_t)len) != len) {
 		check_done(t, 0, "request not sent");
 		return;
 	}
+	t->check_len = 0;
 	upconn_wait(c, EV_READ, time_left(t), check_read, t);
+}
+
+/* TCP is up (or not): TLS next for an https target. */
+static void
+check_connected(struct upconn *c, short what, void *arg)
+{
+	struct uptarget *t = arg;
+
+	if ((what & EV_TIMEOUT) || upconn_connect_result(c) != 0) {
+		check_done(t, 0, (what & EV_TIMEOUT) ? "connect timed out" :
+		           "connect failed");
+		return;
+	}
+	if (t->scheme == TARGET_HTTPS && upconn_tls_start(c) < 0) {
+		check_done(t, 0, c->tls_why);
+		return;
+	}
+	check_send(c, EV_WRITE, t);
 }
 
 static void
@@ -149,7 +177,7 @@ check_run(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	t->up->counts.connections_opened--;     /* not a request's */
-	upconn_wait(t->checking, EV_WRITE, time_left(t), check_send, t);
+	upconn_wait(t->checking, EV_WRITE, time_left(t), check_connected, t);
 }
 
 void

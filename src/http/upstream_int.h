@@ -19,6 +19,10 @@
 #include "config/manifest.h"
 
 struct evbuffer;
+struct resolve_batch;
+struct resolver;
+struct ssl_ctx_st;
+struct ssl_st;
 struct upconn;
 struct uptarget;
 
@@ -50,6 +54,7 @@ struct uptarget {
 	                                   rules: see upstream.c) */
 	socklen_t addrlen;
 	int addr_ok;
+	struct resolve_batch *lookup;   /* its name's, while it runs */
 
 	struct upconn_list idle;    /* most recently used first */
 	size_t nidle;
@@ -65,6 +70,8 @@ struct uptarget {
 	unsigned check_ok, check_fail;  /* consecutive */
 	struct event *check_timer;
 	struct upconn *checking;    /* the check under way */
+	char check_buf[16];         /* its status line so far */
+	size_t check_len;
 	uint64_t check_deadline_ms;
 };
 
@@ -127,6 +134,9 @@ struct upconn {
 	void (*on_event)(struct upconn *c, short what, void *arg);
 	void *arg;
 	uint64_t uses;              /* requests begun on it */
+	struct ssl_st *ssl;         /* https targets, once connected */
+	short want;                 /* TLS: the event a call waits for */
+	const char *tls_why;        /* TLS: why it failed */
 	uint64_t idle_since_ms;     /* pooled since */
 	unsigned connecting:1;
 	unsigned pooled:1;          /* on target->idle */
@@ -165,6 +175,31 @@ void upconn_release(struct upconn *c);
 void upconn_close(struct upconn *c);
 /* Closes every idle connection of t. */
 void uptarget_close_idle(struct uptarget *t);
+
+/* --- upstream_tls.c ---------------------------------------------------- */
+
+/* The client context of an https upstream; NULL with *why. */
+struct ssl_ctx_st *upstream_tls_ctx(const char *ca, int verify,
+                                    const char **why);
+/* TCP is up: begins TLS on an https target's connection (0), -1 with
+ * c->tls_why. */
+int upconn_tls_start(struct upconn *c);
+/* Drives the handshake: 1 done (or plain), 0 wait for c->want, -1 failed
+ * (c->tls_why). */
+int upconn_handshake(struct upconn *c);
+/* recv() through TLS when there is some: > 0 bytes, 0 the end, -1 with
+ * errno (EAGAIN: wait for input, or for c->want under TLS). */
+ssize_t upconn_recv(struct upconn *c, char *buf, size_t len);
+/* Decrypted bytes wait that no socket event will announce. */
+int upconn_pending(const struct upconn *c);
+/* Writes from out (drained by what went): bytes, or -1 with errno. */
+int upconn_write(struct upconn *c, struct evbuffer *out);
+/* send() of buf through TLS when there is some. */
+ssize_t upconn_send(struct upconn *c, const void *buf, size_t len);
+/* An idle connection turned readable: still fine to use (TLS
+ * housekeeping only)? */
+int upconn_idle_input_ok(struct upconn *c);
+void upconn_tls_free(struct upconn *c);
 
 /* --- upstream_health.c ------------------------------------------------- */
 

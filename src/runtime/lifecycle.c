@@ -22,7 +22,7 @@
 #include "log.h"
 #include "provider/host.h"
 #include "runtime/notify.h"
-#include "runtime/resolve.h"
+#include "http/resolve.h"
 #include "util/arena.h"
 
 #define START_TIMEOUT_MS 30000

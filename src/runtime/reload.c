@@ -33,7 +33,7 @@
 #include "log.h"
 #include "product.h"
 #include "runtime/notify.h"
-#include "runtime/resolve.h"
+#include "http/resolve.h"
 #include "util/strmap.h"
 
 /* How long a reload waits for the host names of the listeners it adds. */

@@ -191,6 +191,9 @@ struct module_run *module_run_live(struct module_run *run);
  * memory. */
 int runtime_upstreams_attach(struct runtime *rt, struct generation *g,
                              struct generation *old);
+/* upstreams.c: the runtime's resolver, made on first use (NULL when
+ * out of memory). */
+struct resolver *runtime_resolver(struct runtime *rt);
 /* upstreams.c: drops g's references (generation_unref()). */
 void runtime_upstreams_release(struct generation *g);
 /* upstreams.c: the running upstream of conf in g, or NULL. */

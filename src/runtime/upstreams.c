@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include "http/resolve.h"
 #include "http/upstream.h"
 #include "log.h"
 #include "util/arena.h"
@@ -23,16 +24,19 @@ static int
 attach_one(struct runtime *rt, struct generation *g, struct generation *old,
            const struct upstream_conf *conf)
 {
+	/* Before the loop serves (no old generation), a lookup may block;
+	 * after, names go through the resolver. */
+	struct resolver *dns = old != NULL ? runtime_resolver(rt) : NULL;
 	struct upstream *u;
 
 	if (!conf->ok || strmap_get(g->upstreams, conf->key) != NULL)
 		return 0;
 	u = old != NULL ? strmap_get(old->upstreams, conf->key) : NULL;
 	if (u != NULL) {
-		if (upstream_update(u, conf) < 0)
+		if (upstream_update(u, conf, dns) < 0)
 			return -1;
 		upstream_ref(u);
-	} else if ((u = upstream_new(rt->base, conf)) == NULL) {
+	} else if ((u = upstream_new(rt->base, conf, dns)) == NULL) {
 		return -1;
 	}
 	if (g->nupstreams == g->upstreams_cap) {
@@ -107,4 +111,12 @@ runtime_upstream_of(struct generation *g, const struct upstream_conf *conf)
 {
 	return g->upstreams != NULL ? strmap_get(g->upstreams, conf->key) :
 	    NULL;
+}
+
+struct resolver *
+runtime_resolver(struct runtime *rt)
+{
+	if (rt->resolver == NULL)
+		rt->resolver = resolver_new(rt->base);
+	return rt->resolver;
 }

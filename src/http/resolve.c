@@ -12,7 +12,7 @@
  * callbacks when its owner has let it go, never before, and the evdns
  * base lives as long as the resolver, which is freed after the loop.
  */
-#include "runtime/resolve.h"
+#include "http/resolve.h"
 
 #include <event2/dns.h>
 #include <event2/event.h>

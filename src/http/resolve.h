@@ -1,6 +1,6 @@
 /*
  * resolve.h - host names looked up on the event loop, without blocking
- * it (evdns), for the listeners a reload adds.
+ * it (evdns), for the listeners and upstream targets a reload adds.
  *
  * A resolver owns one evdns base for the life of the runtime; each batch
  * of names re-reads /etc/hosts and the resolv.conf(5) file
@@ -9,8 +9,8 @@
  * nsswitch.conf(5): a name only another NSS source knows does not
  * resolve here.
  */
-#ifndef ASTER_RESOLVE_H
-#define ASTER_RESOLVE_H
+#ifndef ASTER_HTTP_RESOLVE_H
+#define ASTER_HTTP_RESOLVE_H
 
 #include <sys/socket.h>
 
