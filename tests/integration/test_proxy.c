@@ -24,6 +24,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -655,6 +656,33 @@ START_TEST(test_forwarded_fresh)
 }
 END_TEST
 
+/* A client on a unix socket has no address: RFC 7239's "unknown". */
+START_TEST(test_forwarded_unix_client)
+{
+	char address[PATH_MAX];
+	struct aster_test_conn *c;
+	struct aster_test_response r;
+	const char *h[] = {"Host: sock.example", "Connection: close", NULL};
+	json_object *o;
+
+	start();
+	snprintf(address, sizeof(address), "unix:%s/public.sock", E.run);
+	c = aster_test_connect_address(address, 0);
+	ck_assert_msg(c != NULL, "cannot connect to %s", address);
+	ck_assert_int_eq(aster_test_conn_request(c, "GET", "/p/strip/f", h,
+	                                         NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	o = integ_json(&r);
+	assert_one(o, "Forwarded", "for=unknown;host=sock.example;proto=http");
+	assert_one(o, "X-Forwarded-Proto", "http");
+	assert_one(o, "X-Forwarded-Host", "sock.example");
+	assert_one(o, "Via", "1.1 asterd");
+	json_object_put(o);
+	aster_test_response_free(&r);
+	aster_test_conn_close(c);
+}
+END_TEST
+
 /* --- X-Request-Id and traceparent ------------------------------------------ */
 
 START_TEST(test_request_id)
@@ -682,6 +710,12 @@ START_TEST(test_request_id)
 	ck_assert_uint_eq(aster_test_header_count(&r, "X-Request-Id"), 1);
 	assert_one(o, "X-Request-Id", rid);
 	json_object_put(o);
+	aster_test_response_free(&r);
+
+	/* The upstream's own X-Request-Id does not replace the request's. */
+	get("/p/strip/id?hdr=X-Request-Id:from-upstream", mine, 200, &r);
+	ck_assert_str_eq(aster_test_header(&r, "X-Request-Id"), "client-id-42");
+	ck_assert_uint_eq(aster_test_header_count(&r, "X-Request-Id"), 1);
 	aster_test_response_free(&r);
 
 	memset(long_id, 'x', 129);
@@ -1822,8 +1856,95 @@ make_certs(void)
 	EVP_PKEY_free(ca_key);
 }
 
+/* A third listener, TLS with the server certificate, in the copy's
+ * product.yaml (after the plain and the unix one). */
+static void
+add_tls_listener(const char *cert, const char *key)
+{
+	char path[PATH_MAX + 32], *text, *at, *out;
+	static const char mark[] = "  control:";
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/product.yaml", E.copy);
+	text = integ_read_file(path);
+	at = strstr(text, mark);
+	ck_assert(at != NULL);
+	len = strlen(text) + 2 * PATH_MAX + 256;
+	out = malloc(len);
+	ck_assert(out != NULL);
+	snprintf(out, len, "%.*s    - address: 127.0.0.1:0\n"
+	         "      scopes: [public]\n"
+	         "      tls:\n"
+	         "        cert: %s\n"
+	         "        key: %s\n%s", (int)(at - text), text, cert, key, at);
+	ck_assert_int_eq(aster_test_write_file(E.copy, "product.yaml", out,
+	                                       -1), 0);
+	free(out);
+	free(text);
+}
+
+/* GET path over TLS (verified with the test CA) to asterd's third
+ * listener; the upstream's echo (put it). */
+static json_object *
+echo_over_tls(const char *path)
+{
+	const char *scopes, *address = aster_test_listener(E.t, 2, &scopes);
+	char ca[PATH_MAX + 16], req[512], *buf, *body;
+	struct aster_test_conn *c;
+	size_t len = 0, cap = 65536;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl;
+	json_object *o;
+	int n;
+
+	ck_assert_msg(address != NULL, "no third listener");
+	c = aster_test_connect_address(address, 0);
+	ck_assert(c != NULL && ctx != NULL);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", E.certs);
+	ck_assert(SSL_CTX_load_verify_locations(ctx, ca, NULL) == 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	ssl = SSL_new(ctx);
+	ck_assert(ssl != NULL);
+	SSL_set_fd(ssl, aster_test_conn_fd(c));
+	SSL_set_tlsext_host_name(ssl, "localhost");
+	SSL_set1_host(ssl, "localhost");
+	{
+		/* The harness's socket is non-blocking: go blocking here. */
+		int fd = aster_test_conn_fd(c);
+
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	}
+	ck_assert_msg(SSL_connect(ssl) == 1, "TLS handshake with asterd "
+	              "failed");
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n"
+	         "Connection: close\r\n\r\n", path);
+	ck_assert(SSL_write(ssl, req, (int)strlen(req)) == (int)strlen(req));
+	buf = malloc(cap);
+	ck_assert(buf != NULL);
+	while ((n = SSL_read(ssl, buf + len, (int)(cap - len - 1))) > 0) {
+		len += (size_t)n;
+		if (cap - len < 4096) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert(buf != NULL);
+		}
+	}
+	buf[len] = '\0';
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "over TLS: "
+	              "%.300s", buf);
+	body = strstr(buf, "\r\n\r\n");
+	ck_assert(body != NULL);
+	o = json_tokener_parse(body + 4);
+	ck_assert_msg(o != NULL, "not JSON: %s", body + 4);
+	free(buf);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	aster_test_conn_close(c);
+	return o;
+}
+
 /* The certificates, the two TLS upstreams, and asterd on a copy of the
- * config with the TLS module. */
+ * config with the TLS module and a TLS listener. */
 static void
 start_tls(void)
 {
@@ -1842,6 +1963,7 @@ start_tls(void)
 	ck_assert(E.copy != NULL);
 	ck_assert_int_eq(aster_test_write_file(E.copy, "modules/tls.yaml",
 	                                       tls_module, -1), 0);
+	add_tls_listener(cert, key);
 	start_on(E.copy);
 }
 
@@ -1875,6 +1997,27 @@ assert_tls_refusal(const struct aster_test_response *r, const char *name,
 	ck_assert_msg(strstr(strstr(aster_test_stderr(E.t), want), why) !=
 	              NULL, "the log does not say '%s'", why);
 }
+
+/* A client that came over TLS: X-Forwarded-Proto and Forwarded's
+ * proto say https. */
+START_TEST(test_forwarded_proto_https)
+{
+	json_object *o;
+
+	start_tls();
+	o = echo_over_tls("/p/strip/f");
+	assert_one(o, "X-Forwarded-Proto", "https");
+	assert_one(o, "X-Forwarded-For", "127.0.0.1");
+	assert_one(o, "Forwarded",
+	           "for=127.0.0.1;host=localhost;proto=https");
+	json_object_put(o);
+	/* And on to an https upstream. */
+	o = echo_over_tls("/tls/good/f");
+	ck_assert_str_eq(str_of(o, "name"), "tls");
+	assert_one(o, "X-Forwarded-Proto", "https");
+	json_object_put(o);
+}
+END_TEST
 
 START_TEST(test_https_untrusted)
 {
@@ -1930,6 +2073,7 @@ proxy_suite(void)
 	tcase_add_test(fwd, test_hop_by_hop_response);
 	tcase_add_test(fwd, test_forwarded_appended);
 	tcase_add_test(fwd, test_forwarded_fresh);
+	tcase_add_test(fwd, test_forwarded_unix_client);
 	tcase_add_test(fwd, test_request_id);
 	tcase_add_test(fwd, test_traceparent_kept);
 	tcase_add_test(fwd, test_traceparent_new);
@@ -1965,6 +2109,7 @@ proxy_suite(void)
 	tcase_add_test(tls, test_https_untrusted);
 	tcase_add_test(tls, test_https_no_verify);
 	tcase_add_test(tls, test_https_wrong_name);
+	tcase_add_test(tls, test_forwarded_proto_https);
 	suite_add_tcase(s, tls);
 	return s;
 }
