@@ -547,6 +547,17 @@ START_TEST(test_path_encoded)
 }
 END_TEST
 
+/* Dot segments (also encoded) are resolved before routing; the upstream
+ * gets the path the route matched, never one that climbs out of it. */
+START_TEST(test_path_dot_segments)
+{
+	start();
+	expect_forwarded("/p/strip/a/../b?x=1", "/b?x=1");
+	expect_forwarded("/p/keep/a/%2e%2E/b", "/p/keep/b");
+	expect_forwarded("/p/strip/./c/.", "/c/");
+}
+END_TEST
+
 /* --- hop-by-hop ---------------------------------------------------------- */
 
 START_TEST(test_hop_by_hop_request)
@@ -610,6 +621,63 @@ START_TEST(test_hop_by_hop_response)
 	c = aster_test_header(&r, "Connection");
 	ck_assert_msg(c == NULL || strcasestr(c, "X-Foo") == NULL,
 	              "the upstream's Connection reached the client: '%s'", c);
+	aster_test_response_free(&r);
+}
+END_TEST
+
+/* Everything else passes as it is, in order, repeated fields kept apart:
+ * both ways, and an upstream's error status is not asterd's problem. */
+START_TEST(test_fields_pass)
+{
+	const char *h[] = {"X-M: 1", "X-M: 2", "Accept: text/plain", NULL};
+	struct aster_test_response r;
+	json_object *o;
+	size_t i, seen = 0;
+	static const char *const cookies[] = {"a=1", "b=2"};
+
+	start();
+	get("/p/strip/r?status=503&hdr=Set-Cookie:a%3D1&hdr=Set-Cookie:b%3D2"
+	    "&hdr=Cache-Control:no-store", h, 503, &r);
+	ck_assert_str_eq(aster_test_header(&r, "X-Upstream"), "a");
+	ck_assert_str_eq(aster_test_header(&r, "Cache-Control"), "no-store");
+	for (i = 0; i < r.nheaders; i++)
+		if (strcasecmp(r.headers[i].name, "Set-Cookie") == 0) {
+			ck_assert_msg(seen < 2 && strcmp(r.headers[i].value,
+			              cookies[seen]) == 0, "Set-Cookie %zu: '%s'",
+			              seen, r.headers[i].value);
+			seen++;
+		}
+	ck_assert_uint_eq(seen, 2);
+	o = integ_json(&r);
+	ck_assert_str_eq(str_of(o, "name"), "a");
+	{
+		json_object *hs;
+		int ms = 0;
+
+		ck_assert(json_object_object_get_ex(o, "headers", &hs));
+		for (i = 0; i < json_object_array_length(hs); i++) {
+			json_object *pair = json_object_array_get_idx(hs, i);
+			const char *n = json_object_get_string(
+			    json_object_array_get_idx(pair, 0));
+			const char *v = json_object_get_string(
+			    json_object_array_get_idx(pair, 1));
+
+			if (strcasecmp(n, "X-M") != 0)
+				continue;
+			ck_assert_str_eq(v, ms == 0 ? "1" : "2");
+			ms++;
+		}
+		ck_assert_int_eq(ms, 2);
+	}
+	assert_one(o, "Accept", "text/plain");
+	json_object_put(o);
+	aster_test_response_free(&r);
+
+	get("/p/strip/r?status=201", NULL, 201, &r);
+	aster_test_response_free(&r);
+	get("/p/strip/r?status=404", NULL, 404, &r);
+	ck_assert_msg(strstr(r.body, "\"name\":\"a\"") != NULL, "the "
+	              "upstream's 404 was replaced: %s", r.body);
 	aster_test_response_free(&r);
 }
 END_TEST
@@ -2069,8 +2137,10 @@ proxy_suite(void)
 	tcase_add_test(fwd, test_path_exact);
 	tcase_add_test(fwd, test_path_base);
 	tcase_add_test(fwd, test_path_encoded);
+	tcase_add_test(fwd, test_path_dot_segments);
 	tcase_add_test(fwd, test_hop_by_hop_request);
 	tcase_add_test(fwd, test_hop_by_hop_response);
+	tcase_add_test(fwd, test_fields_pass);
 	tcase_add_test(fwd, test_forwarded_appended);
 	tcase_add_test(fwd, test_forwarded_fresh);
 	tcase_add_test(fwd, test_forwarded_unix_client);
