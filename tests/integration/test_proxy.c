@@ -1613,6 +1613,17 @@ START_TEST(test_head)
 	ck_assert_str_eq(aster_test_header(&r, "Content-Length"), "5000");
 	ck_assert_uint_eq(r.body_len, 0);
 	aster_test_response_free(&r);
+	/* A GET that would be chunked: no length is announced (0 would be
+	 * a lie, RFC 9110 8.6), and still no body. */
+	ck_assert_int_eq(aster_test_conn_request(c, "HEAD",
+	                 "/p/strip/h?bytes=5000&chunked=1", NULL, NULL, 0, &r),
+	                 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_msg(aster_test_header(&r, "Content-Length") == NULL,
+	              "HEAD of a chunked answer: Content-Length %s",
+	              aster_test_header(&r, "Content-Length"));
+	ck_assert_uint_eq(r.body_len, 0);
+	aster_test_response_free(&r);
 	/* The connection carries on: no body bytes were left behind. */
 	ck_assert_int_eq(aster_test_conn_request(c, "GET", "/p/strip/next",
 	                 NULL, NULL, 0, &r), 0);
