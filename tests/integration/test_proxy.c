@@ -496,6 +496,80 @@ dechunk(const char *p, const char *end, char **body, size_t *blen,
 	*trailers = strndup(p, (size_t)(end - p));
 }
 
+/* --- bodies' helpers --------------------------------------------------- */
+
+/* Byte i of a body: i % 251, as the upstream makes them. */
+static unsigned char pattern[65536 + 251];
+
+static void
+pattern_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (unsigned char)(i % 251);
+}
+
+static void
+sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char d[32];
+	unsigned int n = 0;
+	int i;
+
+	ck_assert(EVP_Digest(data, len, d, &n, EVP_sha256(), NULL) == 1);
+	for (i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* POST body (len bytes) to path; the upstream's echo (put it). */
+static json_object *
+post(const char *path, const char *const *headers, const void *body,
+     size_t len)
+{
+	struct aster_test_response r;
+	json_object *o;
+	int rc = aster_test_request(E.t, "public", "POST", path, headers, body,
+	                            len, &r);
+
+	ck_assert_msg(rc == 0 && r.status == 200, "POST %s (%zu bytes): %d "
+	              "%s %s", path, len, r.status, r.error, r.body);
+	o = integ_json(&r);
+	aster_test_response_free(&r);
+	return o;
+}
+
+static void
+assert_body_echo(json_object *o, const void *body, size_t len)
+{
+	char sha[65];
+	json_object *v;
+
+	sha256_hex(body, len, sha);
+	ck_assert(json_object_object_get_ex(o, "body_length", &v));
+	ck_assert_msg((size_t)json_object_get_int64(v) == len, "upstream "
+	              "got %lld bytes, sent %zu",
+	              (long long)json_object_get_int64(v), len);
+	ck_assert_str_eq(str_of(o, "body_sha256"), sha);
+}
+
+static unsigned char *
+random_body(size_t len)
+{
+	unsigned char *b = malloc(len);
+	size_t i;
+	uint32_t x = 2463534242u;
+
+	ck_assert(b != NULL);
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b[i] = (unsigned char)x;
+	}
+	return b;
+}
+
 /* --- path -------------------------------------------------------------- */
 
 /* strip_prefix on a prefix route: the part below the mount point, "/"
@@ -1017,6 +1091,51 @@ START_TEST(test_retry_parent_ids)
 }
 END_TEST
 
+/* POST: a connect error is retried (nothing was sent), the body whole
+ * on the next target, buffered or streamed; a reset after the request
+ * went out is not (POST is not idempotent): 502. */
+START_TEST(test_retry_post)
+{
+	size_t sizes[] = {1000, 900 * 1024}, i;
+	int k, done = 0;
+	struct aster_test_response r;
+
+	start();
+	for (i = 0; i < 2; i++) {
+		unsigned char *b = random_body(sizes[i]);
+
+		/* Round-robin: one of two starts on the closed port. */
+		for (k = 0; k < 2; k++) {
+			json_object *o = post("/r/connect/x", NULL, b, sizes[i]);
+
+			ck_assert_str_eq(str_of(o, "name"), "b");
+			assert_body_echo(o, b, sizes[i]);
+			json_object_put(o);
+		}
+		free(b);
+	}
+	for (k = 0; k < 2 && !done; k++) {
+		long long a0 = stat_num(&E.a, "requests");
+		long long b0 = stat_num(&E.b, "requests");
+
+		integ_request(E.t, "public", "POST", "/r/reset/x?reset_if=a",
+		              NULL, "{}", &r);
+		/* +2: the POST and this /stats. */
+		if (stat_num(&E.a, "requests") == a0 + 2) {
+			integ_assert_problem(&r, 502, "bad-gateway");
+			/* +1: this /stats only. */
+			ck_assert_msg(stat_num(&E.b, "requests") == b0 + 1,
+			              "a POST reset on A was sent again to B");
+			done = 1;
+		} else {
+			ck_assert_int_eq(r.status, 200);
+		}
+		aster_test_response_free(&r);
+	}
+	ck_assert_msg(done, "two requests and A never saw one");
+}
+END_TEST
+
 /* --- identity ----------------------------------------------------------- */
 
 static const char *const aster_headers[] = {
@@ -1168,78 +1287,6 @@ START_TEST(test_host)
 END_TEST
 
 /* --- bodies --------------------------------------------------------------- */
-
-/* Byte i of a body: i % 251, as the upstream makes them. */
-static unsigned char pattern[65536 + 251];
-
-static void
-pattern_init(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(pattern); i++)
-		pattern[i] = (unsigned char)(i % 251);
-}
-
-static void
-sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char d[32];
-	unsigned int n = 0;
-	int i;
-
-	ck_assert(EVP_Digest(data, len, d, &n, EVP_sha256(), NULL) == 1);
-	for (i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-}
-
-/* POST body (len bytes) to path; the upstream's echo (put it). */
-static json_object *
-post(const char *path, const char *const *headers, const void *body,
-     size_t len)
-{
-	struct aster_test_response r;
-	json_object *o;
-	int rc = aster_test_request(E.t, "public", "POST", path, headers, body,
-	                            len, &r);
-
-	ck_assert_msg(rc == 0 && r.status == 200, "POST %s (%zu bytes): %d "
-	              "%s %s", path, len, r.status, r.error, r.body);
-	o = integ_json(&r);
-	aster_test_response_free(&r);
-	return o;
-}
-
-static void
-assert_body_echo(json_object *o, const void *body, size_t len)
-{
-	char sha[65];
-	json_object *v;
-
-	sha256_hex(body, len, sha);
-	ck_assert(json_object_object_get_ex(o, "body_length", &v));
-	ck_assert_msg((size_t)json_object_get_int64(v) == len, "upstream "
-	              "got %lld bytes, sent %zu",
-	              (long long)json_object_get_int64(v), len);
-	ck_assert_str_eq(str_of(o, "body_sha256"), sha);
-}
-
-static unsigned char *
-random_body(size_t len)
-{
-	unsigned char *b = malloc(len);
-	size_t i;
-	uint32_t x = 2463534242u;
-
-	ck_assert(b != NULL);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		b[i] = (unsigned char)x;
-	}
-	return b;
-}
 
 START_TEST(test_body_small)
 {
@@ -2160,6 +2207,7 @@ proxy_suite(void)
 	tcase_add_test(fwd, test_traceparent_new);
 	tcase_add_test(fwd, test_retry_connect_error);
 	tcase_add_test(fwd, test_retry_parent_ids);
+	tcase_add_test(fwd, test_retry_post);
 	tcase_add_test(fwd, test_identity_public);
 	tcase_add_test(fwd, test_identity_api_key);
 	tcase_add_test(fwd, test_identity_spaces);
