@@ -1801,6 +1801,41 @@ START_TEST(test_websocket)
 }
 END_TEST
 
+/* Bytes sent right behind the Upgrade request reach the upstream after
+ * its 101; the upstream going away closes the client's side. */
+START_TEST(test_websocket_early_bytes_and_upstream_close)
+{
+	static const char req[] =
+	    "GET /p/strip/ws HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
+	    "Upgrade: websocket\r\n\r\nearly bytes";
+	struct aster_test_conn *c;
+	char head[4096], got[256];
+	size_t have;
+
+	start();
+	c = aster_test_connect(E.t, "public");
+	ck_assert(c != NULL);
+	ck_assert_int_eq(aster_test_conn_send(c, req, strlen(req)), 0);
+	read_head(c, head, sizeof(head), got, &have);
+	ck_assert_msg(strncmp(head, "HTTP/1.1 101", 12) == 0, "head:\n%s",
+	              head);
+	while (have < 11) {
+		long n = aster_test_conn_read(c, got + have, sizeof(got) - have,
+		                              -1);
+
+		ck_assert_msg(n > 0, "no echo of the early bytes");
+		have += (size_t)n;
+	}
+	ck_assert_msg(have == 11 && memcmp(got, "early bytes", 11) == 0,
+	              "echo '%.*s'", (int)have, got);
+	up_stop(&E.a);
+	ck_assert_msg(aster_test_conn_closed(c, aster_test_timeout(3000)) == 1,
+	              "the client's side stayed open after the upstream "
+	              "went away");
+	aster_test_conn_close(c);
+}
+END_TEST
+
 /* --- unix upstream ---------------------------------------------------------- */
 
 START_TEST(test_unix_upstream)
@@ -2215,6 +2250,7 @@ proxy_suite(void)
 	tcase_add_test(fwd, test_host);
 	tcase_add_test(fwd, test_validation_first);
 	tcase_add_test(fwd, test_websocket);
+	tcase_add_test(fwd, test_websocket_early_bytes_and_upstream_close);
 	tcase_add_test(fwd, test_unix_upstream);
 	suite_add_tcase(s, fwd);
 
