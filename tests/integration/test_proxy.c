@@ -1594,6 +1594,44 @@ START_TEST(test_backpressure)
 }
 END_TEST
 
+/* A client that leaves mid-body: the upstream connection is closed (it
+ * cannot carry another request), asterd serves on. */
+START_TEST(test_client_leaves_mid_body)
+{
+	static const char req[] =
+	    "GET /p/strip/big?bytes=1073741824 HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct aster_test_conn *c;
+	char buf[65536];
+	long long open0;
+	size_t got = 0;
+	int waited;
+	json_object *o;
+
+	start();
+	open0 = stat_num(&E.a, "open_connections");
+	c = aster_test_connect(E.t, "public");
+	ck_assert(c != NULL);
+	ck_assert_int_eq(aster_test_conn_send(c, req, strlen(req)), 0);
+	while (got < 4 * MIB) {
+		long n = aster_test_conn_read(c, buf, sizeof(buf), -1);
+
+		ck_assert(n > 0);
+		got += (size_t)n;
+	}
+	aster_test_conn_close(c);
+	for (waited = 0; stat_num(&E.a, "open_connections") > open0 &&
+	     waited < aster_test_timeout(3000); waited += 20)
+		integ_sleep_ms(20);
+	ck_assert_msg(stat_num(&E.a, "open_connections") <= open0, "the "
+	              "upstream connection outlived the client");
+	ck_assert_msg((unsigned long long)stat_num(&E.a, "body_bytes_sent") <
+	              512 * MIB, "the "
+	              "upstream went on producing for a client that left");
+	o = echo("/p/strip/after", NULL);
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(test_chunked_response_trailer)
 {
 	static const char req[] =
@@ -1622,6 +1660,23 @@ START_TEST(test_chunked_response_trailer)
 	free(body);
 	free(trailers);
 	free(a.data);
+
+	/* An HTTP/1.0 client cannot take chunks: the close ends the body. */
+	{
+		static const char req10[] =
+		    "GET /p/strip/c?bytes=300000&chunked=1 HTTP/1.0\r\n\r\n";
+
+		raw_exchange(req10, strlen(req10), &a);
+		end = strstr(a.data, "\r\n\r\n");
+		ck_assert(end != NULL);
+		*end = '\0';
+		ck_assert_msg(strcasestr(a.data, "Transfer-Encoding") == NULL &&
+		              strcasestr(a.data, "Content-Length") == NULL,
+		              "HTTP/1.0 answer framed:\n%s", a.data);
+		ck_assert_uint_eq(a.len - (size_t)(end + 4 - a.data), 300000);
+		check_pattern((unsigned char *)end + 4, 300000, 0);
+		free(a.data);
+	}
 }
 END_TEST
 
@@ -2262,6 +2317,7 @@ proxy_suite(void)
 	tcase_add_test(body, test_download_1gib);
 	tcase_add_test(body, test_upload_1gib);
 	tcase_add_test(body, test_backpressure);
+	tcase_add_test(body, test_client_leaves_mid_body);
 	tcase_add_test(body, test_chunked_response_trailer);
 	tcase_add_test(body, test_interim_103);
 	tcase_add_test(body, test_head);
