@@ -48,8 +48,8 @@ proxy_call_free(struct proxy_call *call)
 		call->target->in_flight--;
 		uptarget_unref(call->target);
 	}
-	if (call->timer != NULL)
-		event_free(call->timer);
+	if (call->timer_set)
+		event_del(&call->timer);
 	if (call->fixed != NULL)
 		evbuffer_free(call->fixed);
 	if (call->out != NULL)
@@ -475,7 +475,7 @@ static int
 final_head(struct proxy_call *call)
 {
 	call->head_seen = 1;
-	event_del(call->timer);
+	event_del(&call->timer);
 	attempt_log(call, UPSTREAM_OK);
 	uptarget_record(call->target, UPSTREAM_OK);
 	proxy_forward_head(call, 0);
@@ -769,15 +769,16 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 	call->deadline_ms = upstream_now_ms() + pr->timeout_ms;
 	resp_init(&call->resp, UPSTREAM_MAX_HEAD);
 	call->fixed = evbuffer_new();
-	call->timer = evtimer_new(call->up->base, whole_deadline, call);
+	evtimer_assign(&call->timer, call->up->base, whole_deadline, call);
+	call->timer_set = 1;
 	if (call->path == NULL || call->request_id == NULL ||
-	    call->fixed == NULL || call->timer == NULL ||
+	    call->fixed == NULL ||
 	    proxy_head_fixed(call->fixed, ex, pr, &call->body,
 	                     call->upgrade) < 0)
 		return -1;
 	tv.tv_sec = pr->timeout_ms / 1000;
 	tv.tv_usec = (pr->timeout_ms % 1000) * 1000;
-	return evtimer_add(call->timer, &tv);
+	return evtimer_add(&call->timer, &tv);
 }
 
 void

@@ -92,18 +92,20 @@ proxy_is_upgrade(struct http_exchange *ex)
 	    token_listed(conn, "upgrade");
 }
 
-/* The request's fields as a list (for connection_names()). */
+/* The request's fields as a list (for connection_names()): in stack
+ * (room for nstack) when they fit, else allocated. */
 static size_t
-request_fields(struct http_exchange *ex, struct http_field **out)
+request_fields(struct http_exchange *ex, struct http_field *stack,
+               size_t nstack, struct http_field **out)
 {
 	const char *name, *value;
-	struct http_field *v;
+	struct http_field *v = stack;
 	size_t n = 0, i;
 
 	while (http_header_at(ex, n, &name, &value))
 		n++;
-	*out = NULL;
-	if (n == 0 || (v = malloc(n * sizeof(*v))) == NULL)
+	*out = stack;
+	if (n > nstack && (v = malloc(n * sizeof(*v))) == NULL)
 		return 0;
 	for (i = 0; i < n; i++)
 		http_header_at(ex, i, &v[i].name, &v[i].value);
@@ -128,13 +130,16 @@ passes(const struct proxy_request *pr, const struct http_field *all,
 static char *
 joined(const struct http_field *all, size_t nall, const char *name)
 {
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b;
 	char *out = NULL;
 	size_t i, len;
 
-	if (b == NULL)
+	for (i = 0; i < nall; i++)
+		if (strcasecmp(all[i].name, name) == 0)
+			break;
+	if (i == nall || (b = evbuffer_new()) == NULL)
 		return NULL;
-	for (i = 0; i < nall; i++) {
+	for (; i < nall; i++) {
 		if (strcasecmp(all[i].name, name) != 0)
 			continue;
 		if (evbuffer_get_length(b) > 0)
@@ -180,7 +185,10 @@ is_token(const char *s)
 static void
 add_field(struct evbuffer *b, const char *name, const char *value)
 {
-	evbuffer_add_printf(b, "%s: %s\r\n", name, value);
+	evbuffer_add(b, name, strlen(name));
+	evbuffer_add(b, ": ", 2);
+	evbuffer_add(b, value, strlen(value));
+	evbuffer_add(b, "\r\n", 2);
 }
 
 static void
@@ -236,14 +244,15 @@ proxy_head_fixed(struct evbuffer *b, struct http_exchange *ex,
                  const struct proxy_request *pr,
                  const struct proxy_call_body *body, int upgrade)
 {
-	struct http_field *all;
-	size_t nall = request_fields(ex, &all), i;
+	struct http_field stack[64], *all;
+	size_t nall = request_fields(ex, stack, 64, &all), i;
 
 	for (i = 0; i < nall; i++)
 		if (passes(pr, all, nall, all[i].name))
 			add_field(b, all[i].name, all[i].value);
 	add_forwarding(b, ex, all, nall);
-	free(all);
+	if (all != stack)
+		free(all);
 	add_field(b, "X-Request-Id", pr->request_id);
 	for (i = 0; i < pr->nadd; i++)
 		add_field(b, pr->add[i].name, pr->add[i].value);

@@ -77,7 +77,8 @@ struct proxy_call {
 	int fresh_only;
 
 	uint64_t deadline_ms;       /* timeout_ms from the start */
-	struct event *timer;        /* the whole exchange's deadline */
+	struct event timer;         /* the whole exchange's deadline */
+	int timer_set;
 	struct http_response resp;
 	int head_seen;              /* the final head: no retry from now */
 	int stream_begun;

@@ -228,7 +228,7 @@ proxy_tunnel(struct proxy_call *call, const char *rest, size_t len)
 	struct tunnel *t;
 
 	call->head_seen = 1;
-	event_del(call->timer);
+	event_del(&call->timer);
 	uptarget_record(call->target, UPSTREAM_OK);
 	http_on_abandon(call->ex, NULL, NULL);
 	proxy_forward_head(call, 1);

@@ -47,8 +47,7 @@ void
 http_add_header(struct http_exchange *ex, const char *name,
                 const char *value)
 {
-	size_t nlen, vlen, need;
-	char *buf;
+	size_t nlen;
 
 	if (ex->responded || !field_name_ok(name) || !field_value_ok(value))
 		return;
@@ -62,24 +61,35 @@ http_add_header(struct http_exchange *ex, const char *name,
 			ex->close = 1;
 		return;
 	}
-	vlen = strlen(value);
-	need = ex->rhdr_len + nlen + vlen + 4;
-	if (need > ex->rhdr_cap) {
-		size_t cap = ex->rhdr_cap < 256 ? 256 : ex->rhdr_cap;
+	field_line_add(&ex->rhdr, &ex->rhdr_len, &ex->rhdr_cap, name, nlen,
+	               value);
+}
 
-		while (cap < need)
-			cap *= 2;
-		if ((buf = realloc(ex->rhdr, cap)) == NULL)
-			return;
-		ex->rhdr = buf;
-		ex->rhdr_cap = cap;
+/* See server_int.h. */
+int
+field_line_add(char **lines, size_t *len, size_t *cap, const char *name,
+               size_t nlen, const char *value)
+{
+	size_t vlen = strlen(value), need = *len + nlen + vlen + 4;
+	char *p;
+
+	if (need > *cap) {
+		size_t c = *cap < 128 ? 128 : *cap;
+
+		while (c < need)
+			c *= 2;
+		if ((p = realloc(*lines, c)) == NULL)
+			return -1;
+		*lines = p;
+		*cap = c;
 	}
-	buf = ex->rhdr + ex->rhdr_len;
-	buf = put_str(buf, name, nlen);
-	buf = PUT_LIT(buf, ": ");
-	buf = put_str(buf, value, vlen);
-	buf = PUT_LIT(buf, "\r\n");
-	ex->rhdr_len = need;
+	p = *lines + *len;
+	p = put_str(p, name, nlen);
+	p = PUT_LIT(p, ": ");
+	p = put_str(p, value, vlen);
+	p = PUT_LIT(p, "\r\n");
+	*len = need;
+	return 0;
 }
 
 /*

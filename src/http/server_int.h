@@ -237,6 +237,11 @@ put_str(char *p, const char *s, size_t len)
 /* A field name (token) or value that cannot break the header section. */
 int field_name_ok(const char *s);
 int field_value_ok(const char *s);
+/* Appends "name: value\r\n" to the field lines *lines (length *len,
+ * room *cap, grown as needed); -1 when out of memory (nothing added).
+ * The caller has checked name and value. */
+int field_line_add(char **lines, size_t *len, size_t *cap, const char *name,
+                   size_t nlen, const char *value);
 /* How response_head() frames the body. */
 enum head_framing {
 	FRAME_NONE,

@@ -364,29 +364,10 @@ void
 http_stream_trailer(struct http_exchange *ex, const char *name,
                     const char *value)
 {
-	size_t nlen, vlen, need, cap;
-	char *p;
-
 	if (!ex->held || !field_name_ok(name) || !field_value_ok(value))
 		return;
-	nlen = strlen(name);
-	vlen = strlen(value);
-	need = ex->trailers_len + nlen + vlen + 4;
-	if (need > ex->trailers_cap) {
-		cap = ex->trailers_cap < 128 ? 128 : ex->trailers_cap;
-		while (cap < need)
-			cap *= 2;
-		if ((p = realloc(ex->trailers, cap)) == NULL)
-			return;
-		ex->trailers = p;
-		ex->trailers_cap = cap;
-	}
-	p = ex->trailers + ex->trailers_len;
-	p = put_str(p, name, nlen);
-	p = PUT_LIT(p, ": ");
-	p = put_str(p, value, vlen);
-	p = PUT_LIT(p, "\r\n");
-	ex->trailers_len = need;
+	field_line_add(&ex->trailers, &ex->trailers_len, &ex->trailers_cap,
+	               name, strlen(name), value);
 }
 
 /* The last chunk, the trailers and the empty line. */

@@ -45,10 +45,9 @@ no_password(char *buf, int size, int rwflag, void *arg)
 	return 0;
 }
 
-/* The first error of the queue, which names the cause ("no start line",
- * "No such file or directory"); the later ones name the callers. */
-static const char *
-first_error(void)
+/* See tls.h. */
+const char *
+tls_first_error(void)
 {
 	unsigned long e = ERR_get_error();
 	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
@@ -70,7 +69,7 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
 		snprintf(err, errlen, "cannot make a TLS context: %s",
-		         first_error());
+		         tls_first_error());
 		return NULL;
 	}
 	SSL_CTX_set_default_passwd_cb(ctx, no_password);
@@ -78,7 +77,7 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
 		snprintf(err, errlen, "cannot configure TLS: %s",
-		         first_error());
+		         tls_first_error());
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
@@ -93,14 +92,14 @@ tls_context_new(const char *cert_path, const char *key_path, char *err,
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
-		why = first_error();
+		why = tls_first_error();
 		snprintf(err, errlen, "cannot load TLS certificate '%s': %s",
 		         cert_path, why);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key_path,
 	                                SSL_FILETYPE_PEM) != 1) {
-		why = first_error();
+		why = tls_first_error();
 		snprintf(err, errlen, "cannot load TLS key '%s': %s",
 		         key_path, encrypted ? "it has a pass phrase (keys "
 		         "must be stored unencrypted)" : why);

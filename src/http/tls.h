@@ -35,6 +35,11 @@ struct ssl_ctx_st *tls_context_new(const char *cert_path,
                                    const char *key_path, char *err,
                                    size_t errlen);
 
+/* The first error of OpenSSL's queue, which names the cause ("no start
+ * line", "certificate verify failed"; the later ones name the callers),
+ * and the queue emptied. */
+const char *tls_first_error(void);
+
 /* Takes and drops a reference to ctx; NULL is ignored. */
 struct ssl_ctx_st *tls_context_ref(struct ssl_ctx_st *ctx);
 void tls_context_free(struct ssl_ctx_st *ctx);

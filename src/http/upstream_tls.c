@@ -28,18 +28,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "http/tls.h"
+
 /* At most this many chains of the output are offered to one writev(). */
 #define WRITE_IOV 16
-
-static const char *
-tls_reason(void)
-{
-	unsigned long e = ERR_get_error();
-	const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	ERR_clear_error();
-	return why != NULL ? why : "TLS failure";
-}
 
 SSL_CTX *
 upstream_tls_ctx(const char *ca, int verify, const char **why)
@@ -48,7 +40,7 @@ upstream_tls_ctx(const char *ca, int verify, const char **why)
 
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		*why = tls_reason();
+		*why = tls_first_error();
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -60,7 +52,7 @@ upstream_tls_ctx(const char *ca, int verify, const char **why)
 	if (verify && (ca != NULL ?
 	               SSL_CTX_load_verify_locations(ctx, ca, NULL) :
 	               SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-		*why = tls_reason();
+		*why = tls_first_error();
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -114,7 +106,7 @@ upconn_tls_start(struct upconn *c)
 	SSL_set_connect_state(c->ssl);
 	return 0;
 fail:
-	c->tls_why = tls_reason();
+	c->tls_why = tls_first_error();
 	return -1;
 }
 
@@ -145,7 +137,7 @@ tls_result(struct upconn *c, int rc)
 			c->tls_why = X509_verify_cert_error_string(
 			    SSL_get_verify_result(c->ssl));
 		else
-			c->tls_why = tls_reason();
+			c->tls_why = tls_first_error();
 		ERR_clear_error();
 		return -1;
 	}
