@@ -717,8 +717,9 @@ START_TEST(test_fields_pass)
 	for (i = 0; i < r.nheaders; i++)
 		if (strcasecmp(r.headers[i].name, "Set-Cookie") == 0) {
 			ck_assert_msg(seen < 2 && strcmp(r.headers[i].value,
-			              cookies[seen]) == 0, "Set-Cookie %zu: '%s'",
-			              seen, r.headers[i].value);
+			              cookies[seen]) == 0,
+			              "Set-Cookie %zu: '%s'", seen,
+			              r.headers[i].value);
 			seen++;
 		}
 	ck_assert_uint_eq(seen, 2);
@@ -756,7 +757,7 @@ START_TEST(test_fields_pass)
 }
 END_TEST
 
-/* --- X-Forwarded-*, Forwarded, Via ----------------------------------------- */
+/* --- X-Forwarded-*, Forwarded, Via ---------------------------------------- */
 
 START_TEST(test_forwarded_appended)
 {
@@ -825,7 +826,7 @@ START_TEST(test_forwarded_unix_client)
 }
 END_TEST
 
-/* --- X-Request-Id and traceparent ------------------------------------------ */
+/* --- X-Request-Id and traceparent ----------------------------------------- */
 
 START_TEST(test_request_id)
 {
@@ -1078,10 +1079,10 @@ START_TEST(test_retry_parent_ids)
 		assert_traceparent(a_tp);
 		assert_traceparent(b_tp);
 		ck_assert_msg(strncmp(a_tp, trace, 36) == 0 &&
-		              strncmp(b_tp, trace, 36) == 0, "trace id not kept: "
-		              "%s, %s", a_tp, b_tp);
-		ck_assert_msg(strcmp(a_tp + 36, b_tp + 36) != 0, "both attempts "
-		              "had the parent id %s", a_tp + 36);
+		              strncmp(b_tp, trace, 36) == 0,
+		              "trace id not kept: %s, %s", a_tp, b_tp);
+		ck_assert_msg(strcmp(a_tp + 36, b_tp + 36) != 0,
+		              "both attempts had the parent id %s", a_tp + 36);
 		ck_assert_msg(strncmp(a_tp + 36, "b7ad6b7169203331", 16) != 0,
 		              "attempt 1 kept the incoming parent id");
 		json_object_put(st);
@@ -1106,7 +1107,8 @@ START_TEST(test_retry_post)
 
 		/* Round-robin: one of two starts on the closed port. */
 		for (k = 0; k < 2; k++) {
-			json_object *o = post("/r/connect/x", NULL, b, sizes[i]);
+			json_object *o = post("/r/connect/x", NULL, b,
+			                      sizes[i]);
 
 			ck_assert_str_eq(str_of(o, "name"), "b");
 			assert_body_echo(o, b, sizes[i]);
@@ -1341,7 +1343,8 @@ START_TEST(test_body_chunked_upload)
 		size_t n = len - off < piece ? len - off : piece;
 
 		snprintf(line, sizeof(line), "%zx\r\n", n);
-		ck_assert_int_eq(aster_test_conn_send(c, line, strlen(line)), 0);
+		ck_assert_int_eq(aster_test_conn_send(c, line, strlen(line)),
+		                 0);
 		ck_assert_int_eq(aster_test_conn_send(c, b + off, n), 0);
 		ck_assert_int_eq(aster_test_conn_send(c, "\r\n", 2), 0);
 		off += n;
@@ -1373,7 +1376,8 @@ read_head(struct aster_test_conn *c, char *head, size_t cap, char *extra,
 	for (;;) {
 		long n = aster_test_conn_read(c, head + len, cap - 1 - len, -1);
 
-		ck_assert_msg(n > 0, "no response head (%zu bytes so far)", len);
+		ck_assert_msg(n > 0, "no response head (%zu bytes so far)",
+		              len);
 		len += (size_t)n;
 		head[len] = '\0';
 		if ((end = strstr(head, "\r\n\r\n")) != NULL)
@@ -1496,8 +1500,9 @@ START_TEST(test_upload_1gib)
 	while (sent < total) {
 		const unsigned char *p = pattern + sent % 251;
 
-		ck_assert_msg(aster_test_conn_send(c, p, piece) == 0, "upload "
-		              "stalled at %llu bytes", (unsigned long long)sent);
+		ck_assert_msg(aster_test_conn_send(c, p, piece) == 0,
+		              "upload stalled at %llu bytes",
+		              (unsigned long long)sent);
 		EVP_DigestUpdate(md, p, piece);
 		if ((sent >> 24) != ((sent + piece) >> 24)) {
 			rss = asterd_rss();
@@ -1768,7 +1773,7 @@ START_TEST(test_no_body_statuses)
 }
 END_TEST
 
-/* --- request validation ----------------------------------------------------- */
+/* --- request validation --------------------------------------------------- */
 
 START_TEST(test_validation_first)
 {
@@ -1780,7 +1785,8 @@ START_TEST(test_validation_first)
 
 	start();
 	before = stat_num(&E.a, "requests");
-	integ_request(E.t, "public", "POST", "/v", text, "{\"name\":\"x\"}", &r);
+	integ_request(E.t, "public", "POST", "/v", text, "{\"name\":\"x\"}",
+	              &r);
 	integ_assert_problem(&r, 415, "unsupported-media-type");
 	aster_test_response_free(&r);
 	integ_request(E.t, "public", "POST", "/v", json, "{\"name\":", &r);
@@ -1802,7 +1808,7 @@ START_TEST(test_validation_first)
 }
 END_TEST
 
-/* --- WebSocket ------------------------------------------------------------- */
+/* --- WebSocket ------------------------------------------------------------ */
 
 START_TEST(test_websocket)
 {
@@ -1844,8 +1850,10 @@ START_TEST(test_websocket)
 			ck_assert_msg(n > 0, "tunnel: no echo of '%s'", msg);
 			have += (size_t)n;
 		}
-		ck_assert_msg(have == strlen(msg) && memcmp(got, msg, have) == 0,
-		              "tunnel echo '%.*s' for '%s'", (int)have, got, msg);
+		ck_assert_msg(have == strlen(msg) &&
+		              memcmp(got, msg, have) == 0,
+		              "tunnel echo '%.*s' for '%s'", (int)have, got,
+		              msg);
 	}
 	aster_test_conn_close(c);
 	for (waited = 0; stat_num(&E.a, "open_connections") != open0 &&
@@ -1891,7 +1899,7 @@ START_TEST(test_websocket_early_bytes_and_upstream_close)
 }
 END_TEST
 
-/* --- unix upstream ---------------------------------------------------------- */
+/* --- unix upstream -------------------------------------------------------- */
 
 START_TEST(test_unix_upstream)
 {
@@ -1906,7 +1914,7 @@ START_TEST(test_unix_upstream)
 }
 END_TEST
 
-/* --- HTTPS upstreams ---------------------------------------------------------- */
+/* --- HTTPS upstreams ------------------------------------------------------ */
 
 static const char tls_module[] =
     "kind: module\n"

@@ -938,8 +938,10 @@ answer_stats(struct conn *c)
 	                       json_object_new_int64((int64_t)stats.accepted));
 	json_object_object_add(o, "requests", json_object_new_int64((int64_t)stats.requests));
 	json_object_object_add(o, "open_connections", json_object_new_int64((int64_t)stats.open));
-	json_object_object_add(o, "body_bytes_sent", json_object_new_int64((int64_t)stats.body_bytes));
-	json_object_object_add(o, "last_traceparent", json_object_new_string(last_traceparent));
+	json_object_object_add(o, "body_bytes_sent",
+	                       json_object_new_int64((int64_t)stats.body_bytes));
+	json_object_object_add(o, "last_traceparent",
+	                       json_object_new_string(last_traceparent));
 	answer_json(c, 200, o);
 }
 
