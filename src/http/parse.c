@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "http/fields.h"
 #include "util/hex.h"
 #include "util/utf8.h"
 
@@ -40,16 +41,10 @@ enum {
 #define BODY_KEEP       (64 * 1024)
 #define MIN_ALLOC       256
 
-/* What the fields of a head said about its framing and connection. */
+/* What the fields of a head said; framing holds what both parsers read. */
 struct head_facts {
-	const char *content_length;
-	unsigned ncontent_length;
+	struct field_framing framing;
 	unsigned nhost;
-	unsigned nchunked;
-	unsigned te_seen:1;
-	unsigned te_unknown:1;
-	unsigned conn_close:1;
-	unsigned conn_keep_alive:1;
 	unsigned expect_continue:1;
 };
 
@@ -98,30 +93,6 @@ grow(void *buf, size_t *cap, size_t need, size_t limit)
 		return NULL;
 	*cap = ncap;
 	return nb;
-}
-
-/* RFC 9110 §5.6.2 tchar. */
-static int
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* field-vchar, SP, HTAB or obs-text: anything but controls. */
-static int
-is_field_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 void
@@ -182,23 +153,10 @@ http_request_free(struct http_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/*
- * Handlers ask for fields the request rarely has (X-Request-Id,
- * traceparent), so most comparisons fail: the first bytes, with the case
- * bit of letters folded (| 0x20), rule most fields out without a call.
- * The fold never separates two bytes strcasecmp takes as equal.
- */
 const char *
 http_request_header(const struct http_request *r, const char *name)
 {
-	unsigned char first = (unsigned char)name[0] | 0x20;
-	size_t i;
-
-	for (i = 0; i < r->nfields; i++)
-		if (((unsigned char)r->fields[i].name[0] | 0x20) == first &&
-		    strcasecmp(r->fields[i].name, name) == 0)
-			return r->fields[i].value;
-	return NULL;
+	return field_find(r->fields, r->nfields, name);
 }
 
 /* --- the path ---------------------------------------------------------- */
@@ -392,33 +350,13 @@ parse_target(struct http_request *r, const char *target)
 
 /* --- the head ---------------------------------------------------------- */
 
-/*
- * Cuts the line at *pos (it ends in '\n' before limit, maybe after '\r')
- * into a string and moves *pos past it; returns the end of the string.
- * memchr, not strchr: a NUL inside a line must not hide its end (the
- * character checks refuse it later).
- */
-static char *
-take_line(char **pos, char *limit, char **line)
-{
-	char *s = *pos, *e = memchr(s, '\n', (size_t)(limit - s));
-
-	*pos = e + 1;
-	if (e > s && e[-1] == '\r')
-		e--;
-	*e = '\0';
-	*line = s;
-	return e;
-}
-
 static enum http_parse_result
 parse_request_line(struct http_request *r, char *line, const char *end)
 {
 	char *target, *v;
 	size_t i;
 
-	for (i = 0; is_tchar((unsigned char)line[i]); i++)
-		;
+	i = field_token_len(line);
 	if (i == 0 || line[i] != ' ')
 		return bad(r, "malformed request line");
 	line[i] = '\0';
@@ -443,60 +381,15 @@ parse_request_line(struct http_request *r, char *line, const char *end)
 	return HTTP_PARSE_MORE;
 }
 
-/* The next element of the comma-separated list at *s, OWS trimmed and
- * possibly empty; NULL at the end. */
-static const char *
-list_next(const char **s, size_t *len)
-{
-	const char *p = *s, *e;
-
-	if (*p == '\0')
-		return NULL;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	e = p + strcspn(p, ",");
-	*s = *e == ',' ? e + 1 : e;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*len = (size_t)(e - p);
-	return p;
-}
-
-static int
-token_is(const char *p, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(p, word, len) == 0;
-}
-
-/* Notes what the field name: value means for framing and connection. */
+/* Notes what the field name: value means for the request: its framing
+ * and connection, then the fields only a request carries. */
 static void
 inspect_field(struct head_facts *f, const char *name, size_t nlen,
               const char *value)
 {
-	const char *s = value, *t;
-	size_t len;
-
-	if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
-		f->content_length = value;
-		f->ncontent_length++;
-	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
-		f->te_seen = 1;
-		while ((t = list_next(&s, &len)) != NULL) {
-			if (len == 0)
-				continue;
-			if (token_is(t, len, "chunked"))
-				f->nchunked++;
-			else
-				f->te_unknown = 1;
-		}
-	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
-		while ((t = list_next(&s, &len)) != NULL) {
-			if (token_is(t, len, "close"))
-				f->conn_close = 1;
-			else if (token_is(t, len, "keep-alive"))
-				f->conn_keep_alive = 1;
-		}
-	} else if (nlen == 6 && strcasecmp(name, "Expect") == 0) {
+	if (field_framing_note(&f->framing, name, nlen, value))
+		return;
+	if (nlen == 6 && strcasecmp(name, "Expect") == 0) {
 		if (strcasecmp(value, "100-continue") == 0)
 			f->expect_continue = 1;
 	} else if (nlen == 4 && strcasecmp(name, "Host") == 0) {
@@ -504,30 +397,12 @@ inspect_field(struct head_facts *f, const char *name, size_t nlen,
 	}
 }
 
+/* Adds name: value to the request's fields, growing them. */
 static enum http_parse_result
-parse_field(struct http_request *r, struct head_facts *f, char *line,
-            char *end)
+add_field(struct http_request *r, const char *name, const char *value)
 {
 	struct http_field *fields;
-	char *v, *p;
-	size_t i;
 
-	if (line[0] == ' ' || line[0] == '\t')
-		return bad(r, "obsolete line folding");
-	for (i = 0; is_tchar((unsigned char)line[i]); i++)
-		;
-	if (i == 0 || line[i] != ':')
-		return bad(r, "malformed header field");
-	line[i] = '\0';
-	v = line + i + 1;
-	for (p = v; p < end; p++)
-		if (!is_field_char((unsigned char)*p))
-			return bad(r, "invalid character in header field");
-	while (*v == ' ' || *v == '\t')
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*end = '\0';
 	if (r->nfields == r->fields_cap) {
 		size_t cap = r->fields_cap * sizeof(*fields);
 
@@ -538,10 +413,25 @@ parse_field(struct http_request *r, struct head_facts *f, char *line,
 		r->fields = fields;
 		r->fields_cap = cap / sizeof(*fields);
 	}
-	r->fields[r->nfields].name = line;
-	r->fields[r->nfields].value = v;
+	r->fields[r->nfields].name = name;
+	r->fields[r->nfields].value = value;
 	r->nfields++;
-	inspect_field(f, line, i, v);
+	return HTTP_PARSE_MORE;
+}
+
+static enum http_parse_result
+parse_field(struct http_request *r, struct head_facts *f, char *line,
+            char *end)
+{
+	const char *why;
+	size_t nlen;
+	char *value;
+
+	if ((why = field_split_line(line, end, &nlen, &value)) != NULL)
+		return bad(r, why);
+	if (add_field(r, line, value) == HTTP_PARSE_ERROR)
+		return HTTP_PARSE_ERROR;
+	inspect_field(f, line, nlen, value);
 	return HTTP_PARSE_MORE;
 }
 
@@ -573,13 +463,13 @@ parse_content_length(struct http_request *r, const char *s)
 
 /* Decides how the body is framed (RFC 9112 §6.3) and what follows. */
 static enum http_parse_result
-framing(struct http_request *r, const struct head_facts *f)
+framing(struct http_request *r, const struct field_framing *f)
 {
 	if (f->te_seen) {
 		if (f->ncontent_length > 0)
 			return bad(r, "both Content-Length and "
 			           "Transfer-Encoding");
-		if (f->te_unknown)
+		if (f->te_other)
 			return fail(r, 501, "error",
 			            "unsupported transfer coding");
 		if (f->nchunked != 1)
@@ -604,15 +494,15 @@ finish_head(struct http_request *r)
 	char *pos = r->head, *limit = r->head + r->line_start, *line, *end;
 
 	memset(&f, 0, sizeof(f));
-	end = take_line(&pos, limit, &line);
+	end = field_take_line(&pos, limit, &line);
 	if (parse_request_line(r, line, end) == HTTP_PARSE_ERROR)
 		return HTTP_PARSE_ERROR;
 	while (pos < limit) {
-		end = take_line(&pos, limit, &line);
+		end = field_take_line(&pos, limit, &line);
 		if (parse_field(r, &f, line, end) == HTTP_PARSE_ERROR)
 			return HTTP_PARSE_ERROR;
 	}
-	if (framing(r, &f) == HTTP_PARSE_ERROR)
+	if (framing(r, &f.framing) == HTTP_PARSE_ERROR)
 		return HTTP_PARSE_ERROR;
 	/* RFC 9112 §3.2: exactly one Host in an HTTP/1.1 request. */
 	if (r->minor == 1 && f.nhost != 1)
@@ -620,7 +510,7 @@ finish_head(struct http_request *r)
 		           "more than one Host");
 	if (parse_target(r, r->target) == HTTP_PARSE_ERROR)
 		return HTTP_PARSE_ERROR;
-	r->keep_alive = !f.conn_close && (r->minor == 1 || f.conn_keep_alive);
+	r->keep_alive = field_framing_keep_alive(&f.framing, r->minor);
 	r->expect_continue = r->minor == 1 && f.expect_continue;
 	if (r->chunked) {
 		r->state = RS_CHUNK_SIZE;
@@ -810,7 +700,8 @@ chunked_byte(struct http_request *r, unsigned char c)
 	case RS_CHUNK_EXT:
 		if (c == '\r')
 			r->state = RS_CHUNK_SIZE_LF;
-		else if (!is_field_char(c) || ++r->chunk_ext > MAX_CHUNK_EXT)
+		else if (!field_is_value_char(c) ||
+		         ++r->chunk_ext > MAX_CHUNK_EXT)
 			return bad(r, "malformed chunk extension");
 		return HTTP_PARSE_MORE;
 	case RS_CHUNK_SIZE_LF:

@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 
+#include "http/fields.h"
 #include "http/server.h"
 
 /* Hop-by-hop fields (RFC 9110 §7.6.1), dropped both ways. */
@@ -43,32 +44,6 @@ in_list(const char *const *list, const char *name)
 	return 0;
 }
 
-/* Is name one of the comma-separated tokens of a Connection value? */
-static int
-token_listed(const char *value, const char *name)
-{
-	size_t nlen = strlen(name);
-	const char *p = value;
-
-	while (*p != '\0') {
-		const char *end;
-		size_t len;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		end = p;
-		while (*end != '\0' && *end != ',')
-			end++;
-		len = (size_t)(end - p);
-		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == nlen && strncasecmp(p, name, nlen) == 0)
-			return 1;
-		p = end;
-	}
-	return 0;
-}
-
 /* Is name named by any Connection field among fields? */
 static int
 connection_names(const struct http_field *fields, size_t n,
@@ -78,7 +53,7 @@ connection_names(const struct http_field *fields, size_t n,
 
 	for (i = 0; i < n; i++)
 		if (strcasecmp(fields[i].name, "Connection") == 0 &&
-		    token_listed(fields[i].value, name))
+		    field_list_has(fields[i].value, name))
 			return 1;
 	return 0;
 }
@@ -89,7 +64,7 @@ proxy_is_upgrade(struct http_exchange *ex)
 	const char *conn = http_header(ex, "Connection");
 
 	return http_header(ex, "Upgrade") != NULL && conn != NULL &&
-	    token_listed(conn, "upgrade");
+	    field_list_has(conn, "upgrade");
 }
 
 /* The request's fields as a list (for connection_names()): in stack
@@ -175,9 +150,7 @@ is_token(const char *s)
 	if (*s == '\0')
 		return 0;
 	for (; *s != '\0'; s++)
-		if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
-		      ('0' <= *s && *s <= '9') || strchr("!#$%&'*+-.^_`|~",
-		                                         *s) != NULL))
+		if (!field_is_tchar((unsigned char)*s))
 			return 0;
 	return 1;
 }

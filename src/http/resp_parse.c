@@ -15,8 +15,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http/fields.h"
 #include "util/hex.h"
 
 enum {
@@ -40,19 +40,6 @@ enum {
 #define MAX_CHUNK_EXT    4096
 #define MIN_ALLOC        256
 
-/* What the fields of a head said about its framing and connection. */
-struct head_facts {
-	uint64_t length;
-	unsigned ncontent_length;
-	unsigned nchunked;
-	unsigned te_seen:1;
-	unsigned te_empty:1;
-	unsigned last_chunked:1;    /* the last transfer coding is chunked */
-	unsigned conn_close:1;
-	unsigned conn_keep_alive:1;
-	unsigned bad_length:1;
-};
-
 /* A list of fields in the buffer: the head's or the trailers'. */
 struct field_list {
 	struct http_field **fields;
@@ -67,30 +54,6 @@ fail(struct http_response *r, const char *why)
 	r->error = why;
 	r->keep_alive = 0;
 	return RESP_ERROR;
-}
-
-/* RFC 9110 §5.6.2 tchar. */
-static int
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'':
-	case '*': case '+': case '-': case '.': case '^': case '_':
-	case '`': case '|': case '~':
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* field-vchar, SP, HTAB or obs-text: anything but controls. */
-static int
-is_field_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 static void
@@ -138,21 +101,10 @@ resp_begin(struct http_response *r, int head_request)
 	r->state = RS_HEAD;
 }
 
-/*
- * Proxies ask for few fields, and most comparisons fail: the first byte
- * with the case bit folded rules most out without a call.
- */
 const char *
 resp_header(const struct http_response *r, const char *name)
 {
-	unsigned char first = (unsigned char)name[0] | 0x20;
-	size_t i;
-
-	for (i = 0; i < r->nfields; i++)
-		if (((unsigned char)r->fields[i].name[0] | 0x20) == first &&
-		    strcasecmp(r->fields[i].name, name) == 0)
-			return r->fields[i].value;
-	return NULL;
+	return field_find(r->fields, r->nfields, name);
 }
 
 /* --- the buffer -------------------------------------------------------- */
@@ -242,23 +194,6 @@ gather(struct http_response *r, const char *data, size_t len, size_t *used,
 	return 0;
 }
 
-/*
- * Cuts the line at *pos (it ends in '\n' before limit, maybe after '\r')
- * into a string and moves *pos past it; returns the end of the string.
- */
-static char *
-take_line(char **pos, char *limit, char **line)
-{
-	char *s = *pos, *e = memchr(s, '\n', (size_t)(limit - s));
-
-	*pos = e + 1;
-	if (e > s && e[-1] == '\r')
-		e--;
-	*e = '\0';
-	*line = s;
-	return e;
-}
-
 /* --- the head ---------------------------------------------------------- */
 
 /* HTTP/1.x SP 3DIGIT [SP reason]: a missing reason is common enough. */
@@ -279,7 +214,7 @@ parse_status_line(struct http_response *r, char *line, const char *end)
 	if (end - line > 12 && line[12] != ' ')
 		return fail(r, "malformed status code");
 	for (p = line + 12; p < end; p++)
-		if (!is_field_char((unsigned char)*p))
+		if (!field_is_value_char((unsigned char)*p))
 			return fail(r, "invalid character in reason phrase");
 	/* RFC 9110 §2.5: a later 1.x minor is read as 1.1. */
 	r->minor = line[7] == '0' ? 0 : 1;
@@ -289,129 +224,13 @@ parse_status_line(struct http_response *r, char *line, const char *end)
 	return RESP_MORE;
 }
 
-/* The next element of the comma-separated list at *s, OWS trimmed and
- * possibly empty; NULL at the end. */
-static const char *
-list_next(const char **s, size_t *len)
-{
-	const char *p = *s, *e;
-
-	if (*p == '\0')
-		return NULL;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	e = p + strcspn(p, ",");
-	*s = *e == ',' ? e + 1 : e;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*len = (size_t)(e - p);
-	return p;
-}
-
-static int
-token_is(const char *p, size_t len, const char *word)
-{
-	return strlen(word) == len && strncasecmp(p, word, len) == 0;
-}
-
-/* One element of Content-Length: 1*DIGIT; every element must agree. */
-static void
-note_length(struct head_facts *f, const char *p, size_t len)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0)
-		f->bad_length = 1;
-	for (i = 0; i < len && !f->bad_length; i++) {
-		if (p[i] < '0' || p[i] > '9' ||
-		    v > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
-			f->bad_length = 1;
-		else
-			v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (f->bad_length)
-		return;
-	if (f->ncontent_length > 0 && v != f->length)
-		f->bad_length = 1;
-	f->length = v;
-	f->ncontent_length++;
-}
-
-/* A Content-Length value: one length, or a list of them; unlike other
- * lists, an empty element ("5,") makes it invalid. */
-static void
-note_lengths(struct head_facts *f, const char *s)
-{
-	const char *e, *p;
-
-	for (;;) {
-		e = s + strcspn(s, ",");
-		for (p = s; p < e && (*p == ' ' || *p == '\t'); p++)
-			;
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		note_length(f, p, (size_t)(e - p));
-		s += strcspn(s, ",");
-		if (*s == '\0')
-			return;
-		s++;
-	}
-}
-
-/* Notes what the field name: value means for framing and connection. */
-static void
-inspect_field(struct head_facts *f, const char *name, size_t nlen,
-              const char *value)
-{
-	const char *s = value, *t;
-	size_t len;
-
-	if (nlen == 14 && strcasecmp(name, "Content-Length") == 0) {
-		note_lengths(f, value);
-	} else if (nlen == 17 && strcasecmp(name, "Transfer-Encoding") == 0) {
-		f->te_seen = 1;
-		while ((t = list_next(&s, &len)) != NULL) {
-			if (len == 0)
-				continue;
-			f->last_chunked = token_is(t, len, "chunked");
-			f->nchunked += f->last_chunked;
-		}
-	} else if (nlen == 10 && strcasecmp(name, "Connection") == 0) {
-		while ((t = list_next(&s, &len)) != NULL) {
-			if (token_is(t, len, "close"))
-				f->conn_close = 1;
-			else if (token_is(t, len, "keep-alive"))
-				f->conn_keep_alive = 1;
-		}
-	}
-}
-
-/* name ":" OWS value OWS, added to list; f (the head's) notes it. */
+/* Adds name: value to list, growing it. */
 static enum resp_result
-parse_field(struct http_response *r, struct field_list *list,
-            struct head_facts *f, char *line, char *end)
+add_field(struct http_response *r, struct field_list *list,
+          const char *name, const char *value)
 {
 	struct http_field *fields;
-	char *v, *p;
-	size_t i;
 
-	if (line[0] == ' ' || line[0] == '\t')
-		return fail(r, "obsolete line folding");
-	for (i = 0; is_tchar((unsigned char)line[i]); i++)
-		;
-	if (i == 0 || line[i] != ':')
-		return fail(r, "malformed header field");
-	line[i] = '\0';
-	v = line + i + 1;
-	for (p = v; p < end; p++)
-		if (!is_field_char((unsigned char)*p))
-			return fail(r, "invalid character in header field");
-	while (*v == ' ' || *v == '\t')
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*end = '\0';
 	if (*list->n == *list->cap) {
 		size_t cap = *list->cap < 16 ? 16 : *list->cap * 2;
 
@@ -421,23 +240,40 @@ parse_field(struct http_response *r, struct field_list *list,
 		*list->fields = fields;
 		*list->cap = cap;
 	}
-	(*list->fields)[*list->n].name = line;
-	(*list->fields)[*list->n].value = v;
+	(*list->fields)[*list->n].name = name;
+	(*list->fields)[*list->n].value = value;
 	(*list->n)++;
+	return RESP_MORE;
+}
+
+/* One field line, added to list; f (the head's, NULL for trailers,
+ * which cannot change the framing already followed) notes it. */
+static enum resp_result
+parse_field(struct http_response *r, struct field_list *list,
+            struct field_framing *f, char *line, char *end)
+{
+	const char *why;
+	size_t nlen;
+	char *value;
+
+	if ((why = field_split_line(line, end, &nlen, &value)) != NULL)
+		return fail(r, why);
+	if (add_field(r, list, line, value) == RESP_ERROR)
+		return RESP_ERROR;
 	if (f != NULL)
-		inspect_field(f, line, i, v);
+		field_framing_note(f, line, nlen, value);
 	return RESP_MORE;
 }
 
 /* Splits the field lines in buf from pos to buf_len into list. */
 static enum resp_result
 split_fields(struct http_response *r, struct field_list *list,
-             struct head_facts *f, char *pos)
+             struct field_framing *f, char *pos)
 {
 	char *limit = r->buf + r->buf_len, *line, *end;
 
 	while (pos < limit) {
-		end = take_line(&pos, limit, &line);
+		end = field_take_line(&pos, limit, &line);
 		if (parse_field(r, list, f, line, end) == RESP_ERROR)
 			return RESP_ERROR;
 	}
@@ -450,7 +286,7 @@ split_fields(struct http_response *r, struct field_list *list,
  * rather than refused; either way the connection cannot be reused.
  */
 static enum resp_result
-decide_framing(struct http_response *r, const struct head_facts *f)
+decide_framing(struct http_response *r, const struct field_framing *f)
 {
 	int no_body = r->head_request || r->status == 204 ||
 	    r->status == 304;
@@ -461,7 +297,9 @@ decide_framing(struct http_response *r, const struct head_facts *f)
 			return fail(r, "Transfer-Encoding in HTTP/1.0");
 		if (f->nchunked > 1)
 			return fail(r, "chunked applied more than once");
-		if (f->ncontent_length > 0 || f->bad_length)
+		/* A Content-Length beside it, valid or not, may have
+		 * framed the body otherwise for another hop (§6.1). */
+		if (f->ncontent_length > 0)
 			r->keep_alive = 0;
 		if (f->last_chunked) {
 			r->framing = RESP_CHUNKED;
@@ -512,17 +350,17 @@ static enum resp_result
 finish_head(struct http_response *r)
 {
 	struct field_list list = { &r->fields, &r->nfields, &r->fields_cap };
-	struct head_facts f;
+	struct field_framing f;
 	char *pos = r->buf, *line, *end;
 
 	if (r->buf_len == 0)
 		return fail(r, "empty line before the status line");
 	memset(&f, 0, sizeof(f));
-	end = take_line(&pos, r->buf + r->buf_len, &line);
+	end = field_take_line(&pos, r->buf + r->buf_len, &line);
 	if (parse_status_line(r, line, end) == RESP_ERROR ||
 	    split_fields(r, &list, &f, pos) == RESP_ERROR)
 		return RESP_ERROR;
-	r->keep_alive = !f.conn_close && (r->minor == 1 || f.conn_keep_alive);
+	r->keep_alive = field_framing_keep_alive(&f, r->minor);
 	if (r->status == 101) {
 		/* The tunnel's bytes follow: nothing more is parsed. */
 		r->framing = RESP_NO_BODY;
@@ -618,7 +456,8 @@ chunk_byte(struct http_response *r, unsigned char c)
 	case RS_CHUNK_EXT:
 		if (c == '\r')
 			r->state = RS_CHUNK_SIZE_LF;
-		else if (!is_field_char(c) || ++r->chunk_ext > MAX_CHUNK_EXT)
+		else if (!field_is_value_char(c) ||
+		         ++r->chunk_ext > MAX_CHUNK_EXT)
 			return fail(r, "malformed chunk extension");
 		return RESP_MORE;
 	case RS_CHUNK_SIZE_LF:
