@@ -450,8 +450,10 @@ client_length(struct proxy_call *call)
 	if (call->head_request && r->status != 204 && r->status != 304 &&
 	    (cl = resp_header(r, "Content-Length")) != NULL)
 		return (int64_t)strtoull(cl, NULL, 10);
-	if (r->framing == RESP_NO_BODY && r->status != 204 &&
-	    r->status != 304 && r->status >= 200)
+	/* A HEAD answer without a length (a chunked GET) announces none:
+	 * Content-Length: 0 would claim the GET has no content. */
+	if (r->framing == RESP_NO_BODY && !call->head_request &&
+	    r->status != 204 && r->status != 304 && r->status >= 200)
 		return 0;
 	return -1;
 }

@@ -68,7 +68,11 @@ static bool healthy = true;
 static uint64_t next_conn_id = 1;
 static struct {
 	uint64_t accepted, requests, open;
+	uint64_t body_bytes;     /* of generated bodies, as queued to send */
 } stats;
+/* The traceparent of the latest request other than /stats ("" if none):
+ * a proxy's test compares the parent ids of its attempts. */
+static char last_traceparent[128];
 
 /* byte i of a generated body is i % 251: pattern + (i % 251) holds at
  * least PIECE_MAX bytes of the sequence. */
@@ -685,6 +689,8 @@ parse_query(struct params *p, const char *q)
 			p->delay_ms = num(v, 3600000);
 		else if (!strcmp(k, "reset"))
 			p->reset = num(v, 1);
+		else if (!strcmp(k, "reset_if"))
+			p->reset = p->reset || !strcmp(v, opt.name);
 		else if (!strcmp(k, "close_after"))
 			p->close_after = num(v, LONG_MAX);
 		else if (!strcmp(k, "bytes"))
@@ -760,6 +766,7 @@ gen_piece(struct conn *c, size_t n)
 	if (c->gen_chunked)
 		evbuffer_add(out, "\r\n", 2);
 	EVP_DigestUpdate(c->gen_sha, p, n);
+	stats.body_bytes += n;
 	c->gen_off += n;
 	c->gen_left -= n;
 }
@@ -931,6 +938,10 @@ answer_stats(struct conn *c)
 	                       json_object_new_int64((int64_t)stats.accepted));
 	json_object_object_add(o, "requests", json_object_new_int64((int64_t)stats.requests));
 	json_object_object_add(o, "open_connections", json_object_new_int64((int64_t)stats.open));
+	json_object_object_add(o, "body_bytes_sent",
+	                       json_object_new_int64((int64_t)stats.body_bytes));
+	json_object_object_add(o, "last_traceparent",
+	                       json_object_new_string(last_traceparent));
 	answer_json(c, 200, o);
 }
 
@@ -1035,11 +1046,23 @@ delay_done(evutil_socket_t fd, short what, void *arg)
 	respond(arg);
 }
 
+static void
+remember_traceparent(const struct request *r)
+{
+	last_traceparent[0] = '\0';
+	for (size_t i = 0; i < r->nh; i++)
+		if (!strcasecmp(r->h[i].name, "traceparent"))
+			snprintf(last_traceparent, sizeof(last_traceparent),
+			         "%s", r->h[i].value);
+}
+
 /* A whole request has been read: decide what it gets. */
 static void
 dispatch(struct conn *c)
 {
 	const char *q = strchr(c->rq.target, '?');
+	if (!path_is(&c->rq, "/stats"))
+		remember_traceparent(&c->rq);
 	parse_query(&c->p, q ? q + 1 : NULL);
 	if (c->p.status < 200)
 		c->p.status = 200;
