@@ -125,12 +125,13 @@ attempt_log(struct proxy_call *call, enum upstream_outcome o)
 	if (!log_enabled(LOG_DEBUG))
 		return;
 	log_msg(LOG_DEBUG, "request %s: upstream %s target %s attempt %u%s: "
-	        "%s%s%s in %.1f ms", call->request_id, upstream_label(call->up),
-	        call->target->url, call->attempt, call->reused ?
-	        " (pooled)" : "", upstream_outcome_name(o),
-	        o != UPSTREAM_OK && call->last_why != NULL ? " - " : "",
+	        "%s in %.1f ms%s%s", call->request_id,
+	        upstream_label(call->up), call->target->url, call->attempt,
+	        call->reused ? " (pooled)" : "", upstream_outcome_name(o),
+	        (double)(upstream_now_ms() - call->attempt_start_ms),
+	        o != UPSTREAM_OK && call->last_why != NULL ? ": " : "",
 	        o != UPSTREAM_OK && call->last_why != NULL ? call->last_why :
-	        "", (double)(upstream_now_ms() - call->attempt_start_ms));
+	        "");
 	call->last_why = NULL;
 }
 
@@ -170,7 +171,7 @@ time_left(const struct proxy_call *call, enum upstream_outcome o)
 	if (o == UPSTREAM_TIMEOUT &&
 	    call->attempt_deadline_ms >= call->deadline_ms)
 		return 0;
-	return upstream_now_ms() + 1 < call->deadline_ms;
+	return upstream_now_ms() + PROXY_MIN_TRY_MS <= call->deadline_ms;
 }
 
 /* The attempt failed before the final head: retry or answer. */

@@ -20,6 +20,9 @@ struct http_exchange;
 /* Attempts per exchange at most: 1 + retries (10) + the one on a fresh
  * connection after a reused one failed. */
 #define PROXY_MAX_ATTEMPTS 12
+/* Less time than this left in the exchange: no new attempt (it could
+ * not do anything useful, and would count against its target). */
+#define PROXY_MIN_TRY_MS   10
 /* The request's output to an upstream above this: the client's body
  * waits (back-pressure both ways). */
 #define PROXY_OUT_HIGH     (64 * 1024)

@@ -88,31 +88,37 @@ is_hex(const char *s, size_t n)
 	return 1;
 }
 
+/* A W3C traceparent of version 00, with ids that are not all zeros. */
+static int
+valid_traceparent(const char *t)
+{
+	return t != NULL && strlen(t) == 55 && t[2] == '-' && t[35] == '-' &&
+	    t[52] == '-' && is_hex(t, 2) && strncmp(t, "ff", 2) != 0 &&
+	    is_hex(t + 3, 32) && is_hex(t + 36, 16) && is_hex(t + 53, 2) &&
+	    strspn(t + 3, "0") < 32 && strspn(t + 36, "0") < 16;
+}
+
 /*
- * W3C trace context: keep the caller's trace id, give the hop a new
- * parent id; start a trace when there is none (or it is malformed).
+ * W3C trace context: keep the caller's trace id and flags (its sampling
+ * decision), give the hop a new parent id; start a trace, sampled, when
+ * there is none (or it is malformed).
  */
 static void
 set_traceparent(struct request_ctx *ctx, const char *given)
 {
-	char trace[33];
+	char *tp = ctx->traceparent;
 
-	if (given != NULL && strlen(given) == 55 && given[2] == '-' &&
-	    given[35] == '-' && given[52] == '-' && is_hex(given, 2) &&
-	    strncmp(given, "ff", 2) != 0 && is_hex(given + 3, 32) &&
-	    is_hex(given + 36, 16) && is_hex(given + 53, 2) &&
-	    strspn(given + 3, "0") < 32) {
-		memcpy(trace, given + 3, 32);
+	memcpy(tp, "00-", 3);
+	if (valid_traceparent(given)) {
+		memcpy(tp + 3, given + 3, 32);
+		memcpy(tp + 52, given + 52, 4);
 	} else {
-		hex64(trace, rng_next());
-		hex64(trace + 16, rng_next());
+		hex64(tp + 3, rng_next());
+		hex64(tp + 19, rng_next());
+		memcpy(tp + 52, "-01", 4);
 	}
-	trace[32] = '\0';
-	memcpy(ctx->traceparent, "00-", 3);
-	memcpy(ctx->traceparent + 3, trace, 32);
-	ctx->traceparent[35] = '-';
-	hex64(ctx->traceparent + 36, rng_next() | 1);
-	memcpy(ctx->traceparent + 52, "-01", 4);
+	tp[35] = '-';
+	hex64(tp + 36, rng_next() | 1);
 }
 
 static void
