@@ -38,9 +38,63 @@ static void request_write(struct upconn *c, short what, void *arg);
 
 /* --- the end ----------------------------------------------------------- */
 
+/*
+ * Calls that ended, kept with their buffers (the head's, the request's,
+ * the response parser's) for the next: a steady stream of requests
+ * allocates nothing for them. At most CALLS_KEPT, freed at exit.
+ */
+#define CALLS_KEPT 256
+
+static struct proxy_call *calls_kept[CALLS_KEPT];
+static size_t ncalls_kept;
+
+static void
+call_destroy(struct proxy_call *call)
+{
+	if (call->fixed != NULL)
+		evbuffer_free(call->fixed);
+	if (call->out != NULL)
+		evbuffer_free(call->out);
+	resp_free(&call->resp);
+	free(call->path);
+	free(call);
+}
+
+static void
+calls_drop_kept(void)
+{
+	while (ncalls_kept > 0)
+		call_destroy(calls_kept[--ncalls_kept]);
+}
+
+/* A clean call: a kept one (its buffers emptied) or a new one. */
+static struct proxy_call *
+call_take(void)
+{
+	struct proxy_call *call, saved;
+
+	if (ncalls_kept == 0) {
+		call = calloc(1, sizeof(*call));
+		if (call != NULL)
+			resp_init(&call->resp, UPSTREAM_MAX_HEAD);
+		return call;
+	}
+	call = calls_kept[--ncalls_kept];
+	saved = *call;
+	memset(call, 0, sizeof(*call));
+	call->fixed = saved.fixed;
+	call->out = saved.out;
+	call->resp = saved.resp;
+	call->path = saved.path;
+	call->path_cap = saved.path_cap;
+	return call;
+}
+
 void
 proxy_call_free(struct proxy_call *call)
 {
+	static int registered;
+
 	proxy_splice_free(call);
 	if (call->conn != NULL)
 		upconn_close(call->conn);
@@ -50,15 +104,18 @@ proxy_call_free(struct proxy_call *call)
 	}
 	if (call->timer_set)
 		event_del(&call->timer);
-	if (call->fixed != NULL)
-		evbuffer_free(call->fixed);
-	if (call->out != NULL)
-		evbuffer_free(call->out);
-	resp_free(&call->resp);
 	upstream_unref(call->up);
-	free(call->path);
-	free(call->request_id);
-	free(call);
+	if (ncalls_kept == CALLS_KEPT) {
+		call_destroy(call);
+		return;
+	}
+	if (!registered)
+		registered = atexit(calls_drop_kept) == 0;
+	if (call->fixed != NULL)
+		evbuffer_drain(call->fixed, evbuffer_get_length(call->fixed));
+	if (call->out != NULL)
+		evbuffer_drain(call->out, evbuffer_get_length(call->out));
+	calls_kept[ncalls_kept++] = call;
 }
 
 /* Answers with a problem and ends the call. */
@@ -463,10 +520,12 @@ void
 proxy_forward_head(struct proxy_call *call, int upgrade)
 {
 	const struct http_response *r = &call->resp;
+	int has_connection = resp_header(r, "Connection") != NULL;
 	size_t i;
 
 	for (i = 0; i < r->nfields; i++)
-		if (proxy_response_field_passes(r, r->fields[i].name, upgrade))
+		if (proxy_response_field_passes(r, r->fields[i].name, upgrade,
+		                                has_connection))
 			http_add_header(call->ex, r->fields[i].name,
 			                r->fields[i].value);
 }
@@ -475,11 +534,13 @@ static void
 forward_interim(struct proxy_call *call)
 {
 	const struct http_response *r = &call->resp;
+	int has_connection = resp_header(r, "Connection") != NULL;
 	const char *names[32], *values[32];
 	size_t i, n = 0;
 
 	for (i = 0; i < r->nfields && n < 32; i++) {
-		if (!proxy_response_field_passes(r, r->fields[i].name, 0))
+		if (!proxy_response_field_passes(r, r->fields[i].name, 0,
+		                                 has_connection))
 			continue;
 		names[n] = r->fields[i].name;
 		values[n++] = r->fields[i].value;
@@ -756,6 +817,24 @@ body_setup(struct proxy_call *call, struct http_exchange *ex)
 	    strtoull(cl, NULL, 10) : 0;
 }
 
+/* The path into the call's own buffer (kept from call to call). */
+static int
+copy_path(struct proxy_call *call, const char *path)
+{
+	size_t len = strlen(path) + 1;
+
+	if (len > call->path_cap) {
+		char *p = realloc(call->path, len);
+
+		if (p == NULL)
+			return -1;
+		call->path = p;
+		call->path_cap = len;
+	}
+	memcpy(call->path, path, len);
+	return 0;
+}
+
 static int
 call_setup(struct proxy_call *call, struct http_exchange *ex,
            const struct proxy_request *pr)
@@ -765,9 +844,10 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 
 	call->ex = ex;
 	call->up = upstream_ref(pr->upstream);
-	call->path = strdup(pr->path);
-	call->request_id = strdup(pr->request_id != NULL ? pr->request_id :
-	                          "");
+	if (copy_path(call, pr->path) < 0)
+		return -1;
+	snprintf(call->request_id, sizeof(call->request_id), "%s",
+	         pr->request_id != NULL ? pr->request_id : "");
 	if (tp == 55)
 		memcpy(call->traceparent, pr->traceparent, 56);
 	else
@@ -784,12 +864,11 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 	call->upgrade = proxy_is_upgrade(ex) && !http_is_tls(ex);
 	body_setup(call, ex);
 	call->deadline_ms = upstream_now_ms() + pr->timeout_ms;
-	resp_init(&call->resp, UPSTREAM_MAX_HEAD);
-	call->fixed = evbuffer_new();
+	if (call->fixed == NULL)
+		call->fixed = evbuffer_new();
 	evtimer_assign(&call->timer, call->up->base, whole_deadline, call);
 	call->timer_set = 1;
-	if (call->path == NULL || call->request_id == NULL ||
-	    call->fixed == NULL ||
+	if (call->fixed == NULL ||
 	    proxy_head_fixed(call->fixed, ex, pr, &call->body,
 	                     call->upgrade) < 0)
 		return -1;
@@ -801,7 +880,7 @@ call_setup(struct proxy_call *call, struct http_exchange *ex,
 void
 http_proxy(struct http_exchange *ex, const struct proxy_request *pr)
 {
-	struct proxy_call *call = calloc(1, sizeof(*call));
+	struct proxy_call *call = call_take();
 
 	if (call == NULL) {
 		problem_send(ex, 500, "internal", "out of memory",

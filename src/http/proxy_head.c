@@ -21,36 +21,51 @@
 #include "http/fields.h"
 #include "http/server.h"
 
+struct name {
+	const char *s;
+	size_t len;
+};
+
+#define NAME(lit) {lit, sizeof(lit) - 1}
+
 /* Hop-by-hop fields (RFC 9110 §7.6.1), dropped both ways. */
-static const char *const hop_by_hop[] = {
-	"Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding",
-	"Upgrade", "Proxy-Connection", NULL,
+static const struct name hop_by_hop[] = {
+	NAME("Connection"), NAME("Keep-Alive"), NAME("Proxy-Authenticate"),
+	NAME("Proxy-Authorization"), NAME("TE"), NAME("Trailer"),
+	NAME("Transfer-Encoding"), NAME("Upgrade"), NAME("Proxy-Connection"),
+	{NULL, 0},
 };
 
 /* Request fields asterd writes itself (or drops). */
-static const char *const replaced[] = {
-	"Host", "Content-Length", "Expect", "X-Forwarded-For",
-	"X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "Via",
-	"X-Request-Id", "traceparent", NULL,
+static const struct name replaced[] = {
+	NAME("Host"), NAME("Content-Length"), NAME("Expect"),
+	NAME("X-Forwarded-For"), NAME("X-Forwarded-Proto"),
+	NAME("X-Forwarded-Host"), NAME("Forwarded"), NAME("Via"),
+	NAME("X-Request-Id"), NAME("traceparent"), {NULL, 0},
 };
 
+/* Every field of a request passes these: the length first, so most
+ * names are turned away without a comparison. */
 static int
-in_list(const char *const *list, const char *name)
+in_list(const struct name *list, const char *name, size_t len)
 {
-	for (; *list != NULL; list++)
-		if (strcasecmp(*list, name) == 0)
+	for (; list->s != NULL; list++)
+		if (list->len == len && strcasecmp(list->s, name) == 0)
 			return 1;
 	return 0;
 }
 
-/* Is name named by any Connection field among fields? */
+/* Is name named by any Connection field among fields? Looked at only
+ * when there is one (has_connection), which HTTP/1.1 peers rarely
+ * send. */
 static int
 connection_names(const struct http_field *fields, size_t n,
-                 const char *name)
+                 const char *name, int has_connection)
 {
 	size_t i;
 
+	if (!has_connection)
+		return 0;
 	for (i = 0; i < n; i++)
 		if (strcasecmp(fields[i].name, "Connection") == 0 &&
 		    field_list_has(fields[i].value, name))
@@ -90,15 +105,18 @@ request_fields(struct http_exchange *ex, struct http_field *stack,
 
 static int
 passes(const struct proxy_request *pr, const struct http_field *all,
-       size_t nall, const char *name)
+       size_t nall, const char *name, int has_connection)
 {
-	if (in_list(hop_by_hop, name) || in_list(replaced, name))
+	size_t len = strlen(name);
+
+	if (in_list(hop_by_hop, name, len) || in_list(replaced, name, len))
 		return 0;
-	if (strncasecmp(name, "X-Aster-", 8) == 0)
+	if (len > 8 && strncasecmp(name, "X-Aster-", 8) == 0)
 		return 0;
-	if (!pr->pass_authorization && strcasecmp(name, "Authorization") == 0)
+	if (!pr->pass_authorization && len == 13 &&
+	    strcasecmp(name, "Authorization") == 0)
 		return 0;
-	return !connection_names(all, nall, name);
+	return !connection_names(all, nall, name, has_connection);
 }
 
 /* "a, b" of every field called name, or NULL. */
@@ -153,6 +171,12 @@ is_token(const char *s)
 		if (!field_is_tchar((unsigned char)*s))
 			return 0;
 	return 1;
+}
+
+static void
+add_str(struct evbuffer *b, const char *s)
+{
+	evbuffer_add(b, s, strlen(s));
 }
 
 static void
@@ -219,9 +243,10 @@ proxy_head_fixed(struct evbuffer *b, struct http_exchange *ex,
 {
 	struct http_field stack[64], *all;
 	size_t nall = request_fields(ex, stack, 64, &all), i;
+	int has_connection = http_header(ex, "Connection") != NULL;
 
 	for (i = 0; i < nall; i++)
-		if (passes(pr, all, nall, all[i].name))
+		if (passes(pr, all, nall, all[i].name, has_connection))
 			add_field(b, all[i].name, all[i].value);
 	add_forwarding(b, ex, all, nall);
 	if (all != stack)
@@ -257,33 +282,44 @@ proxy_head_attempt(struct evbuffer *b, struct http_exchange *ex,
 	char parent[17];
 	uint64_t id;
 
-	evbuffer_add_printf(b, "%s %s%s%s%s HTTP/1.1\r\nHost: %s\r\n",
-	                    http_method(ex), t->base, call->path,
-	                    query != NULL ? "?" : "", query != NULL ? query :
-	                    "", host != NULL ? host : t->authority);
+	add_str(b, http_method(ex));
+	evbuffer_add(b, " ", 1);
+	add_str(b, t->base);
+	add_str(b, call->path);
+	if (query != NULL) {
+		evbuffer_add(b, "?", 1);
+		add_str(b, query);
+	}
+	evbuffer_add(b, " HTTP/1.1\r\n", 11);
+	add_field(b, "Host", host != NULL ? host : t->authority);
 	do
 		id = upstream_random();
 	while (id == 0);
 	hex16(parent, id);
-	parent[16] = '\0';
 	/* "00-" trace id "-" parent "-" flags: the parent changes. */
-	return evbuffer_add_printf(b, "traceparent: %.36s%s%s\r\n",
-	                           call->traceparent, parent,
-	                           call->traceparent + 52) < 0 ? -1 : 0;
+	evbuffer_add(b, "traceparent: ", 13);
+	evbuffer_add(b, call->traceparent, 36);
+	evbuffer_add(b, parent, 16);
+	evbuffer_add(b, call->traceparent + 52, 3);
+	return evbuffer_add(b, "\r\n", 2);
 }
 
 /* --- the response's fields --------------------------------------------- */
 
 int
 proxy_response_field_passes(const struct http_response *r,
-                            const char *name, int upgrade)
+                            const char *name, int upgrade,
+                            int has_connection)
 {
+	size_t len = strlen(name);
+
 	if (upgrade && (strcasecmp(name, "Upgrade") == 0 ||
 	                strcasecmp(name, "Connection") == 0))
 		return 1;
-	if (in_list(hop_by_hop, name) ||
-	    strcasecmp(name, "Content-Length") == 0 ||
-	    strcasecmp(name, "X-Request-Id") == 0)
+	if (in_list(hop_by_hop, name, len) ||
+	    (len == 14 && strcasecmp(name, "Content-Length") == 0) ||
+	    (len == 12 && strcasecmp(name, "X-Request-Id") == 0))
 		return 0;
-	return !connection_names(r->fields, r->nfields, name);
+	return !connection_names(r->fields, r->nfields, name,
+	                         has_connection);
 }

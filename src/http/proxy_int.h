@@ -49,8 +49,9 @@ struct proxy_call_body {
 struct proxy_call {
 	struct http_exchange *ex;
 	struct upstream *up;
-	char *path;
-	char *request_id;
+	char *path;                 /* kept with the call (path_cap) */
+	size_t path_cap;
+	char request_id[132];
 	char traceparent[56];
 	unsigned try_timeout_ms;
 	unsigned retries_left;
@@ -106,9 +107,11 @@ int proxy_head_fixed(struct evbuffer *b, struct http_exchange *ex,
 int proxy_head_attempt(struct evbuffer *b, struct http_exchange *ex,
                        const struct proxy_call *call,
                        const struct uptarget *t);
-/* Does a field of the upstream's head reach the client? */
+/* Does a field of the upstream's head reach the client? (has_connection:
+ * the head has a Connection field, which may name more to drop.) */
 int proxy_response_field_passes(const struct http_response *r,
-                                const char *name, int upgrade);
+                                const char *name, int upgrade,
+                                int has_connection);
 
 /* --- proxy_body.c ------------------------------------------------------ */
 
