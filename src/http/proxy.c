@@ -565,6 +565,26 @@ final_head(struct proxy_call *call)
 	return 0;
 }
 
+/*
+ * How long the target keeps an idle connection, when it says so
+ * (`Keep-Alive: timeout=5`, as Node and Apache do): the pool lets the
+ * connection go half a second before, so that it is not the target's
+ * close that a request meets. 0 when it does not say.
+ */
+static unsigned
+target_idle_ms(const struct http_response *r)
+{
+	const char *ka = resp_header(r, "Keep-Alive"), *p;
+	unsigned long sec;
+
+	if (ka == NULL || (p = strcasestr(ka, "timeout=")) == NULL)
+		return 0;
+	sec = strtoul(p + 8, NULL, 10);
+	if (sec == 0 || sec > UPSTREAM_IDLE_MS / 1000)
+		return 0;
+	return (unsigned)sec * 1000 - 500;
+}
+
 /* The response is complete: the stream ends, the connection goes back
  * to the pool when it can carry another request. */
 static void
@@ -582,8 +602,10 @@ response_done(struct proxy_call *call, int reusable)
 	uptarget_unref(call->target);
 	call->target = NULL;
 	if (reusable && call->resp.keep_alive && call->written &&
-	    call->conn != NULL)
+	    call->conn != NULL) {
+		call->conn->idle_ms = target_idle_ms(&call->resp);
 		upconn_release(call->conn);
+	}
 	else if (call->conn != NULL)
 		upconn_close(call->conn);
 	call->conn = NULL;

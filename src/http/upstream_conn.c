@@ -226,7 +226,9 @@ upconn_release(struct upconn *c)
 	struct upstream *u = t->up;
 
 	if (u == NULL || t->nidle >= u->keepalive ||
-	    upconn_wait(c, EV_READ, UPSTREAM_IDLE_MS, pooled_event, NULL) < 0) {
+	    upconn_wait(c, EV_READ, c->idle_ms != 0 &&
+	                c->idle_ms < UPSTREAM_IDLE_MS ? c->idle_ms :
+	                UPSTREAM_IDLE_MS, pooled_event, NULL) < 0) {
 		upconn_close(c);
 		return;
 	}

@@ -138,6 +138,9 @@ struct upconn {
 	short want;                 /* TLS: the event a call waits for */
 	const char *tls_why;        /* TLS: why it failed */
 	uint64_t idle_since_ms;     /* pooled since */
+	unsigned idle_ms;           /* pooled at most this long (the
+	                               target's Keep-Alive timeout, less a
+	                               margin); 0: UPSTREAM_IDLE_MS */
 	unsigned connecting:1;
 	unsigned pooled:1;          /* on target->idle */
 	unsigned read_on:1;         /* rev is added */

@@ -838,6 +838,61 @@ START_TEST(test_pool_keepalive_limit)
 }
 END_TEST
 
+/* A target that says `Keep-Alive: timeout=3` has its idle connection
+ * let go half a second before it would close it itself (at 2.5 s); one
+ * that says nothing keeps it pooled. */
+START_TEST(test_pool_target_keepalive_timeout)
+{
+	struct text ups = {.len = 0}, routes = {.len = 0};
+	struct tview v;
+	char who[64];
+	long open = -1;
+	uint64_t end;
+	int a;
+
+	setup();
+	a = up_start("a", 0, 0);
+	add_upstream(&ups, "kt", (int[]){a, END}, NULL);
+	add_route(&routes, "kt", "kt", NULL);
+	start(&ups, &routes);
+	get_ok("/kt/x?hdr=Keep-Alive:timeout%3D3", "kt-1", who, sizeof(who));
+	end = integ_ms_now() + 2500;
+	ctl_target("api.kt", a, &v);
+	ck_assert_msg(v.idle == 1, "%ld idle connections right after the "
+	              "answer, expected 1", v.idle);
+	/* Still there at 1 s; gone once 2.5 s have passed (polled until
+	 * the target's own 3 s, and a little more). */
+	integ_sleep_ms(1000);
+	ctl_target("api.kt", a, &v);
+	ck_assert_msg(integ_ms_now() >= end || v.idle == 1,
+	              "the connection went before 2.5 s");
+	end += 1000;
+	while (integ_ms_now() < end) {
+		ctl_target("api.kt", a, &v);
+		if (v.idle == 0)
+			break;
+		integ_sleep_ms(20);
+	}
+	ck_assert_msg(v.idle == 0, "the pool kept the connection past the "
+	              "target's keep-alive timeout");
+	end = integ_ms_now() + (uint64_t)aster_test_timeout(2000);
+	while (integ_ms_now() < end) {
+		open = up_stat(a, "open_connections") - 1;
+		if (open == 0)
+			break;
+		integ_sleep_ms(20);
+	}
+	ck_assert_msg(open == 0, "asterd did not close it (%ld open)", open);
+	/* Without the header, it stays. */
+	get_ok("/kt/x", "kt-2", who, sizeof(who));
+	integ_sleep_ms(3500);
+	ctl_target("api.kt", a, &v);
+	ck_assert_msg(v.idle == 1, "%ld idle without a Keep-Alive timeout",
+	              v.idle);
+	finish();
+}
+END_TEST
+
 /* keepalive: 0 keeps nothing: each request has a connection of its
  * own, closed after the answer. */
 START_TEST(test_pool_keepalive_zero)
@@ -2300,6 +2355,7 @@ proxy_pool_suite(void)
 	tcase_add_test(pool, test_pool_reuses_one_connection);
 	tcase_add_test(pool, test_pool_keepalive_limit);
 	tcase_add_test(pool, test_pool_keepalive_zero);
+	tcase_add_test(pool, test_pool_target_keepalive_timeout);
 	tcase_add_test(pool, test_pool_unix_target);
 	tcase_add_test(pool, test_pool_client_leaves);
 	tcase_add_test(pool, test_pool_idle_closed_by_upstream);
