@@ -113,6 +113,52 @@ int proxy_response_field_passes(const struct http_response *r,
                                 const char *name, int upgrade,
                                 int has_connection);
 
+/* --- proxy.c ----------------------------------------------------------- */
+
+/* Answers with a problem (or cuts a begun stream) and ends the call. */
+void proxy_fail(struct proxy_call *call, int status, const char *code,
+                const char *detail);
+/* Out of attempts: 504 for a timeout, 502 for the rest. */
+void proxy_fail_by_outcome(struct proxy_call *call,
+                           enum upstream_outcome o);
+/* Every target ejected or down: 503 with Retry-After. */
+void proxy_fail_unavailable(struct proxy_call *call, unsigned retry_ms);
+/* Ends the call: releases everything (ex is answered already). */
+void proxy_call_free(struct proxy_call *call);
+
+/* --- proxy_attempt.c --------------------------------------------------- */
+
+/* The next attempt: a target, a connection, the request. */
+void proxy_attempt_begin(struct proxy_call *call);
+/* The attempt failed before the final head: retry or answer. */
+void proxy_attempt_failed(struct proxy_call *call, enum upstream_outcome o);
+/* The attempt's debug line. */
+void proxy_attempt_log(struct proxy_call *call, enum upstream_outcome o);
+/* The attempt is over: counted, its target let go. */
+void proxy_attempt_end(struct proxy_call *call, enum upstream_outcome o);
+/* Milliseconds left in the attempt (at least 1). */
+unsigned proxy_attempt_wait_ms(struct proxy_call *call);
+/* The request is not all out: wait for room, or for an early answer. */
+void proxy_request_wait(struct proxy_call *call);
+/* A streamed body brought more output: write it. */
+void proxy_request_more(struct proxy_call *call);
+/* The client's streamed body broke off (answers, ends the call). */
+void proxy_body_failed(struct proxy_call *call);
+
+/* --- proxy_response.c -------------------------------------------------- */
+
+/* The connection to the target has input (or the attempt's time ran
+ * out). */
+void proxy_response_read(struct upconn *c, short what, void *arg);
+/* The body is all there (moved by splice): the response ends. */
+void proxy_response_feed_end(struct proxy_call *call);
+/* The response broke off after its head (o: the upstream's outcome, or
+ * UPSTREAM_OK when the client went): the client's connection is cut. */
+void proxy_response_broken(struct proxy_call *call,
+                           enum upstream_outcome o);
+/* The upstream's head fields that pass, as the client's response's. */
+void proxy_forward_head(struct proxy_call *call, int upgrade);
+
 /* --- proxy_body.c ------------------------------------------------------ */
 
 /* An attempt is connected and its head queued: the body flows (begins,
@@ -136,22 +182,5 @@ void proxy_splice_free(struct proxy_call *call);
  * tunnel; rest[0..len) are bytes the target sent after its head. Ends
  * the call either way. */
 void proxy_tunnel(struct proxy_call *call, const char *rest, size_t len);
-
-/* --- proxy.c ----------------------------------------------------------- */
-
-/* The body is all there (moved by splice): the response ends. */
-void proxy_response_feed_end(struct proxy_call *call);
-/* The response broke off after its head (o: the upstream's outcome, or
- * UPSTREAM_OK when the client went): the client's connection is cut. */
-void proxy_response_broken(struct proxy_call *call,
-                           enum upstream_outcome o);
-/* The upstream's head fields that pass, as the client's response's. */
-void proxy_forward_head(struct proxy_call *call, int upgrade);
-/* A streamed body brought more output: write it. */
-void proxy_request_more(struct proxy_call *call);
-/* The client's streamed body broke off (answers, ends the call). */
-void proxy_body_failed(struct proxy_call *call);
-/* Ends the call: releases everything (ex is answered already). */
-void proxy_call_free(struct proxy_call *call);
 
 #endif
