@@ -1,7 +1,8 @@
 /*
  * upstream_int.h - the structs shared by the upstream's files, private
- * to src/http/: upstream.c (groups, targets, balancing, ejection),
- * upstream_conn.c (one connection and the pools), upstream_health.c
+ * to src/http/: upstream.c (groups and targets), upstream_pick.c
+ * (balancing, ejection), upstream_conn.c (one connection and the
+ * pools), upstream_tls.c (its bytes, plain or TLS), upstream_health.c
  * (active checks) and proxy*.c (an exchange forwarded).
  */
 #ifndef ASTER_HTTP_UPSTREAM_INT_H
@@ -101,7 +102,7 @@ struct upstream {
 	struct upstream_counts counts;
 };
 
-/* --- upstream.c -------------------------------------------------------- */
+/* --- upstream.c, upstream_pick.c ---------------------------------------- */
 
 /* Monotonic milliseconds. */
 uint64_t upstream_now_ms(void);
