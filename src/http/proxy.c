@@ -41,6 +41,7 @@ call_destroy(struct proxy_call *call)
 		evbuffer_free(call->out);
 	resp_free(&call->resp);
 	free(call->path);
+	free(call->body.pend);
 	free(call);
 }
 
@@ -71,6 +72,8 @@ call_take(void)
 	call->resp = saved.resp;
 	call->path = saved.path;
 	call->path_cap = saved.path_cap;
+	call->body.pend = saved.body.pend;
+	call->body.pend_cap = saved.body.pend_cap;
 	return call;
 }
 

@@ -24,6 +24,14 @@
 
 static void request_write(struct upconn *c, short what, void *arg);
 
+/* Request bytes the upstream has not taken: the head (and a body read
+ * whole), then a streamed body's. */
+static size_t
+request_queued(const struct proxy_call *call)
+{
+	return evbuffer_get_length(call->out) + proxy_body_pending(call);
+}
+
 /* --- one attempt ------------------------------------------------------- */
 
 void
@@ -288,10 +296,10 @@ proxy_request_wait(struct proxy_call *call)
 {
 	short what = EV_READ;
 
-	if (evbuffer_get_length(call->out) > 0)
+	if (request_queued(call) > 0)
 		what |= EV_WRITE;
 	if (upconn_wait(call->conn, what, proxy_attempt_wait_ms(call),
-	                evbuffer_get_length(call->out) > 0 ? request_write :
+	                request_queued(call) > 0 ? request_write :
 	                proxy_response_read, call) < 0)
 		proxy_attempt_failed(call, UPSTREAM_RESET);
 }
@@ -322,9 +330,14 @@ request_write(struct upconn *c, short what, void *arg)
 		proxy_attempt_failed(call, UPSTREAM_RESET);
 		return;
 	}
-	if (evbuffer_get_length(call->out) == 0 && proxy_body_complete(call))
+	if (evbuffer_get_length(call->out) == 0 &&
+	    proxy_body_write(call) < 0) {
+		proxy_attempt_failed(call, UPSTREAM_RESET);
+		return;
+	}
+	if (request_queued(call) == 0 && proxy_body_complete(call))
 		call->written = 1;
-	if (evbuffer_get_length(call->out) < PROXY_OUT_HIGH / 2)
+	if (request_queued(call) < PROXY_OUT_HIGH / 2)
 		proxy_body_flow(call);
 	proxy_request_wait(call);
 }

@@ -44,6 +44,10 @@ struct proxy_call_body {
 	int ended;                  /* end = 1 seen */
 	int failed;                 /* end = -1 seen */
 	int paused;
+	/* Bytes of it the upstream has not taken yet: pend[off..off+len),
+	 * kept with the call (its room, pend_cap, is reused). */
+	char *pend;
+	size_t pend_off, pend_len, pend_cap;
 };
 
 struct proxy_call {
@@ -168,6 +172,11 @@ void proxy_body_flow(struct proxy_call *call);
 void proxy_body_hold(struct proxy_call *call);
 /* Has the whole body been queued (or is there none to stream)? */
 int proxy_body_complete(const struct proxy_call *call);
+/* Writes the body bytes waiting: 1 all out, 0 the socket is full, -1
+ * failed (errno). */
+int proxy_body_write(struct proxy_call *call);
+/* Body bytes waiting for the upstream. */
+size_t proxy_body_pending(const struct proxy_call *call);
 
 /* --- proxy_splice.c ---------------------------------------------------- */
 
