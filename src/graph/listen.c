@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/decode.h"
+#include "graph/target.h"
 #include "util/arena.h"
 
 /* Collapses "/./", "//" and "/x/../" so equal paths compare equal. */
@@ -62,30 +63,6 @@ parse_port(const char *s, int *port)
 		return -1;
 	*port = (int)v;
 	return 0;
-}
-
-/* RFC 1123 host name: dot-separated labels of letters, digits and '-'. */
-static int
-is_host_name(const char *h)
-{
-	size_t label = 0;
-
-	if (*h == '\0' || strlen(h) > 253)
-		return 0;
-	for (; *h != '\0'; h++) {
-		if (*h == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*h) &&
-		    !(*h == '-' && label > 0 && h[1] != '.' && h[1] != '\0'))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0;
 }
 
 static const char *
@@ -155,7 +132,7 @@ parse_v4_or_name(struct arena *a, struct listener *l)
 		l->normal = arena_printf(a, "%s:%d", buf, l->port);
 		return NULL;
 	}
-	if (!is_host_name(host))
+	if (!target_is_host_name(host, 0))
 		return arena_printf(a, "'%s' is not an IPv4 address or a "
 		                    "host name", host);
 	for (i = 0; host[i] != '\0'; i++)
