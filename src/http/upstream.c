@@ -23,13 +23,13 @@
 
 /* A target's host name lookup (on a reload) gives up after this. */
 #define DNS_TIMEOUT_MS 5000
-/* Milliseconds the config may give without bound: held to a day. */
-#define MS_CAP (24u * 3600u * 1000u)
-
-static unsigned
-ms_capped(long long ms)
+/* See upstream.h. */
+unsigned
+upstream_ms(long long ms)
 {
-	return ms < 0 ? 0 : ms > (long long)MS_CAP ? MS_CAP : (unsigned)ms;
+	const long long cap = 24LL * 3600 * 1000;
+
+	return ms < 1 ? 1 : ms > cap ? (unsigned)cap : (unsigned)ms;
 }
 
 const char *
@@ -257,12 +257,12 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	u->scheme = c->scheme;
 	u->least_request = c->least_request;
 	u->keepalive = (size_t)c->keepalive;
-	u->connect_timeout_ms = ms_capped(c->connect_timeout_ms);
+	u->connect_timeout_ms = upstream_ms(c->connect_timeout_ms);
 	u->has_health = c->health != NULL;
 	if (c->health != NULL) {
 		u->health_path = strdup(c->health->path);
-		u->health_interval_ms = ms_capped(c->health->interval_ms);
-		u->health_timeout_ms = ms_capped(c->health->timeout_ms);
+		u->health_interval_ms = upstream_ms(c->health->interval_ms);
+		u->health_timeout_ms = upstream_ms(c->health->timeout_ms);
 		u->healthy = (unsigned)c->health->healthy;
 		u->unhealthy = (unsigned)c->health->unhealthy;
 		if (u->health_path == NULL)
@@ -271,7 +271,7 @@ settings_take(struct upstream *u, const struct upstream_conf *c)
 	u->has_eject = c->eject != NULL;
 	if (c->eject != NULL) {
 		u->eject_failures = (unsigned)c->eject->consecutive_failures;
-		u->eject_base_ms = ms_capped(c->eject->base_ms);
+		u->eject_base_ms = upstream_ms(c->eject->base_ms);
 	}
 	if (c->scheme == TARGET_HTTPS) {
 		const struct upstream_tls *tls = c->tls;

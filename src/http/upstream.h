@@ -30,6 +30,10 @@ enum upstream_outcome {
 	UPSTREAM_OUTCOMES
 };
 
+/* A millisecond setting of the config (validated positive, otherwise
+ * unbounded) as the timers take it: held to 1 ms .. one day. */
+unsigned upstream_ms(long long ms);
+
 /* "ok", "connect_error", "timeout", "reset", "bad_response". */
 const char *upstream_outcome_name(enum upstream_outcome o);
 

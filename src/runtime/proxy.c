@@ -13,19 +13,11 @@
 #include "http/problem.h"
 #include "http/proxy.h"
 #include "http/server.h"
+#include "http/upstream.h"
 
 #define IDENTITY_MAX 5
 /* A body up to this is read whole: a retry can send it again. */
 #define PROXY_REPLAY_MAX (64 * 1024)
-
-/* Milliseconds the config may give without bound: held to a day. */
-static unsigned
-ms_capped(long long ms)
-{
-	const long long cap = 24LL * 3600 * 1000;
-
-	return ms < 1 ? 1 : ms > cap ? (unsigned)cap : (unsigned)ms;
-}
 
 /* "a,b,c" of a limited credential's spaces, "*" for none; NULL when out
  * of memory. */
@@ -110,8 +102,8 @@ runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx)
 	memset(&pr, 0, sizeof(pr));
 	pr.upstream = u;
 	pr.path = forwarded_path(ex, ctx);
-	pr.timeout_ms = ms_capped(p->timeout_ms);
-	pr.try_timeout_ms = ms_capped(p->try_timeout_ms);
+	pr.timeout_ms = upstream_ms(p->timeout_ms);
+	pr.try_timeout_ms = upstream_ms(p->try_timeout_ms);
 	pr.retries = (unsigned)p->retries;
 	pr.preserve_host = p->preserve_host;
 	pr.pass_authorization = p->pass_authorization;
