@@ -608,6 +608,45 @@ integ_asterctl(const char *const *args, const char *env, char **out,
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* An API key as `asterctl keys create` made it. */
+#define INTEG_TOKEN_MAX 512
+struct integ_key {
+	char id[64];
+	char token[INTEG_TOKEN_MAX];
+};
+
+/*
+ * `asterctl --socket SOCK keys create --role ROLE --name NAME [--spaces
+ * SPACES]`: the token is the first line of its output, its id the 16
+ * hex digits after "aster_".
+ */
+static inline void
+integ_key_create(const char *sock, const char *role, const char *name,
+                 const char *spaces, struct integ_key *k)
+{
+	const char *args[12] = {"--socket", sock, "keys", "create", "--role",
+	                        role, "--name", name, NULL};
+	char *out, *nl;
+	int rc;
+
+	if (spaces != NULL) {
+		args[8] = "--spaces";
+		args[9] = spaces;
+		args[10] = NULL;
+	}
+	rc = integ_asterctl(args, NULL, &out, NULL);
+	ck_assert_msg(rc == 0, "asterctl keys create: exit %d\n%s", rc, out);
+	nl = strchr(out, '\n');
+	ck_assert_msg(nl != NULL && strncmp(out, "aster_", 6) == 0 &&
+	              nl - out > 23 && (size_t)(nl - out) < sizeof(k->token),
+	              "asterctl keys create: no key on the first line:\n%s",
+	              out);
+	*nl = '\0';
+	snprintf(k->token, sizeof(k->token), "%s", out);
+	snprintf(k->id, sizeof(k->id), "%.16s", out + 6);
+	free(out);
+}
+
 /* CLOCK_MONOTONIC in milliseconds. */
 static inline uint64_t
 integ_ms_now(void)

@@ -32,12 +32,6 @@ static char ENV_TIMEOUT[64];
 static char ENV_SHUTDOWN[64];
 static int TIMEOUT_MS;
 
-/* An API key as asterctl made it. */
-struct key {
-	char id[64];
-	char token[TOKEN_MAX];
-};
-
 /* --- the product -------------------------------------------------------- */
 
 static void
@@ -74,36 +68,15 @@ teardown(void)
 	RUN = NULL;
 }
 
-/* `asterctl keys create --role ROLE --name NAME [--spaces SPACES]` over
- * the control socket: the token is the first line; its id the 16 hex
- * digits after "aster_". */
+/* `asterctl keys create` over this product's control socket. */
 static void
 make_key(const char *role, const char *name, const char *spaces,
-         struct key *k)
+         struct integ_key *k)
 {
 	char sock[PATH_MAX];
-	const char *args[12] = {"--socket", sock, "keys", "create", "--role",
-	                        role, "--name", name, NULL};
-	char *out, *nl;
-	int rc;
 
 	snprintf(sock, sizeof(sock), "%s/control.sock", RUN);
-	if (spaces != NULL) {
-		args[8] = "--spaces";
-		args[9] = spaces;
-		args[10] = NULL;
-	}
-	rc = integ_asterctl(args, NULL, &out, NULL);
-	ck_assert_msg(rc == 0, "asterctl keys create: exit %d\n%s", rc, out);
-	nl = strchr(out, '\n');
-	ck_assert_msg(nl != NULL && strncmp(out, "aster_", 6) == 0 &&
-	              nl - out > 23 && (size_t)(nl - out) < sizeof(k->token),
-	              "asterctl keys create: no key on the first line:\n%s",
-	              out);
-	*nl = '\0';
-	snprintf(k->token, sizeof(k->token), "%s", out);
-	snprintf(k->id, sizeof(k->id), "%.16s", out + 6);
-	free(out);
+	integ_key_create(sock, role, name, spaces, k);
 }
 
 /* --- requests --------------------------------------------------------------- */
@@ -767,7 +740,7 @@ END_TEST
 /* --- credentials ---------------------------------------------------------- */
 
 static void
-bearer(char *buf, size_t len, const struct key *k)
+bearer(char *buf, size_t len, const struct integ_key *k)
 {
 	snprintf(buf, len, "Authorization: Bearer %s", k->token);
 }
@@ -775,7 +748,7 @@ bearer(char *buf, size_t len, const struct key *k)
 /* The credential inspect saw, for key k: kind, id, name, role, spaces
  * (NULL: not limited). */
 static void
-assert_credential(json_object *o, const struct key *k, const char *name,
+assert_credential(json_object *o, const struct integ_key *k, const char *name,
                   const char *role, const char *const *spaces)
 {
 	json_object *c = member(o, "credential");
@@ -801,7 +774,7 @@ START_TEST(test_credentials)
 	static const char *const space_params[][2] = {
 		{"spaceId", "s1"}, {"thingId", "x/y"},
 	};
-	struct key admin, limited, free_key;
+	struct integ_key admin, limited, free_key;
 	char ha[TOKEN_MAX + 32], hl[TOKEN_MAX + 32], hf[TOKEN_MAX + 32];
 	const char *as_admin[] = {ha, NULL}, *as_limited[] = {hl, NULL};
 	const char *as_free[] = {hf, NULL};
@@ -871,7 +844,7 @@ END_TEST
  * exist (SPEC 7.4), and never reaches the operation. */
 START_TEST(test_space_outside_limit)
 {
-	struct key limited;
+	struct integ_key limited;
 	char hl[TOKEN_MAX + 32];
 	const char *as_limited[] = {hl, NULL};
 	struct aster_test_response r;

@@ -60,12 +60,6 @@ static struct {
 	struct aster_test *t;
 } E;
 
-/* A key as created: its id and token. */
-struct key {
-	char id[64];
-	char token[TOKEN_MAX];
-};
-
 /* --- upstream processes ------------------------------------------------- */
 
 static const char *
@@ -318,34 +312,15 @@ asterd_rss(void)
 	return kb * 1024;
 }
 
-/* `asterctl keys create`: the key and its id. */
+/* `asterctl keys create` over this product's control socket. */
 static void
 make_key(const char *role, const char *name, const char *spaces,
-         struct key *k)
+         struct integ_key *k)
 {
 	char sock[PATH_MAX];
-	const char *args[12] = {"--socket", sock, "keys", "create", "--role",
-	                        role, "--name", name, NULL};
-	char *out, *nl;
-	int rc;
 
 	snprintf(sock, sizeof(sock), "%s/control.sock", E.run);
-	if (spaces != NULL) {
-		args[8] = "--spaces";
-		args[9] = spaces;
-		args[10] = NULL;
-	}
-	rc = integ_asterctl(args, NULL, &out, NULL);
-	ck_assert_msg(rc == 0, "asterctl keys create: exit %d\n%s", rc, out);
-	nl = strchr(out, '\n');
-	ck_assert_msg(nl != NULL && strncmp(out, "aster_", 6) == 0 &&
-	              nl - out > 23 && (size_t)(nl - out) < sizeof(k->token),
-	              "asterctl keys create: no key on the first line:\n%s",
-	              out);
-	*nl = '\0';
-	snprintf(k->token, sizeof(k->token), "%s", out);
-	snprintf(k->id, sizeof(k->id), "%.16s", out + 6);
-	free(out);
+	integ_key_create(sock, role, name, spaces, k);
 }
 
 /* --- requests and the upstream's echo ----------------------------------- */
@@ -1191,7 +1166,7 @@ END_TEST
 
 START_TEST(test_identity_api_key)
 {
-	struct key user, admin;
+	struct integ_key user, admin;
 	char hu[TOKEN_MAX + 32], ha[TOKEN_MAX + 32];
 	const char *as_user[] = {hu, "X-Aster-Role: admin",
 	                         "X-Aster-Spaces: s9", NULL};
@@ -1226,7 +1201,7 @@ END_TEST
 
 START_TEST(test_identity_spaces)
 {
-	struct key lim, free_key;
+	struct integ_key lim, free_key;
 	char hl[TOKEN_MAX + 32], hf[TOKEN_MAX + 32];
 	const char *as_lim[] = {hl, "X-Aster-Space: forged", NULL};
 	const char *as_free[] = {hf, NULL};
@@ -1269,7 +1244,7 @@ END_TEST
 
 START_TEST(test_pass_authorization)
 {
-	struct key user;
+	struct integ_key user;
 	char hu[TOKEN_MAX + 32], want[TOKEN_MAX + 32];
 	const char *as_user[] = {hu, NULL};
 	json_object *o;
