@@ -2,10 +2,10 @@
 # scripts/layers.sh [--graph] - checks that asterd's sources respect their
 # layers, from the bottom up:
 #
-#   0 util/            3 provider/            6 http/       9 control*, main,
-#   1 log, diag        4 graph/, cli/,        7 runtime/      asterctl
+#   0 util/            3 provider/            6 http/, process/
+#   1 log, diag        4 graph/, cli/,        7 runtime/
 #   2 config/            product              8 handlers/
-#                      5 contract/
+#                      5 contract/            9 control*, main, asterctl
 #
 # A file may include its own layer and those below, never one above; the
 # public headers (include/aster/) are open to all. A provider under
@@ -24,7 +24,7 @@ layer() {
 	src/provider/*) echo 3 ;;
 	src/graph/*|src/cli/*|src/product.[ch]) echo 4 ;;
 	src/contract/*) echo 5 ;;
-	src/http/*) echo 6 ;;
+	src/http/*|src/process/*) echo 6 ;;
 	src/runtime/*) echo 7 ;;
 	src/handlers/*) echo 8 ;;
 	src/control*|src/main.c|src/asterctl.c) echo 9 ;;

@@ -72,4 +72,12 @@ int log_access_enabled(void);
 /* One access line, when access logging is on. */
 void log_access(const struct access_entry *e);
 
+/* A runtime's output line (SPEC §10), at level info: `runtime=NAME
+ * stream=STREAM msg=LINE` (JSON: "runtime", "stream", "msg"), line being
+ * len bytes without its newline, escaped whole (up to 16 KiB; the
+ * caller cuts longer lines and says so with cut, which adds `cut=true`). */
+#define LOG_RUNTIME_LINE_MAX (16u * 1024)
+void log_runtime_line(const char *name, const char *stream, const char *line,
+                      size_t len, int cut);
+
 #endif

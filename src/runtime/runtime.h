@@ -69,6 +69,10 @@ struct module_run {
 	 * them (it still reads as running for requests in flight). */
 	int carried;
 	const char *digest;         /* content digest, for reload diffs */
+	/* supervise.c: its runtime process (SPEC §10), or NULL. Moves with
+	 * the run when carried over (the old run still points at it for
+	 * requests in flight, without owning it). */
+	struct runtime_proc *proc;
 };
 
 enum migrations_state {
@@ -125,6 +129,9 @@ struct listener_run {
 	int fd;
 	struct ssl_ctx_st *tls;     /* TLS listener: the context new
 	                               connections get (a reference), or NULL */
+	/* A runtime's gateway socket (supervise.c): the module whose
+	 * runtime it serves, the caller of every request on it; else NULL. */
+	const char *runtime_module;
 };
 
 struct reload_result {
@@ -171,6 +178,11 @@ struct runtime {
 	struct resolver *resolver;  /* host names a reload looks up */
 	struct reload_job *reload;  /* a reload waiting for its lookups */
 	struct ratelimiter *failures;   /* failed credentials, per address */
+	struct supervisor *supervisor;  /* runtime processes (SPEC §10) */
+	char *run_dir;              /* where their private directories go */
+	int run_dir_made;           /* run_dir is ours: removed at exit */
+	unsigned next_proc;         /* numbers private directories */
+	struct event *exit_timer;   /* stopping: waits for the children */
 };
 
 /*
@@ -401,6 +413,45 @@ int runtime_on_head(struct http_exchange *ex, void *arg);
 
 /* proxy.c: forwards the request to the route's upstream. */
 void runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx);
+
+/* proxy.c: forwards the request to its module's runtime process (503
+ * with Retry-After while it is down). */
+void runtime_forward(struct http_exchange *ex, struct request_ctx *ctx);
+
+/*
+ * supervise.c: a module's runtime process (SPEC §10). start: spawns the
+ * runtime of run (services started, module starting); the module runs
+ * once it is ready (runtime_module_started()), or fails
+ * (runtime_module_failed()). Returns -1 when it failed at once (already
+ * reported). stop: stops run's process once requests in flight to it
+ * are done (at most shutdown_timeout_ms), SIGTERM then SIGKILL. carry:
+ * the process of an unchanged module moves from one run to the next.
+ */
+int runtime_proc_start(struct runtime *rt, struct module_run *run);
+void runtime_proc_stop(struct runtime *rt, struct module_run *run);
+void runtime_proc_carry(struct module_run *from, struct module_run *to);
+
+/* supervise.c: the upstream of run's runtime socket while its process
+ * is ready, else NULL with *retry_after_s (whole seconds, at least 1). */
+struct upstream *runtime_proc_upstream(struct module_run *run,
+                                       unsigned *retry_after_s);
+
+/* supervise.c: for asterctl runtimes: 0 when run's module has no
+ * runtime, else 1 with *out (a "stopped" view when no process runs). */
+struct child_view;
+int runtime_proc_view(const struct module_run *run, struct child_view *out);
+
+/* supervise.c: asterctl restart MODULE: starts the module's failed (or
+ * stopped, or backing-off) runtime again; once ready, a failed module
+ * runs again. 0, or -1 with *err (static text). */
+int runtime_restart_module(struct runtime *rt, const char *id,
+                           const char **err);
+
+/* lifecycle.c, for supervise.c: the module's runtime is ready (it runs;
+ * the start goes on), or it could not start (the start fails). */
+void runtime_module_started(struct runtime *rt, struct module_run *run);
+void runtime_module_failed(struct runtime *rt, struct module_run *run,
+                           const char *cause);
 
 /* dispatch.c: runs ctx->route's handler. */
 void runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx);
