@@ -7,8 +7,8 @@
  * handle() through aster/http.h, the built-in gateway provider's
  * exactly as a .so provider's; respond and static are served by the HTTP
  * layer from the route's own declaration, proxies by the HTTP layer's
- * client of upstreams (runtime/proxy.c says what to forward). Runtimes
- * arrive with later work and answer 503 until then.
+ * client of upstreams (runtime/proxy.c says what to forward), and so
+ * are runtimes, to their process's socket.
  */
 #include "runtime/runtime.h"
 
@@ -101,7 +101,6 @@ void
 runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx)
 {
 	const struct handler *h = ctx->route->handler;
-	char detail[256];
 
 	switch (h->kind) {
 	case HANDLER_OPERATION:
@@ -119,9 +118,7 @@ runtime_dispatch(struct http_exchange *ex, struct request_ctx *ctx)
 		runtime_proxy(ex, ctx);
 		return;
 	case HANDLER_RUNTIME:
-		snprintf(detail, sizeof(detail), "the runtime of module '%s' "
-		         "is not connected", ctx->route->module->id);
-		unavailable(ex, ctx, detail);
+		runtime_forward(ex, ctx);
 		return;
 	}
 	problem_send(ex, 500, "internal", "unknown handler form",

@@ -20,6 +20,7 @@
 #include "http/server.h"
 #include "http/tls.h"
 #include "log.h"
+#include "process/child.h"
 #include "provider/host.h"
 #include "runtime/notify.h"
 #include "http/resolve.h"
@@ -83,7 +84,7 @@ runtime_ready(const struct runtime *rt)
 /* --- stopping ---------------------------------------------------------- */
 
 static void
-stop_run(struct module_run *run)
+stop_run(struct runtime *rt, struct module_run *run)
 {
 	size_t i;
 
@@ -91,6 +92,8 @@ stop_run(struct module_run *run)
 	    run->state != MODULE_STARTING && run->state != MODULE_FAILED))
 		return;
 	run->state = MODULE_STOPPING;
+	/* The runtime first: it may still use the module's services. */
+	runtime_proc_stop(rt, run);
 	for (i = run->nservices; i-- > 0;) {
 		struct service_run *s = &run->services[i];
 		const struct aster_provider *p = s->service->impl;
@@ -121,10 +124,9 @@ runtime_stop_runs(struct runtime *rt, struct generation *g,
 {
 	size_t i;
 
-	(void)rt;
 	for (i = g->nruns; i-- > 0;)
 		if (selected == NULL || selected(&g->runs[i], arg))
-			stop_run(&g->runs[i]);
+			stop_run(rt, &g->runs[i]);
 }
 
 /* --- starting ---------------------------------------------------------- */
@@ -151,6 +153,37 @@ module_started(struct runtime *rt, struct module_run *run)
 	log_msg(LOG_INFO, "module %s started (wave %d)", run->module->id,
 	        run->module->wave);
 	(void)rt;
+}
+
+/* Its services run: the module runs too, or once its runtime process
+ * is ready (SPEC §10). */
+static void
+services_started(struct runtime *rt, struct module_run *run)
+{
+	if (run->module->runtime != NULL)
+		runtime_proc_start(rt, run);
+	else
+		module_started(rt, run);
+}
+
+void
+runtime_module_started(struct runtime *rt, struct module_run *run)
+{
+	module_started(rt, run);
+	runtime_advance(rt);
+}
+
+void
+runtime_module_failed(struct runtime *rt, struct module_run *run,
+                      const char *cause)
+{
+	/* No start under way any more (asterd is stopping): only noted. */
+	if (rt->starting == NULL) {
+		run->state = MODULE_FAILED;
+		log_msg(LOG_WARN, "module %s: %s", run->module->id, cause);
+		return;
+	}
+	module_failed(rt, run, cause);
 }
 
 static void
@@ -185,8 +218,9 @@ service_started(struct aster_service *svc, int ok, const char *cause)
 	}
 	run->pending--;
 	if (run->state == MODULE_STARTING && run->pending == 0) {
-		module_started(rt, run);
-		runtime_advance(rt);
+		services_started(rt, run);
+		if (run->state == MODULE_RUNNING)
+			runtime_advance(rt);
 	}
 }
 
@@ -275,7 +309,7 @@ start_module(struct runtime *rt, struct module_run *run)
 			return;
 	}
 	if (run->pending == 0)
-		module_started(rt, run);
+		services_started(rt, run);
 }
 
 static void all_started(struct runtime *rt);
@@ -399,8 +433,8 @@ runtime_advance(struct runtime *rt)
 
 /* --- serving ----------------------------------------------------------- */
 
-static void
-limits_of(const struct config *cfg, struct http_limits *l)
+void
+runtime_limits_of(const struct config *cfg, struct http_limits *l)
 {
 	const struct server *s = cfg->product->server;
 	const struct limits *c = s != NULL ? s->limits : NULL;
@@ -423,7 +457,7 @@ runtime_apply_limits(struct runtime *rt, const struct config *cfg)
 	struct http_limits l;
 	size_t i;
 
-	limits_of(cfg, &l);
+	runtime_limits_of(cfg, &l);
 	for (i = 0; i < rt->nlisteners; i++)
 		if (rt->listeners[i].server != NULL)
 			http_server_set_limits(rt->listeners[i].server, &l);
@@ -451,7 +485,7 @@ runtime_serve_listener(struct runtime *rt, struct listener_run *lr,
 	struct http_limits l;
 	char scopes[64];
 
-	limits_of(cfg, &l);
+	runtime_limits_of(cfg, &l);
 	lr->server = http_server_new(rt->base, lr->fd, &l, runtime_on_request,
 	                             runtime_on_http_error, lr);
 	if (lr->server == NULL)
@@ -585,7 +619,7 @@ start_failed(struct runtime *rt, struct module_run *run)
 	if (rt->exit_code == 0)
 		rt->exit_code = 69;
 	runtime_stop_runs(rt, rt->current, NULL, NULL);
-	event_base_loopbreak(rt->base);
+	runtime_break_when_children_gone(rt);
 }
 
 /* --- shutdown ---------------------------------------------------------- */
@@ -616,7 +650,7 @@ finish_shutdown(struct runtime *rt)
 	close_all(rt);
 	runtime_stop_runs(rt, rt->current, NULL, NULL);
 	log_msg(LOG_INFO, "stopped");
-	event_base_loopbreak(rt->base);
+	runtime_break_when_children_gone(rt);
 }
 
 static void
@@ -737,6 +771,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 		rt->exit_code = 70;
 	rt->ratelimiter = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
 	rt->failures = ratelimiter_new(RATELIMIT_DEFAULT_CAP);
+	rt->supervisor = supervisor_new(rt->base);
 	log_attach();
 	watch_signals(rt);
 	for (i = 0; i < rt->nlisteners; i++)
@@ -760,6 +795,7 @@ runtime_run(struct runtime *rt, struct config *cfg)
 	unwatch_signals(rt);
 	runtime_reload_abandon(rt);
 	close_all(rt);
+	runtime_procs_release(rt);
 	log_detach();
 	generation_unref(rt->current);
 	rt->current = NULL;

@@ -1,8 +1,9 @@
 /*
- * proxy.c - a proxy route's request, as the HTTP layer is to forward it
- * (SPEC §7.7, §7.4): the running upstream, the path after strip_prefix,
- * the timeouts, and the caller's identity as X-Aster-* headers. The
- * forwarding itself is http/proxy.c's.
+ * proxy.c - a proxy or runtime route's request, as the HTTP layer is to
+ * forward it (SPEC §7.7, §7.4, §10): the running upstream (or the
+ * runtime process's socket), the path after strip_prefix, the timeouts,
+ * and the caller's identity as X-Aster-* headers. The forwarding itself
+ * is http/proxy.c's.
  */
 #include "runtime/runtime.h"
 
@@ -18,6 +19,8 @@
 #define IDENTITY_MAX 5
 /* A body up to this is read whole: a retry can send it again. */
 #define PROXY_REPLAY_MAX (64 * 1024)
+/* A runtime route takes no settings: the proxy's defaults, no retry. */
+#define RUNTIME_TIMEOUT_MS 30000
 
 /* "a,b,c" of a limited credential's spaces, "*" for none; NULL when out
  * of memory. */
@@ -83,15 +86,30 @@ forwarded_path(struct http_exchange *ex, struct request_ctx *ctx)
 	return "/";
 }
 
+/* Forwards ex as pr says (its upstream, path and settings), with the
+ * request's ids and the caller's identity. */
+static void
+forward(struct http_exchange *ex, struct request_ctx *ctx,
+        struct proxy_request *pr)
+{
+	struct proxy_header add[IDENTITY_MAX];
+	char *spaces;
+
+	pr->request_id = ctx->request_id;
+	pr->traceparent = ctx->traceparent;
+	pr->add = add;
+	pr->nadd = identity(ctx, add, &spaces);
+	http_proxy(ex, pr);
+	free(spaces);
+}
+
 void
 runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx)
 {
 	const struct proxy_handler *p = ctx->route->handler->proxy;
 	struct upstream *u = p->resolved != NULL ?
 	    runtime_upstream_of(ctx->gen, p->resolved) : NULL;
-	struct proxy_header add[IDENTITY_MAX];
 	struct proxy_request pr;
-	char *spaces;
 
 	if (u == NULL) {
 		http_add_header(ex, "Retry-After", "1");
@@ -107,12 +125,34 @@ runtime_proxy(struct http_exchange *ex, struct request_ctx *ctx)
 	pr.retries = (unsigned)p->retries;
 	pr.preserve_host = p->preserve_host;
 	pr.pass_authorization = p->pass_authorization;
-	pr.request_id = ctx->request_id;
-	pr.traceparent = ctx->traceparent;
-	pr.add = add;
-	pr.nadd = identity(ctx, add, &spaces);
-	http_proxy(ex, &pr);
-	free(spaces);
+	forward(ex, ctx, &pr);
+}
+
+void
+runtime_forward(struct http_exchange *ex, struct request_ctx *ctx)
+{
+	const char *id = ctx->route->module->id;
+	struct module_run *run = generation_find_run(ctx->gen, id);
+	struct proxy_request pr;
+	struct upstream *u;
+	unsigned retry_s = 1;
+	char detail[160], retry[16];
+
+	u = run != NULL ? runtime_proc_upstream(ctx->rt, run, &retry_s) : NULL;
+	if (u == NULL) {
+		snprintf(retry, sizeof(retry), "%u", retry_s);
+		snprintf(detail, sizeof(detail), "the runtime of module '%s' "
+		         "is not ready", id);
+		http_add_header(ex, "Retry-After", retry);
+		problem_send(ex, 503, "unavailable", detail, ctx->request_id);
+		return;
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.upstream = u;
+	pr.path = http_path_raw(ex);
+	pr.timeout_ms = RUNTIME_TIMEOUT_MS;
+	pr.try_timeout_ms = RUNTIME_TIMEOUT_MS;
+	forward(ex, ctx, &pr);
 }
 
 /* Does the route that will answer ex forward bodies as they come? */
@@ -132,7 +172,8 @@ streams_bodies(struct listener_run *lr, struct http_exchange *ex)
 	r = m.route;
 	free(buf);
 	return status == 200 && r != NULL && r->handler != NULL &&
-	    r->handler->kind == HANDLER_PROXY &&
+	    (r->handler->kind == HANDLER_PROXY ||
+	     r->handler->kind == HANDLER_RUNTIME) &&
 	    (r->request == NULL || r->request->schema == NULL);
 }
 

@@ -463,6 +463,7 @@ carry_over(struct generation *old, struct generation *new)
 		for (k = 0; k < n->nservices; k++)
 			reload_service(&n->services[k],
 			               n->module->services.v[k]);
+		runtime_proc_carry(o, n);
 		o->carried = 1;
 	}
 }

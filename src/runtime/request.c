@@ -227,6 +227,19 @@ continue_request(struct http_exchange *ex, struct request_ctx *ctx)
 		runtime_dispatch(ex, ctx);
 }
 
+/* The caller on a runtime's gateway socket: its module (SPEC §10). */
+static struct request_credential *
+runtime_caller(const char *module)
+{
+	struct aster_credential c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = "runtime";
+	c.id = module;
+	c.role = "internal";
+	return runtime_credential_copy(&c);
+}
+
 void
 runtime_on_request(struct http_exchange *ex, void *arg)
 {
@@ -242,6 +255,8 @@ runtime_on_request(struct http_exchange *ex, void *arg)
 	ctx->rt = lr->rt;
 	ctx->listener = lr;
 	ctx->gen = generation_ref(lr->rt->current);
+	if (lr->runtime_module != NULL)
+		ctx->cred = runtime_caller(lr->runtime_module);
 	set_request_id(ctx, http_header(ex, "X-Request-Id"));
 	set_traceparent(ctx, http_header(ex, "traceparent"));
 	http_set_data(ex, ctx, release_ctx);

@@ -183,6 +183,8 @@ struct runtime {
 	int run_dir_made;           /* run_dir is ours: removed at exit */
 	unsigned next_proc;         /* numbers private directories */
 	struct event *exit_timer;   /* stopping: waits for the children */
+	struct runtime_proc *procs; /* every process record, stopping ones
+	                               included (a list) */
 };
 
 /*
@@ -407,7 +409,7 @@ struct aster_request *runtime_request_api(struct request_ctx *ctx,
 
 /* proxy.c: the server's head hook: 1 when the request's body is to be
  * streamed to an upstream as it arrives rather than read whole (a proxy
- * route without a request schema, and a body over a size worth
+ * or runtime route without a request schema, and a body over a size worth
  * retrying: chunked, or a Content-Length over 64 KiB). */
 int runtime_on_head(struct http_exchange *ex, void *arg);
 
@@ -431,10 +433,24 @@ int runtime_proc_start(struct runtime *rt, struct module_run *run);
 void runtime_proc_stop(struct runtime *rt, struct module_run *run);
 void runtime_proc_carry(struct module_run *from, struct module_run *to);
 
-/* supervise.c: the upstream of run's runtime socket while its process
- * is ready, else NULL with *retry_after_s (whole seconds, at least 1). */
-struct upstream *runtime_proc_upstream(struct module_run *run,
+/* supervise.c: the upstream of the runtime socket of run's module while
+ * its process is ready, else NULL with *retry_after_s (whole seconds, at
+ * least 1). A run carried over asks the current generation's. */
+struct upstream *runtime_proc_upstream(struct runtime *rt,
+                                       struct module_run *run,
                                        unsigned *retry_after_s);
+
+/* supervise.c: once no runtime process is left (at most their
+ * stop_timeout_ms, as each is stopped already), ends the loop. */
+void runtime_break_when_children_gone(struct runtime *rt);
+
+/* supervise.c: after the loop: kills what is left, frees every process
+ * record and removes the runtime directory asterd made. */
+void runtime_procs_release(struct runtime *rt);
+
+/* lifecycle.c: the product's HTTP limits, for every server. */
+struct http_limits;
+void runtime_limits_of(const struct config *cfg, struct http_limits *l);
 
 /* supervise.c: for asterctl runtimes: 0 when run's module has no
  * runtime, else 1 with *out (a "stopped" view when no process runs). */
