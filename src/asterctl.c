@@ -596,16 +596,12 @@ format_uptime(long long ms, char *buf, size_t len)
 		         s / 86400, s % 86400 / 3600);
 }
 
-/* "3 (2 ready, 1 failed)", or "none". */
+/* "3 (2 ready, 1 failed)". */
 static void
 format_runtime_counts(json_object *c, char *buf, size_t len)
 {
-	if (json_object_get_int64(member(c, "total")) == 0)
-		snprintf(buf, len, "none");
-	else
-		snprintf(buf, len, "%s (%s ready, %s failed)",
-		         value(c, "total", "?"), value(c, "ready", "?"),
-		         value(c, "failed", "?"));
+	snprintf(buf, len, "%s (%s ready, %s failed)", value(c, "total", "?"),
+	         value(c, "ready", "?"), value(c, "failed", "?"));
 }
 
 static void
@@ -632,7 +628,8 @@ show_status(json_object *a)
 	table_row(&t, (const char *[]){"uptime", buf});
 	table_row(&t, (const char *[]){"modules", value(a, "modules", "-")});
 	table_row(&t, (const char *[]){"routes", value(a, "routes", "-")});
-	if (member(a, "runtimes") != NULL) {
+	/* A product without runtime processes is spared the line. */
+	if (json_object_get_int64(member(member(a, "runtimes"), "total")) > 0) {
 		format_runtime_counts(member(a, "runtimes"), buf, sizeof(buf));
 		table_row(&t, (const char *[]){"runtimes", buf});
 	}
