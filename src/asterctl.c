@@ -767,17 +767,21 @@ format_last_exit(json_object *e, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-/* The state, with the time to the next start in backoff and the cause
+/* The state, with the time to the next start in backoff (milliseconds
+ * below a second: the first delays are 100, 200, 400 ms) and the cause
  * of a failure. */
 static void
 format_runtime_state(json_object *r, char *buf, size_t len)
 {
 	const char *state = str(r, "state", "?");
+	long long ms = json_object_get_int64(member(r, "retryInMs"));
 	char retry[32];
 
 	if (strcmp(state, "backoff") == 0 && member(r, "retryInMs") != NULL) {
-		format_uptime(json_object_get_int64(member(r, "retryInMs")) +
-		              999, retry, sizeof(retry));
+		if (ms < 1000)
+			snprintf(retry, sizeof(retry), "%lldms", ms);
+		else
+			format_uptime(ms + 999, retry, sizeof(retry));
 		snprintf(buf, len, "backoff (retry in %s)", retry);
 	} else if (strcmp(state, "failed") == 0 &&
 	           str(r, "cause", NULL) != NULL) {
