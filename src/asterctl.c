@@ -577,23 +577,25 @@ format_duration(long long s, char *buf, size_t len)
 }
 
 /* 3723000 ms -> "1h2m": the two largest units, for a table column;
- * 125000 -> "2m5s", 3000 -> "3s", below a second "0s". */
+ * 125000 -> "2m5s", 120000 -> "2m", 3000 -> "3s", below a second "0s". */
 static void
 format_uptime(long long ms, char *buf, size_t len)
 {
-	long long s = ms > 0 ? ms / 1000 : 0;
+	static const struct {
+		long long secs;
+		char unit;
+	} units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	long long s = ms > 0 ? ms / 1000 : 0, rest;
+	size_t i = 0;
 
-	if (s < 60)
-		snprintf(buf, len, "%llds", s);
-	else if (s < 3600)
-		snprintf(buf, len, s % 60 ? "%lldm%llds" : "%lldm", s / 60,
-		         s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, s % 3600 / 60 ? "%lldh%lldm" : "%lldh",
-		         s / 3600, s % 3600 / 60);
+	while (i < 3 && s < units[i].secs)
+		i++;
+	rest = i < 3 ? s % units[i].secs / units[i + 1].secs : 0;
+	if (rest > 0)
+		snprintf(buf, len, "%lld%c%lld%c", s / units[i].secs,
+		         units[i].unit, rest, units[i + 1].unit);
 	else
-		snprintf(buf, len, s % 86400 / 3600 ? "%lldd%lldh" : "%lldd",
-		         s / 86400, s % 86400 / 3600);
+		snprintf(buf, len, "%lld%c", s / units[i].secs, units[i].unit);
 }
 
 /* "3 (2 ready, 1 failed)". */
