@@ -46,6 +46,7 @@ struct options {
 	const char *action;         /* create, list, revoke */
 	const char *key_id;         /* revoke */
 	const char *name, *role, *spaces, *expires;
+	const char *module;         /* restart */
 };
 
 static void
@@ -54,14 +55,20 @@ usage(FILE *out)
 	fputs("usage: asterctl [--socket PATH] [-c DIR] [--json] COMMAND\n"
 	      "\n"
 	      "Commands:\n"
-	      "  status              state, generation, uptime, listeners, "
-	      "last reload\n"
+	      "  status              state, generation, uptime, runtimes, "
+	      "listeners,\n"
+	      "                      last reload\n"
 	      "  modules             each module: id, name, version, wave, "
 	      "state\n"
 	      "  routes              the live route table\n"
 	      "  upstreams           each upstream's targets (up, ejected, "
 	      "down) and counters\n"
 	      "  plan                the start-up waves\n"
+	      "  runtimes            each runtime process: module, pid, "
+	      "state, restarts,\n"
+	      "                      last exit, uptime\n"
+	      "  restart MODULE      start the module's runtime again "
+	      "(after it failed)\n"
 	      "  reload [--dry-run]  re-read the configuration; with "
 	      "--dry-run only\n"
 	      "                      print what would change\n"
@@ -103,6 +110,7 @@ bad_usage(const char *fmt, const char *arg)
 
 static const char *const commands[] = {
 	"status", "modules", "routes", "upstreams", "plan", "reload", "keys",
+	"runtimes", "restart",
 };
 
 /* `keys ACTION [ID]` and the options that go with it. */
@@ -197,8 +205,14 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		return bad_usage("%s", "no command given (status, modules, "
-		                 "routes, upstreams, plan, reload)");
+		                 "routes, upstreams, plan, runtimes, restart, "
+		                 "reload, keys)");
 	o->command = argv[optind++];
+	if (strcmp(o->command, "restart") == 0) {
+		if (optind >= argc)
+			return bad_usage("%s", "restart needs a module id");
+		o->module = argv[optind++];
+	}
 	if (strcmp(o->command, "keys") == 0 &&
 	    (c = check_keys(argc, argv, o)) != 0)
 		return c;
@@ -562,6 +576,36 @@ format_duration(long long s, char *buf, size_t len)
 	}
 }
 
+/* 3723000 ms -> "1h2m": the two largest units, for a table column;
+ * 125000 -> "2m5s", 120000 -> "2m", 3000 -> "3s", below a second "0s". */
+static void
+format_uptime(long long ms, char *buf, size_t len)
+{
+	static const struct {
+		long long secs;
+		char unit;
+	} units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+	long long s = ms > 0 ? ms / 1000 : 0, rest;
+	size_t i = 0;
+
+	while (i < 3 && s < units[i].secs)
+		i++;
+	rest = i < 3 ? s % units[i].secs / units[i + 1].secs : 0;
+	if (rest > 0)
+		snprintf(buf, len, "%lld%c%lld%c", s / units[i].secs,
+		         units[i].unit, rest, units[i + 1].unit);
+	else
+		snprintf(buf, len, "%lld%c", s / units[i].secs, units[i].unit);
+}
+
+/* "3 (2 ready, 1 failed)". */
+static void
+format_runtime_counts(json_object *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s (%s ready, %s failed)", value(c, "total", "?"),
+	         value(c, "ready", "?"), value(c, "failed", "?"));
+}
+
 static void
 show_status(json_object *a)
 {
@@ -586,6 +630,11 @@ show_status(json_object *a)
 	table_row(&t, (const char *[]){"uptime", buf});
 	table_row(&t, (const char *[]){"modules", value(a, "modules", "-")});
 	table_row(&t, (const char *[]){"routes", value(a, "routes", "-")});
+	/* A product without runtime processes is spared the line. */
+	if (json_object_get_int64(member(member(a, "runtimes"), "total")) > 0) {
+		format_runtime_counts(member(a, "runtimes"), buf, sizeof(buf));
+		table_row(&t, (const char *[]){"runtimes", buf});
+	}
 	for (i = 0; i < array_len(ls); i++) {
 		json_object *l = json_object_array_get_idx(ls, i);
 
@@ -701,6 +750,72 @@ show_upstreams(json_object *a)
 			          state, value(tg, "inFlight", "0"),
 			          value(tg, "idle", "0"), k == 0 ? att : ""});
 		}
+	}
+	table_print(&t, stdout);
+}
+
+/* "exit 1", "signal 9 (SIGKILL)", or "-" before any exit. */
+static void
+format_last_exit(json_object *e, char *buf, size_t len)
+{
+	if (member(e, "signal") != NULL && str(e, "name", NULL) != NULL)
+		snprintf(buf, len, "signal %s (%s)", value(e, "signal", "?"),
+		         str(e, "name", ""));
+	else if (member(e, "signal") != NULL)
+		snprintf(buf, len, "signal %s", value(e, "signal", "?"));
+	else if (member(e, "code") != NULL)
+		snprintf(buf, len, "exit %s", value(e, "code", "?"));
+	else
+		snprintf(buf, len, "-");
+}
+
+/* The state, with the time to the next start in backoff (milliseconds
+ * below a second: the first delays are 100, 200, 400 ms) and the cause
+ * of a failure. */
+static void
+format_runtime_state(json_object *r, char *buf, size_t len)
+{
+	const char *state = str(r, "state", "?");
+	long long ms = json_object_get_int64(member(r, "retryInMs"));
+	char retry[32];
+
+	if (strcmp(state, "backoff") == 0 && member(r, "retryInMs") != NULL) {
+		if (ms < 1000)
+			snprintf(retry, sizeof(retry), "%lldms", ms);
+		else
+			format_uptime(ms + 999, retry, sizeof(retry));
+		snprintf(buf, len, "backoff (retry in %s)", retry);
+	} else if (strcmp(state, "failed") == 0 &&
+	           str(r, "cause", NULL) != NULL) {
+		snprintf(buf, len, "failed: %s", str(r, "cause", ""));
+	} else {
+		snprintf(buf, len, "%s", state);
+	}
+}
+
+static void
+show_runtimes(json_object *a)
+{
+	struct table t = {6, 0, 0, NULL};
+	json_object *rts = member(a, "runtimes");
+	char state[512], last[64], up[32];
+	size_t i;
+
+	table_row(&t, (const char *[]){"MODULE", "PID", "STATE", "RESTARTS",
+	                               "LAST-EXIT", "UPTIME"});
+	for (i = 0; i < array_len(rts); i++) {
+		json_object *r = json_object_array_get_idx(rts, i);
+
+		format_runtime_state(r, state, sizeof(state));
+		format_last_exit(member(r, "lastExit"), last, sizeof(last));
+		if (member(r, "pid") != NULL)
+			format_uptime(json_object_get_int64(member(r,
+			              "uptimeMs")), up, sizeof(up));
+		else
+			snprintf(up, sizeof(up), "-");
+		table_row(&t, (const char *[]){str(r, "module", "?"),
+		          value(r, "pid", "-"), state,
+		          value(r, "restarts", "0"), last, up});
 	}
 	table_print(&t, stdout);
 }
@@ -900,6 +1015,9 @@ build_request(const struct options *o)
 		                       json_object_new_boolean(o->dry_run));
 	if (strcmp(o->command, "keys") == 0)
 		add_keys_request(req, o);
+	if (o->module != NULL)
+		json_object_object_add(req, "module",
+		                       json_object_new_string(o->module));
 	text = strdup(json_object_to_json_string_ext(req,
 	    JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
@@ -942,6 +1060,10 @@ show(const struct options *o, const char *line)
 		show_upstreams(a);
 	} else if (strcmp(o->command, "plan") == 0) {
 		show_plan(a);
+	} else if (strcmp(o->command, "runtimes") == 0) {
+		show_runtimes(a);
+	} else if (strcmp(o->command, "restart") == 0) {
+		printf("restarting %s\n", str(a, "module", o->module));
 	} else if (strcmp(o->command, "keys") == 0) {
 		show_keys(o, a);
 	} else {

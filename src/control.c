@@ -86,11 +86,8 @@ set_err(char **err, const char *fmt, ...)
 
 /* --- answers ----------------------------------------------------------- */
 
-static json_object *
-answer_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_object *
-answer_error(const char *fmt, ...)
+json_object *
+control_error(const char *fmt, ...)
 {
 	json_object *o = json_object_new_object();
 	va_list ap;
@@ -107,8 +104,8 @@ answer_error(const char *fmt, ...)
 	return o;
 }
 
-static json_object *
-answer_ok(void)
+json_object *
+control_ok(void)
 {
 	json_object *o = json_object_new_object();
 
@@ -195,7 +192,7 @@ cmd_status(struct runtime *rt)
 {
 	const struct generation *g = rt->current;
 	const struct config *cfg = g != NULL ? g->cfg : NULL;
-	json_object *o = answer_ok();
+	json_object *o = control_ok();
 	json_object *prod = NULL;
 	double up = runtime_uptime(rt);
 
@@ -216,6 +213,7 @@ cmd_status(struct runtime *rt)
 	    g != NULL ? (int64_t)g->nruns : 0));
 	json_object_object_add(o, "routes", json_object_new_int64(
 	    cfg != NULL ? (int64_t)cfg->nroutes : 0));
+	json_object_object_add(o, "runtimes", control_runtime_counts(rt));
 	json_object_object_add(o, "listeners", json_listeners(rt));
 	json_object_object_add(o, "lastReload",
 	                       json_last_reload(&rt->last_reload));
@@ -277,7 +275,7 @@ static json_object *
 cmd_upstreams(struct runtime *rt)
 {
 	const struct generation *g = rt->current;
-	json_object *o = answer_ok();
+	json_object *o = control_ok();
 	json_object *a = json_object_new_array();
 	size_t i;
 
@@ -291,7 +289,7 @@ static json_object *
 cmd_modules(struct runtime *rt)
 {
 	const struct generation *g = rt->current;
-	json_object *o = answer_ok();
+	json_object *o = control_ok();
 	json_object *a = json_object_new_array();
 	size_t i;
 
@@ -343,7 +341,7 @@ static json_object *
 cmd_routes(struct runtime *rt)
 {
 	const struct generation *g = rt->current;
-	json_object *o = answer_ok();
+	json_object *o = control_ok();
 	json_object *a = json_object_new_array();
 	size_t i, j;
 
@@ -363,7 +361,7 @@ cmd_plan(struct runtime *rt)
 {
 	const struct generation *g = rt->current;
 	const struct config *cfg = g != NULL ? g->cfg : NULL;
-	json_object *o = answer_ok();
+	json_object *o = control_ok();
 	json_object *waves = json_object_new_array();
 	size_t w, i;
 
@@ -395,8 +393,8 @@ reload_answer(int rc, char *report)
 	free(report);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
-		return rc == 0 ? answer_error("reload gave no report") :
-		                 answer_error("reload failed");
+		return rc == 0 ? control_error("reload gave no report") :
+		                 control_error("reload failed");
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(rc == 0));
 	if (rc != 0 && !json_object_object_get_ex(o, "error", NULL)) {
@@ -430,7 +428,7 @@ cmd_reload(struct runtime *rt, json_object *req, struct control_pending *p)
 
 	if (json_object_object_get_ex(req, "dryRun", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return answer_error("\"dryRun\" must be true or "
+			return control_error("\"dryRun\" must be true or "
 			                    "false");
 		dry_run = json_object_get_boolean(v);
 	}
@@ -453,7 +451,7 @@ control_dispatch(struct control *c, const char *line, size_t len,
 	size_t end;
 
 	if ((tok = json_tokener_new()) == NULL)
-		return answer_error("out of memory");
+		return control_error("out of memory");
 	/* The terminating NUL goes in too: it ends a bare number, which
 	 * json-c would otherwise wait to see continue. */
 	req = json_tokener_parse_ex(tok, line, (int)len + 1);
@@ -470,17 +468,17 @@ control_dispatch(struct control *c, const char *line, size_t len,
 		jerr = json_tokener_error_parse_unexpected;
 	if (jerr != json_tokener_success) {
 		json_object_put(req);
-		return answer_error("request is not JSON: %s",
+		return control_error("request is not JSON: %s",
 		                    json_tokener_error_desc(jerr));
 	}
 	if (!json_object_is_type(req, json_type_object)) {
 		json_object_put(req);
-		return answer_error("request must be a JSON object");
+		return control_error("request must be a JSON object");
 	}
 	if (!json_object_object_get_ex(req, "command", &cmd) ||
 	    !json_object_is_type(cmd, json_type_string)) {
 		json_object_put(req);
-		return answer_error("request needs \"command\", a string");
+		return control_error("request needs \"command\", a string");
 	}
 	name = json_object_get_string(cmd);
 	if (strcmp(name, "status") == 0)
@@ -493,9 +491,13 @@ control_dispatch(struct control *c, const char *line, size_t len,
 		ans = cmd_upstreams(c->rt);
 	else if (strcmp(name, "plan") == 0)
 		ans = cmd_plan(c->rt);
+	else if (strcmp(name, "runtimes") == 0)
+		ans = control_runtimes(c->rt);
+	else if (strcmp(name, "restart") == 0)
+		ans = control_restart(c->rt, req);
 	else if (strcmp(name, "reload") == 0 &&
 	         (*pending = calloc(1, sizeof(**pending))) == NULL)
-		ans = answer_error("out of memory");
+		ans = control_error("out of memory");
 	else if (strcmp(name, "reload") == 0 &&
 	         (ans = cmd_reload(c->rt, req, *pending)) != NULL) {
 		free(*pending);
@@ -504,7 +506,7 @@ control_dispatch(struct control *c, const char *line, size_t len,
 		ans = NULL;
 	else if (strcmp(name, "keys") == 0 &&
 	         (*pending = calloc(1, sizeof(**pending))) == NULL)
-		ans = answer_error("out of memory");
+		ans = control_error("out of memory");
 	else if (strcmp(name, "keys") == 0 &&
 	         (ans = control_keys(c->rt, req, *pending)) != NULL) {
 		free(*pending);
@@ -512,7 +514,7 @@ control_dispatch(struct control *c, const char *line, size_t len,
 	} else if (strcmp(name, "keys") == 0)
 		ans = NULL;
 	else
-		ans = answer_error("unknown command '%s'", name);
+		ans = control_error("unknown command '%s'", name);
 	json_object_put(req);
 	return ans;
 }
@@ -551,7 +553,7 @@ conn_send(struct control_conn *cc, json_object *ans)
 static void
 conn_too_long(struct control_conn *cc)
 {
-	conn_send(cc, answer_error("request line longer than %u bytes",
+	conn_send(cc, control_error("request line longer than %u bytes",
 	                           (unsigned)CONTROL_MAX_LINE));
 	cc->closing = 1;
 	bufferevent_disable(cc->bev, EV_READ);
@@ -700,7 +702,7 @@ peer_allowed(evutil_socket_t fd)
 static void
 refuse(evutil_socket_t fd, const char *why)
 {
-	json_object *ans = answer_error("%s", why);
+	json_object *ans = control_error("%s", why);
 	size_t len;
 	const char *text = json_object_to_json_string_length(ans,
 	    JSON_C_TO_STRING_PLAIN, &len);

@@ -15,6 +15,8 @@
  *   {"command":"keys","action":"list"}        {"ok":true,"keys":[...]}
  *   {"command":"keys","action":"revoke","id":"..."}
  *                                             {"ok":true,"key":{...}}
+ *   {"command":"runtimes"}                    {"ok":true,"runtimes":[...]}
+ *   {"command":"restart","module":"ID"}       {"ok":true,"module":"ID"}
  *
  * and {"ok":false,"error":"..."} for anything refused. asterctl(1)
  * documents every field.
@@ -72,5 +74,20 @@ void control_answer_later(struct control_pending *p, struct json_object *ans);
  * or NULL when it comes later through p. */
 struct json_object *control_keys(struct runtime *rt, struct json_object *req,
                                  struct control_pending *p);
+
+/* The answers every command gives: {"ok":true} to add to, and
+ * {"ok":false,"error":MESSAGE}. */
+struct json_object *control_ok(void);
+struct json_object *control_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* control_runtimes.c: {"command":"runtimes"}, each runtime process of
+ * the running configuration; {"command":"restart","module":"ID"}, a
+ * module's runtime started again; and the counts `status` shows,
+ * {"total","ready","failed"}. */
+struct json_object *control_runtimes(struct runtime *rt);
+struct json_object *control_restart(struct runtime *rt,
+                                    struct json_object *req);
+struct json_object *control_runtime_counts(struct runtime *rt);
 
 #endif
