@@ -2,8 +2,9 @@
  * test_control.c - the control socket protocol (SPEC §12) over a real
  * Unix socket in a temporary directory, served on an event loop the test
  * drives itself, against a runtime made by hand (a configuration and
- * generation as planning leaves them), with runtime_uptime() and
- * runtime_reload() stubbed below (only here, never in src/).
+ * generation as planning leaves them), with runtime_uptime(),
+ * runtime_reload() and the runtime process calls stubbed below (only
+ * here, never in src/).
  *
  * Covers each command's answer, refusals, framing (pipelined requests,
  * CRLF, blank lines, a last line without newline, the 64 KiB bound), many
@@ -70,6 +71,24 @@ runtime_reload(struct runtime *rt, int dry_run, runtime_reload_fn done,
 	}
 	*report = stub_report != NULL ? strdup(stub_report) : NULL;
 	return stub_reload_rc;
+}
+
+/* No module of the fixture has a runtime process. */
+int
+runtime_proc_view(const struct module_run *run, struct child_view *out)
+{
+	(void)run;
+	(void)out;
+	return 0;
+}
+
+int
+runtime_restart_module(struct runtime *rt, const char *id, const char **err)
+{
+	(void)rt;
+	(void)id;
+	*err = "the module has no runtime";
+	return -1;
 }
 
 /* --- fixture ----------------------------------------------------------- */
