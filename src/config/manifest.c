@@ -721,6 +721,23 @@ decode_schemas(struct decoder *d, const node_t *v, void *dst)
 	return rc;
 }
 
+/* The variables of the runtime socket contract (SPEC §10). */
+static int
+set_by_asterd(const char *name)
+{
+	static const char *const names[] = {
+		"ASTER_RUNTIME_SOCKET", "ASTER_GATEWAY_SOCKET",
+		"ASTER_MODULE_ID", "ASTER_PRODUCT_ID", "ASTER_RUNTIME_DIR",
+		"NOTIFY_SOCKET",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 decode_env(struct decoder *d, const node_t *v, void *dst)
 {
@@ -736,11 +753,18 @@ decode_env(struct decoder *d, const node_t *v, void *dst)
 		return -1;
 	}
 	for (i = 0; i < v->n; i++) {
+		const node_t *key = v->pairs[i].key;
 		const char *s;
 
 		if (decode_scalar(d, v->pairs[i].value, "runtime 'env' value",
 		                  &s) < 0)
 			rc = -1;
+		if (set_by_asterd(key->value)) {
+			diag_error(d->dl, &key->mark, "invalid-value",
+			           "runtime 'env' cannot set %s: asterd sets it "
+			           "for the runtime", key->value);
+			rc = -1;
+		}
 	}
 	return rc;
 }
