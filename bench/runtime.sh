@@ -97,7 +97,6 @@ want='{"message":"hello from c","module":"hello"}'
 direct_pid=
 asterd_pid=
 wrk_pid=
-job_pid=
 cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "$wrk_pid" ] && stop "$wrk_pid"

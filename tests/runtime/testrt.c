@@ -94,6 +94,8 @@
 #include <json-c/json.h>
 
 #define BYTES_MAX         (256L << 20)
+#define IDLE_TIMEOUT_S    120   /* over asterd's 60 s for an idle pooled
+                                   connection: asterd closes it first */
 #define GATEWAY_TIMEOUT_S 5
 #define GATEWAY_READ_MAX  (4L << 20)
 
@@ -1027,6 +1029,7 @@ main(void)
 	                           EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	                           EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(http, on_request, NULL);
+	evhttp_set_timeout(http, IDLE_TIMEOUT_S);
 	watch_signals();
 	if (cfg.ready == READY_NONE) {
 		arm_exit_after();

@@ -48,6 +48,9 @@
 #include <event2/http.h>
 
 #define MODULE_ID_MAX 256
+/* Longer than asterd keeps an idle pooled connection (60 s), so asterd
+ * is the side that closes one, never this end under a request. */
+#define IDLE_TIMEOUT_S 120
 
 static char body[128 + 6 * MODULE_ID_MAX];
 static size_t body_len;
@@ -261,6 +264,7 @@ main(void)
 	                           EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 	                           EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(http, on_request, NULL);
+	evhttp_set_timeout(http, IDLE_TIMEOUT_S);
 	if (sock_path != NULL && sock_path[0] != '\0') {
 		fd = listen_unix(sock_path);
 		if (fd < 0 || evhttp_accept_socket_with_handle(http, fd) == NULL)
