@@ -217,6 +217,10 @@ class HelloServer(socketserver.ThreadingUnixStreamServer):
     # Handler threads do not hold up the exit: an idle kept-alive
     # connection is not a request in flight; InFlight counts those.
     daemon_threads = True
+    # socketserver listens with a backlog of 5; a non-blocking connect to
+    # a Unix socket whose backlog is full fails at once (EAGAIN), and
+    # asterd opens several connections together under load.
+    request_queue_size = 128
 
 
 def remove_stale_socket(path):
