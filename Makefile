@@ -264,6 +264,19 @@ $(B)/tests/upstream/upstream: $(B)/obj/tests/upstream/upstream.o
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -levent_openssl $(DEP_LIBS)
 
+# Runtime processes (SPEC 10) for the tests and bench/runtime.sh: the C
+# example runtime, and tests/runtime/testrt.c, a runtime whose behaviour
+# its environment chooses (its header comment).
+RT_HELLO  := $(if $(wildcard examples/runtimes/c-hello/hello.c),$(B)/examples/runtimes/c-hello/hello)
+RT_TESTRT := $(if $(wildcard tests/runtime/testrt.c),$(B)/tests/runtime/testrt)
+
+tests: $(RT_HELLO) $(RT_TESTRT)
+
+$(RT_HELLO) $(RT_TESTRT): $(B)/%: $(B)/obj/%.o
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -pthread -o $@ $< $(DEP_LIBS)
+
 # --- end of test helper block -----------------------------------------------
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
@@ -412,7 +425,7 @@ fuzz-run:
 run: all
 	exec $(B)/asterd -c conf.d $(RUN_ARGS)
 
-bench: all $(TEST_MODULE_SOS)
+bench: all $(TEST_MODULE_SOS) $(RT_HELLO)
 	@sh scripts/deps.sh bench
 	@if [ -f bench/run.sh ]; then \
 		exec bash bench/run.sh $(B)/asterd; \

@@ -20,7 +20,9 @@
 # 0.90 times the requests/s without; testecho's operation within 5 % of
 # the built-in health route), and the reverse proxy against nginx and
 # HAProxy, bench/proxy.sh (its targets: asterd requests/s >= nginx's, p99
-# no worse, a download within 10 % of the direct one).
+# no worse, a download within 10 % of the direct one), and a runtime
+# process behind asterd, bench/runtime.sh (its target: asterd's CPU per
+# request on the runtime path within 1.2x of the proxy path's).
 # Exits 0 when every target passes, 1 when one fails, a check does not
 # accept a generated product or http.sh, state.sh or contract.sh cannot
 # run, 64 on bad usage.
@@ -166,5 +168,10 @@ bash "$benchdir/contract.sh" "$asterd" || fail=1
 # (bench/proxy.sh).
 echo
 bash "$benchdir/proxy.sh" "$asterd" || fail=1
+
+# Then the C example runtime behind asterd, against the same server
+# directly and through the proxy (bench/runtime.sh).
+echo
+bash "$benchdir/runtime.sh" "$asterd" || fail=1
 
 exit $fail
