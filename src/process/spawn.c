@@ -52,7 +52,9 @@ make_actions(posix_spawn_file_actions_t *fa, const char *dir, int out_w,
 
 /* Its own group; every signal back to its default (asterd ignores
  * SIGPIPE, and an ignored signal stays ignored across exec) and none
- * blocked. */
+ * blocked. glibc's own two signals (32 and 33, below SIGRTMIN) cannot
+ * be named in a sigset_t and are left ignored by posix_spawn whatever
+ * it is asked; a glibc program sets them up again as it starts. */
 static int
 make_attr(posix_spawnattr_t *attr)
 {
