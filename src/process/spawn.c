@@ -8,15 +8,75 @@
  * or handler can bite between the two. Its descriptor hygiene does not
  * rely on every open() of asterd using O_CLOEXEC: closefrom(3) in the
  * child closes whatever else there is.
+ *
+ * The program is looked up here, before spawning, rather than left to
+ * posix_spawnp(): glibc reports a failed exec through posix_spawn(),
+ * but not every environment does (under valgrind the child is a real
+ * fork, and a missing program shows up as an exit with status 127), and
+ * a program that is not there is better refused at once than counted
+ * as a crash.
  */
 #include "process/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* PATH when asterd has none: glibc's default for execvp(). */
+#define DEFAULT_PATH "/bin:/usr/bin"
+
+/* 0 when path is a file this process may execute, else an errno value. */
+static int
+runnable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return errno;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) == 0 ? 0 : errno;
+}
+
+/* The file argv0 names into out: as is when absolute, under dir when
+ * relative with a '/', else the first runnable one in PATH. 0 or an
+ * errno value (EACCES when only such files were found). */
+static int
+resolve(const char *argv0, const char *dir, char *out, size_t cap)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	int rc = ENOENT, r;
+
+	if (strchr(argv0, '/') != NULL) {
+		if ((size_t)snprintf(out, cap, "%s%s%s", argv0[0] == '/' ? "" :
+		    dir, argv0[0] == '/' ? "" : "/", argv0) >= cap)
+			return ENAMETOOLONG;
+		return runnable(out);
+	}
+	if (path == NULL)
+		path = DEFAULT_PATH;
+	for (p = path; ; p = end + 1) {
+		size_t n;
+
+		end = strchr(p, ':');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if ((size_t)snprintf(out, cap, "%.*s%s%s", (int)n, n > 0 ? p :
+		    ".", "/", argv0) < cap && (r = runnable(out)) != ENOENT) {
+			if (r == 0)
+				return 0;
+			rc = r == EACCES ? EACCES : rc;
+		}
+		if (end == NULL)
+			return rc;
+	}
+}
 
 static void
 close_pair(int p[2])
@@ -94,8 +154,8 @@ make_pipes(int out[2], int err[2])
 }
 
 static int
-run(char *const argv[], char *const env[], const char *dir, int out_w,
-    int err_w, pid_t *pid)
+run(const char *file, char *const argv[], char *const env[],
+    const char *dir, int out_w, int err_w, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -107,10 +167,7 @@ run(char *const argv[], char *const env[], const char *dir, int out_w,
 		posix_spawn_file_actions_destroy(&fa);
 		return rc;
 	}
-	if (strchr(argv[0], '/') != NULL)
-		rc = posix_spawn(pid, argv[0], &fa, &attr, argv, env);
-	else
-		rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, env);
+	rc = posix_spawn(pid, file, &fa, &attr, argv, env);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
@@ -121,12 +178,20 @@ spawn_process(char *const argv[], char *const env[], const char *dir,
               struct spawned *out)
 {
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	char file[PATH_MAX];
+	struct stat st;
 	int rc;
 
 	if (argv[0] == NULL || argv[0][0] == '\0')
 		return ENOENT;
+	if (stat(dir, &st) != 0)
+		return errno;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	if ((rc = resolve(argv[0], dir, file, sizeof(file))) != 0)
+		return rc;
 	if ((rc = make_pipes(outp, errp)) == 0)
-		rc = run(argv, env, dir, outp[1], errp[1], &out->pid);
+		rc = run(file, argv, env, dir, outp[1], errp[1], &out->pid);
 	if (rc != 0) {
 		close_pair(outp);
 		close_pair(errp);

@@ -16,11 +16,12 @@ struct spawned {
 };
 
 /*
- * Starts argv (argv[0] looked up in asterd's PATH when it holds no '/')
- * with the environment env, in dir. Returns 0 with *out filled, or an
- * errno value (the exec's own: ENOENT, EACCES, ...) with nothing left
- * behind: glibc reports a failed exec through posix_spawn() and reaps
- * that child itself.
+ * Starts argv with the environment env, in dir. argv[0] is the program:
+ * looked up in asterd's PATH when it holds no '/', relative to dir when
+ * it is a relative path. Returns 0 with *out filled, or an errno value
+ * (ENOENT, EACCES, ENOTDIR for dir, ...) with nothing left behind: the
+ * program is checked before spawning, and glibc reports an exec that
+ * fails still (and reaps that child itself).
  */
 int spawn_process(char *const argv[], char *const env[], const char *dir,
                   struct spawned *out);
