@@ -565,3 +565,70 @@ log_access(const struct access_entry *e)
 		access_text(&l, e);
 	line_end(&l, lg.json, 0);
 }
+
+/* A runtime's line with its fields but the message (head: up to "msg="
+ * or "\"msg\":"; tail: what follows it). */
+static void
+runtime_fields(struct line *head, struct line *tail, const char *name,
+               const char *stream, int cut)
+{
+	line_start(head, LOG_INFO, lg.json);
+	tail->len = 0;
+	if (lg.json) {
+		put(tail, ",\"runtime\":");
+		put_json(tail, name, len_of(name), LOG_FIELD_MAX);
+		put(tail, ",\"stream\":");
+		put_json(tail, stream, len_of(stream), LOG_FIELD_MAX);
+		if (cut)
+			put(tail, ",\"cut\":true");
+		put(tail, "}");
+	} else {
+		put(head, "runtime=");
+		put_text(head, name, len_of(name), LOG_FIELD_MAX);
+		put(head, " stream=");
+		put_text(head, stream, len_of(stream), LOG_FIELD_MAX);
+		put(head, " msg=");
+		if (cut)
+			put(tail, " cut=true");
+	}
+	put(tail, "\n");
+}
+
+/*
+ * A runtime's line may be 16 KiB, escaped up to six times that: more
+ * than struct line holds, so the message goes into a buffer of its own,
+ * sized for this line, between the fields built as usual.
+ */
+void
+log_runtime_line(const char *name, const char *stream, const char *line,
+                 size_t len, int cut)
+{
+	struct line head, tail;
+	size_t cap, n;
+	char *buf;
+
+	if (!log_enabled(LOG_INFO))
+		return;
+	if (len > LOG_RUNTIME_LINE_MAX) {
+		len = LOG_RUNTIME_LINE_MAX;
+		cut = 1;
+	}
+	runtime_fields(&head, &tail, name, stream, cut);
+	/* the message's largest escaped form (JSON's: text's is smaller),
+	 * its quotes and a NUL */
+	cap = ESCAPE_JSON_MAX(len) + 3;
+	if ((buf = malloc(head.len + cap + tail.len)) == NULL)
+		return;
+	memcpy(buf, head.buf, head.len);
+	n = head.len;
+	if (lg.json) {
+		buf[n++] = '"';
+		n += escape_json(buf + n, cap, line, len, NULL);
+		buf[n++] = '"';
+	} else {
+		n += escape_text_value(buf + n, cap, line, len, NULL);
+	}
+	memcpy(buf + n, tail.buf, tail.len);
+	emit(buf, n + tail.len, 0);
+	free(buf);
+}

@@ -49,8 +49,9 @@ enum child_restart child_restart_policy(const char *name);
 /* What to run. child_start() copies all of it. */
 struct child_spec {
 	const char *name;           /* the log tag: runtime=NAME */
-	const char *const *argv;    /* argv[0] is looked up in PATH when it
-	                               holds no '/'; NULL-terminated */
+	const char *const *argv;    /* argv[0] is looked up in asterd's
+	                               PATH (not env's) when it holds no
+	                               '/'; NULL-terminated */
 	const char *const *env;     /* the whole environment, "NAME=VALUE",
 	                               NULL-terminated */
 	const char *dir;            /* working directory (exists) */
@@ -59,9 +60,10 @@ struct child_spec {
 	                               NULL */
 	const char *notify_socket;  /* a Unix datagram socket path the
 	                               supervisor binds for READY=1 (the
-	                               child's NOTIFY_SOCKET), or NULL */
+	                               child's NOTIFY_SOCKET), or NULL;
+	                               with neither socket, ready at once */
 	enum child_restart restart;
-	unsigned ready_timeout_ms;
+	unsigned ready_timeout_ms;  /* 0: no limit */
 	unsigned stop_timeout_ms;
 };
 
@@ -97,7 +99,9 @@ struct supervisor *supervisor_new(struct event_base *base);
 size_t supervisor_alive(const struct supervisor *s);
 
 /* Kills (SIGKILL) every group left and reaps its leader, blocking: for
- * the very end, once the loop no longer runs. Then frees s. */
+ * the very end, once the loop no longer runs, before base is freed.
+ * Then frees s and every child left, stopping ones included, without
+ * calling their gone functions. */
 void supervisor_free(struct supervisor *s);
 
 /*
@@ -111,8 +115,8 @@ struct child *child_start(struct supervisor *s, const struct child_spec *spec,
 
 /*
  * Stops c: SIGTERM to its process group, SIGKILL to the group after
- * stop_timeout_ms; once no process of the group is left, gone(arg) runs
- * (from the loop, or from supervisor_free()) and c is freed. A child in
+ * stop_timeout_ms; once no process of the group is left, c is freed and
+ * gone(arg) runs, from the loop (never from supervisor_free()). A child in
  * backoff, failed or stopped is gone at once (gone still runs later,
  * from the loop). c must not be used after this; its changed function
  * is not called again. Safe to call from that function.
