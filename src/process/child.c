@@ -210,6 +210,10 @@ spawn_one(struct child *c)
 	struct proc *p;
 	int rc, status;
 
+	/* The socket file a previous process left: the new one binds the
+	 * same path, which most servers refuse while the file exists. */
+	if (c->ready_socket != NULL)
+		unlink(c->ready_socket);
 	rc = spawn_process(c->argv, c->env, c->dir, &sp);
 	if (rc != 0)
 		return rc;

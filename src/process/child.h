@@ -57,7 +57,8 @@ struct child_spec {
 	const char *dir;            /* working directory (exists) */
 	const char *ready_socket;   /* a Unix stream socket path whose first
 	                               accepted connection means ready, or
-	                               NULL */
+	                               NULL; a file left there is removed
+	                               before each process starts */
 	const char *notify_socket;  /* a Unix datagram socket path the
 	                               supervisor binds for READY=1 (the
 	                               child's NOTIFY_SOCKET), or NULL;
