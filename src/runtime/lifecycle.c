@@ -597,6 +597,16 @@ all_started(struct runtime *rt)
 	}
 }
 
+/* The last step of a stop: every runtime process is gone. */
+static void
+stop_modules_and_exit(struct runtime *rt)
+{
+	runtime_stop_runs(rt, rt->current, NULL, NULL);
+	if (rt->state == RUNTIME_STOPPING)
+		log_msg(LOG_INFO, "stopped");
+	event_base_loopbreak(rt->base);
+}
+
 static void
 start_failed(struct runtime *rt, struct module_run *run)
 {
@@ -618,8 +628,7 @@ start_failed(struct runtime *rt, struct module_run *run)
 	rt->state = RUNTIME_FAILED;
 	if (rt->exit_code == 0)
 		rt->exit_code = 69;
-	runtime_stop_runs(rt, rt->current, NULL, NULL);
-	runtime_break_when_children_gone(rt);
+	runtime_stop_procs_then(rt, rt->current, stop_modules_and_exit);
 }
 
 /* --- shutdown ---------------------------------------------------------- */
@@ -648,9 +657,7 @@ finish_shutdown(struct runtime *rt)
 		rt->drain_timer = NULL;
 	}
 	close_all(rt);
-	runtime_stop_runs(rt, rt->current, NULL, NULL);
-	log_msg(LOG_INFO, "stopped");
-	runtime_break_when_children_gone(rt);
+	runtime_stop_procs_then(rt, rt->current, stop_modules_and_exit);
 }
 
 static void
@@ -787,7 +794,9 @@ runtime_run(struct runtime *rt, struct config *cfg)
 		notify_send("STATUS=starting %zu modules", cfg->nmembers);
 		rt->starting = rt->current;
 		runtime_advance(rt);
-		if (rt->exit_code == 0)
+		/* A start that failed at once may still wait for runtime
+		 * processes to stop. */
+		if (rt->exit_code == 0 || rt->after_children != NULL)
 			event_base_dispatch(rt->base);
 	}
 	notify_watchdog_stop();

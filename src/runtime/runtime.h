@@ -183,6 +183,7 @@ struct runtime {
 	int run_dir_made;           /* run_dir is ours: removed at exit */
 	unsigned next_proc;         /* numbers private directories */
 	struct event *exit_timer;   /* stopping: waits for the children */
+	void (*after_children)(struct runtime *rt);  /* ... then this */
 	struct runtime_proc *procs; /* every process record, stopping ones
 	                               included (a list) */
 };
@@ -440,9 +441,12 @@ struct upstream *runtime_proc_upstream(struct runtime *rt,
                                        struct module_run *run,
                                        unsigned *retry_after_s);
 
-/* supervise.c: once no runtime process is left (at most their
- * stop_timeout_ms, as each is stopped already), ends the loop. */
-void runtime_break_when_children_gone(struct runtime *rt);
+/* supervise.c: stops the runtime processes of g (reverse plan order),
+ * and once none is left (at most their stop_timeout_ms) calls then(rt):
+ * the modules' services still run meanwhile, so a runtime may use them
+ * while it stops. */
+void runtime_stop_procs_then(struct runtime *rt, struct generation *g,
+                             void (*then)(struct runtime *rt));
 
 /* supervise.c: after the loop: kills what is left, frees every process
  * record and removes the runtime directory asterd made. */

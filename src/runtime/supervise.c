@@ -309,36 +309,50 @@ runtime_proc_carry(struct module_run *from, struct module_run *to)
 }
 
 static void
+children_gone(struct runtime *rt)
+{
+	void (*then)(struct runtime *rt) = rt->after_children;
+
+	if (rt->exit_timer != NULL)
+		event_free(rt->exit_timer);
+	rt->exit_timer = NULL;
+	rt->after_children = NULL;
+	then(rt);
+}
+
+static void
 on_exit_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct runtime *rt = arg;
 
 	(void)fd;
 	(void)what;
-	if (supervisor_alive(rt->supervisor) > 0)
-		return;
-	event_free(rt->exit_timer);
-	rt->exit_timer = NULL;
-	event_base_loopbreak(rt->base);
+	if (supervisor_alive(rt->supervisor) == 0)
+		children_gone(rt);
 }
 
 void
-runtime_break_when_children_gone(struct runtime *rt)
+runtime_stop_procs_then(struct runtime *rt, struct generation *g,
+                        void (*then)(struct runtime *rt))
 {
 	struct timeval tv = {0, POLL_MS * 1000};
+	size_t i, alive;
 
-	if (rt->supervisor == NULL || supervisor_alive(rt->supervisor) == 0) {
-		event_base_loopbreak(rt->base);
+	for (i = g != NULL ? g->nruns : 0; i-- > 0;)
+		if (!g->runs[i].carried)
+			runtime_proc_stop(rt, &g->runs[i]);
+	rt->after_children = then;
+	alive = rt->supervisor != NULL ? supervisor_alive(rt->supervisor) : 0;
+	if (alive == 0 || rt->exit_timer != NULL) {
+		if (alive == 0)
+			children_gone(rt);
 		return;
 	}
-	if (rt->exit_timer != NULL)
-		return;
-	log_msg(LOG_INFO, "waiting for %zu runtime process%s to stop",
-	        supervisor_alive(rt->supervisor),
-	        supervisor_alive(rt->supervisor) == 1 ? "" : "es");
+	log_msg(LOG_INFO, "waiting for %zu runtime process%s to stop", alive,
+	        alive == 1 ? "" : "es");
 	rt->exit_timer = event_new(rt->base, -1, EV_PERSIST, on_exit_poll, rt);
 	if (rt->exit_timer == NULL) {
-		event_base_loopbreak(rt->base);
+		children_gone(rt);
 		return;
 	}
 	event_add(rt->exit_timer, &tv);
