@@ -70,10 +70,14 @@ struct aster_auth_limit {
 
 /* Who a verified token speaks for. */
 struct aster_credential {
-	const char *kind;           /* "api-key" or "jwt" */
-	const char *id;             /* the key's id, or the JWT's `sub` */
+	const char *kind;           /* "api-key", "jwt", or "runtime" (a
+	                               module's runtime process calling on
+	                               its gateway socket, SPEC §10) */
+	const char *id;             /* the key's id, the JWT's `sub`, or
+	                               the runtime's module id */
 	const char *name;           /* the key's name; NULL for a JWT */
-	const char *role;           /* "admin" or "user" */
+	const char *role;           /* "admin" or "user"; "internal" for a
+	                               runtime */
 	const char *const *spaces;  /* the spaces it is limited to */
 	size_t nspaces;             /* 0: not limited */
 	int64_t expires_at;         /* Unix seconds; 0: never */
