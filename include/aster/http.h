@@ -198,8 +198,9 @@ aster_body(const struct aster_request *r, size_t *len)
 	return r->http->body(r, len);
 }
 
-/* Who is calling: the verified credential on `user` and `admin` routes,
- * NULL on `public` and `internal` ones. */
+/* Who is calling: the verified credential on `user` and `admin` routes;
+ * on a runtime's gateway socket (SPEC §10) the runtime (kind "runtime",
+ * its module id as id); else NULL (`public` and `internal` routes). */
 static inline const struct aster_credential *
 aster_credential(const struct aster_request *r)
 {
