@@ -23,7 +23,9 @@
  *   .../state     a blocking call to the state API on ASTER_GATEWAY_SOCKET:
  *                 `PUT /gateway/v1/internal/state/NS/KEY` with body
  *                 {"pid": N}; query method=GET|PUT|DELETE (default PUT),
- *                 ns= (default testrt), key= (default ASTER_MODULE_ID).
+ *                 ns= (default testrt), key= (default ASTER_MODULE_ID);
+ *                 path=P calls P on the gateway instead (any internal
+ *                 route).
  *                 Answers 200 {"gatewayStatus": status (0: no answer),
  *                 "gatewayBody": the body as JSON, or as a string when
  *                 it is not JSON, "gatewayEtag": ETag or null,
@@ -664,8 +666,11 @@ state_json(struct evkeyvalq *q)
 	size_t len;
 	char *text;
 
-	snprintf(path, sizeof(path), "/gateway/v1/internal/state/%s/%s",
-	         ns != NULL ? ns : "", key != NULL ? key : "");
+	if (query_or(q, "path", NULL) != NULL)
+		snprintf(path, sizeof(path), "%s", query_or(q, "path", NULL));
+	else
+		snprintf(path, sizeof(path), "/gateway/v1/internal/state/%s/%s",
+		         ns != NULL ? ns : "", key != NULL ? key : "");
 	snprintf(put_body, sizeof(put_body), "{\"pid\": %ld}",
 	         (long)getpid());
 	gateway_call(method, path,
