@@ -30,7 +30,9 @@
 
 extern char **environ;
 
-#define RUNTIME_KEEPALIVE 32
+/* Idle connections kept to a runtime: as many as a busy listener has
+ * requests in flight, so a burst never pays a connect per request. */
+#define RUNTIME_KEEPALIVE 256
 #define RUNTIME_CONNECT_TIMEOUT_MS 2000
 
 static int
