@@ -119,6 +119,7 @@ static void
 teardown(void)
 {
 	if (saved_stderr >= 0) {
+		log_detach();
 		dup2(saved_stderr, STDERR_FILENO);
 		close(saved_stderr);
 		saved_stderr = -1;
@@ -148,16 +149,19 @@ capture_start(void)
 	ck_assert_int_ge(saved_stderr, 0);
 	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	close(fd);
+	log_attach();       /* as asterd runs: lines written off the loop */
 }
 
 /* What was logged so far (NUL-terminated, the caller frees it). */
 static char *
 captured(void)
 {
-	FILE *f = fopen(log_path, "r");
+	FILE *f;
 	char *buf;
 	long n;
 
+	ck_assert_int_eq(log_flush(2000), 0);
+	f = fopen(log_path, "r");
 	ck_assert_ptr_nonnull(f);
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
@@ -1112,11 +1116,15 @@ START_TEST(test_output_of_earlier_process)
 }
 END_TEST
 
+#define TICK_MS 20
+#define TICKS_MAX 512
+
+/* A timer every TICK_MS, and the gaps it actually came at. */
 struct ticker {
 	struct event *ev;
 	uint64_t last;
-	uint64_t worst;             /* the latest a 20 ms tick came, in ms */
-	unsigned ticks;
+	uint64_t gaps[TICKS_MAX];
+	unsigned n;
 };
 
 static void
@@ -1127,19 +1135,29 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (t->ticks++ > 0 && now - t->last > t->worst)
-		t->worst = now - t->last;
+	if (t->last != 0 && t->n < TICKS_MAX)
+		t->gaps[t->n++] = now - t->last;
 	t->last = now;
 }
 
+static int
+by_value(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* `yes`: the burst and the rate logged, the rest dropped and counted,
- * one warning a second, and a 20 ms timer still on time. */
+ * one warning a second, and a 20 ms timer still on time: nine ticks in
+ * ten within 45 ms of the one before (the machine's other work may
+ * delay a few), none after more than a quarter second. */
 START_TEST(test_output_flood)
 {
 	const char *argv[] = {"yes", NULL};
 	struct child_spec sp = spec_of(argv);
 	struct ticker t = {0};
-	struct timeval tv = {0, 20000};
+	struct timeval tv = {0, TICK_MS * 1000};
 	struct watch w;
 	struct child_view v;
 	uint64_t t0, took;
@@ -1169,9 +1187,13 @@ START_TEST(test_output_flood)
 	ck_assert_msg(count_of(log, "warn runtime=flood: ") >= 2 &&
 	              strstr(log, " output lines dropped (flood)\n") != NULL,
 	              "no flood warning");
-	ck_assert_msg(t.worst < 60, "a 20 ms timer came %llu ms apart",
-	              (unsigned long long)t.worst);
-	ck_assert_uint_ge(t.ticks, 2200 / 20 * 8 / 10);
+	ck_assert_uint_ge(t.n, 2200 / TICK_MS * 8 / 10);
+	qsort(t.gaps, t.n, sizeof(t.gaps[0]), by_value);
+	ck_assert_msg(t.gaps[t.n * 9 / 10] < 45 && t.gaps[t.n - 1] < 250,
+	              "ticks of %d ms came up to %llu ms apart, one in ten "
+	              "%llu ms or more", TICK_MS,
+	              (unsigned long long)t.gaps[t.n - 1],
+	              (unsigned long long)t.gaps[t.n * 9 / 10]);
 	free(log);
 }
 END_TEST
