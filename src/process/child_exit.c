@@ -142,13 +142,13 @@ child_reaped(struct proc *p)
 		return;
 	}
 	c->cur = NULL;
+	record_exit(c, status);
 	if (c->state == CHILD_STOPPING) {
 		child_stop_reaped(c);
 		return;
 	}
 	kill(-p->pid, SIGKILL);     /* whatever is left of its group */
 	child_ready_end(c);
-	record_exit(c, status);
 	failed = p->ready_timed_out || status != 0;
 	if (p->ready_timed_out)
 		snprintf(what, sizeof(what), "not ready within %u ms",

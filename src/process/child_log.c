@@ -185,19 +185,37 @@ shut(struct outpipe *o)
 	flush_partial(o);
 	event_free(o->ev);
 	o->ev = NULL;
+	event_free(o->resume);
+	o->resume = NULL;
 	close(o->fd);
 	o->fd = -1;
+}
+
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct outpipe *o = arg;
+
+	(void)fd;
+	(void)what;
+	event_add(o->ev, NULL);
 }
 
 static void
 on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct outpipe *o = arg;
+	struct timeval pause = {0, FLOOD_PAUSE_MS * 1000};
 
 	(void)fd;
 	(void)what;
-	if (!drain(o))
+	if (!drain(o)) {
+		if (o->flood->tokens < 1000u) {
+			event_del(o->ev);
+			evtimer_add(o->resume, &pause);
+		}
 		return;
+	}
 	shut(o);
 	o->closed(o->arg);
 }
@@ -215,10 +233,13 @@ outpipe_open(struct outpipe *o, struct event_base *base, int fd,
 	o->discarding = 0;
 	o->len = 0;
 	o->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, o);
-	if (o->ev == NULL || event_add(o->ev, NULL) != 0) {
+	o->resume = evtimer_new(base, on_resume, o);
+	if (o->ev == NULL || o->resume == NULL || event_add(o->ev, NULL) != 0) {
 		if (o->ev != NULL)
 			event_free(o->ev);
-		o->ev = NULL;
+		if (o->resume != NULL)
+			event_free(o->resume);
+		o->ev = o->resume = NULL;
 		close(fd);
 		o->fd = -1;
 		return -1;

@@ -9,7 +9,10 @@
  * full the child itself blocks. The lines read go through a token
  * bucket per child (FLOOD_RATE lines a second, bursts of FLOOD_BURST):
  * the lines over it are dropped and counted, and while dropping, once a
- * second, one warning says how many.
+ * second, one warning says how many. A pipe whose reading ran the
+ * bucket dry is left alone for FLOOD_PAUSE_MS: a child stuck printing
+ * as fast as it can would otherwise keep the loop reading and dropping
+ * all the time, a processor's worth of work for nothing.
  */
 #ifndef ASTER_PROCESS_CHILD_LOG_H
 #define ASTER_PROCESS_CHILD_LOG_H
@@ -26,6 +29,7 @@ struct event_base;
 #define FLOOD_RATE       1000u          /* lines a second, sustained */
 #define FLOOD_BURST      2000u          /* lines at once */
 #define FLOOD_REPORT_MS  1000
+#define FLOOD_PAUSE_MS   10             /* a pipe not read while dropping */
 
 /* The rate of one child's output, both streams and every process of it
  * together. */
@@ -42,6 +46,7 @@ struct flood {
 struct outpipe {
 	int fd;                     /* -1: closed (or never opened) */
 	struct event *ev;
+	struct event *resume;       /* reading paused during a flood */
 	const char *stream;         /* "stdout" or "stderr" */
 	struct flood *flood;
 	void (*closed)(void *arg);  /* after EOF, once the pipe is closed */

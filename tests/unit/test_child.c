@@ -119,6 +119,7 @@ static void
 teardown(void)
 {
 	if (saved_stderr >= 0) {
+		log_detach();
 		dup2(saved_stderr, STDERR_FILENO);
 		close(saved_stderr);
 		saved_stderr = -1;
@@ -148,16 +149,19 @@ capture_start(void)
 	ck_assert_int_ge(saved_stderr, 0);
 	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
 	close(fd);
+	log_attach();       /* as asterd runs: lines written off the loop */
 }
 
 /* What was logged so far (NUL-terminated, the caller frees it). */
 static char *
 captured(void)
 {
-	FILE *f = fopen(log_path, "r");
+	FILE *f;
 	char *buf;
 	long n;
 
+	ck_assert_int_eq(log_flush(2000), 0);
+	f = fopen(log_path, "r");
 	ck_assert_ptr_nonnull(f);
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
@@ -916,6 +920,53 @@ status_line(pid_t pid, const char *key, char *out, size_t cap)
 	fclose(f);
 }
 
+/* Where descriptor fd of process pid (0: this one) leads, into out. */
+static void
+fd_target(pid_t pid, const char *fd, char *out, size_t cap)
+{
+	char path[320];
+	ssize_t n;
+
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", fd);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, fd);
+	n = readlink(path, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/*
+ * Whether the process has only 0, 1 and 2 open. A program may hold
+ * another one for a moment while it starts (sleep reads its locale), so
+ * this is polled; but any other descriptor seen must not be one of this
+ * process's, inherited.
+ */
+static int
+only_std_fds(void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+	char path[64], theirs[256], ours[256];
+	struct dirent *d;
+	int others = 0;
+	DIR *dir_fds;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir_fds = opendir(path);
+	ck_assert_ptr_nonnull(dir_fds);
+	while ((d = readdir(dir_fds)) != NULL) {
+		if (d->d_name[0] == '.' || strcmp(d->d_name, "0") == 0 ||
+		    strcmp(d->d_name, "1") == 0 || strcmp(d->d_name, "2") == 0)
+			continue;
+		fd_target(pid, d->d_name, theirs, sizeof(theirs));
+		fd_target(0, d->d_name, ours, sizeof(ours));
+		ck_assert_msg(strcmp(theirs, ours) != 0,
+		              "descriptor %s (%s) inherited", d->d_name, theirs);
+		others++;
+	}
+	closedir(dir_fds);
+	return others == 0;
+}
+
 /* Only 0, 1 and 2, whatever asterd has open without O_CLOEXEC; stdin
  * /dev/null; its own group; no signal blocked or ignored. */
 START_TEST(test_child_environment)
@@ -924,13 +975,11 @@ START_TEST(test_child_environment)
 	struct child_spec sp = spec_of(argv);
 	struct watch w;
 	char path[64], link[256], line[256];
-	int leak, fds[2], seen = 0;
+	int leak, fds[2];
 	sigset_t usr1, old;
 	unsigned long long glibc_internal = 0;
-	struct dirent *d;
 	ssize_t n;
 	pid_t pid;
-	DIR *fd_dir;
 
 	/* glibc's posix_spawn leaves its own signals (32 up to SIGRTMIN)
 	 * ignored, whatever it is asked; every glibc program sets them up
@@ -951,20 +1000,8 @@ START_TEST(test_child_environment)
 	pid = view(&w).pid;
 	ck_assert_msg(run_until(is_sleeping, &pid, 3000), "no exec");
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	fd_dir = opendir(path);
-	ck_assert_ptr_nonnull(fd_dir);
-	while ((d = readdir(fd_dir)) != NULL) {
-		if (d->d_name[0] == '.')
-			continue;
-		ck_assert_msg(strcmp(d->d_name, "0") == 0 ||
-		              strcmp(d->d_name, "1") == 0 ||
-		              strcmp(d->d_name, "2") == 0,
-		              "descriptor %s inherited", d->d_name);
-		seen++;
-	}
-	closedir(fd_dir);
-	ck_assert_int_eq(seen, 3);
+	ck_assert_msg(run_until(only_std_fds, &pid, 3000),
+	              "descriptors other than 0, 1 and 2 stay open");
 	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)pid);
 	n = readlink(path, link, sizeof(link) - 1);
 	ck_assert_int_gt(n, 0);
@@ -1079,11 +1116,15 @@ START_TEST(test_output_of_earlier_process)
 }
 END_TEST
 
+#define TICK_MS 20
+#define TICKS_MAX 512
+
+/* A timer every TICK_MS, and the gaps it actually came at. */
 struct ticker {
 	struct event *ev;
 	uint64_t last;
-	uint64_t worst;             /* the latest a 20 ms tick came, in ms */
-	unsigned ticks;
+	uint64_t gaps[TICKS_MAX];
+	unsigned n;
 };
 
 static void
@@ -1094,19 +1135,29 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (t->ticks++ > 0 && now - t->last > t->worst)
-		t->worst = now - t->last;
+	if (t->last != 0 && t->n < TICKS_MAX)
+		t->gaps[t->n++] = now - t->last;
 	t->last = now;
 }
 
+static int
+by_value(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* `yes`: the burst and the rate logged, the rest dropped and counted,
- * one warning a second, and a 20 ms timer still on time. */
+ * one warning a second, and a 20 ms timer still on time: nine ticks in
+ * ten within 45 ms of the one before (the machine's other work may
+ * delay a few), none after more than a quarter second. */
 START_TEST(test_output_flood)
 {
 	const char *argv[] = {"yes", NULL};
 	struct child_spec sp = spec_of(argv);
 	struct ticker t = {0};
-	struct timeval tv = {0, 20000};
+	struct timeval tv = {0, TICK_MS * 1000};
 	struct watch w;
 	struct child_view v;
 	uint64_t t0, took;
@@ -1136,9 +1187,13 @@ START_TEST(test_output_flood)
 	ck_assert_msg(count_of(log, "warn runtime=flood: ") >= 2 &&
 	              strstr(log, " output lines dropped (flood)\n") != NULL,
 	              "no flood warning");
-	ck_assert_msg(t.worst < 60, "a 20 ms timer came %llu ms apart",
-	              (unsigned long long)t.worst);
-	ck_assert_uint_ge(t.ticks, 2200 / 20 * 8 / 10);
+	ck_assert_uint_ge(t.n, 2200 / TICK_MS * 8 / 10);
+	qsort(t.gaps, t.n, sizeof(t.gaps[0]), by_value);
+	ck_assert_msg(t.gaps[t.n * 9 / 10] < 45 && t.gaps[t.n - 1] < 250,
+	              "ticks of %d ms came up to %llu ms apart, one in ten "
+	              "%llu ms or more", TICK_MS,
+	              (unsigned long long)t.gaps[t.n - 1],
+	              (unsigned long long)t.gaps[t.n * 9 / 10]);
 	free(log);
 }
 END_TEST
