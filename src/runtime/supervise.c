@@ -91,24 +91,14 @@ proc_down(struct runtime_proc *p, const struct child_view *v)
 		        run->cause, run->module->id);
 		return;
 	}
-	if (v->state == CHILD_BACKOFF)
-		log_msg(LOG_WARN, "runtime of module %s is down (%s): restart "
-		        "in %llu ms", run->module->id, cause_of(v),
-		        (unsigned long long)v->retry_in_ms);
-	else
-		log_msg(LOG_WARN, "runtime of module %s stopped (%s); "
-		        "restart: %s", run->module->id, cause_of(v),
-		        run->module->runtime->restart != NULL ?
-		        run->module->runtime->restart : "on-failure");
+	/* Backoff and a clean stop: the process layer has said so. */
 }
 
 static void
-proc_ready(struct runtime_proc *p, const struct child_view *v)
+proc_ready(struct runtime_proc *p)
 {
 	struct module_run *run = p->run;
 
-	log_msg(LOG_INFO, "runtime of module %s ready (pid %ld)",
-	        run->module->id, (long)v->pid);
 	if (run->state == MODULE_STARTING) {
 		runtime_module_started(p->rt, run);
 	} else if (run->state == MODULE_FAILED) {
@@ -130,7 +120,7 @@ on_child_changed(struct child *c, enum child_state old, void *arg)
 	child_view(c, &v);
 	switch (v.state) {
 	case CHILD_READY:
-		proc_ready(p, &v);
+		proc_ready(p);
 		break;
 	case CHILD_BACKOFF:
 	case CHILD_FAILED:
@@ -138,9 +128,6 @@ on_child_changed(struct child *c, enum child_state old, void *arg)
 		proc_down(p, &v);
 		break;
 	case CHILD_STARTING:
-		log_msg(LOG_INFO, "runtime of module %s restarting (pid %ld)",
-		        p->run->module->id, (long)v.pid);
-		break;
 	case CHILD_STOPPING:
 		break;
 	}
