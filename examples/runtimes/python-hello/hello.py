@@ -78,15 +78,20 @@ class Counter:
         self.gateway_path = gateway_path
         self.path = "/gateway/v1/internal/state/%s/%s" % (namespace, key)
 
-    def _call(self, conn, method, headers=None, body=None):
-        conn.request(method, self.path, body=body, headers=headers or {})
+    def _call(self, conn, method, trace, headers=None, body=None):
+        headers = dict(headers or {})
+        # The caller's trace goes on through the gateway: one trace id
+        # from the client to the state store in asterd's access log.
+        if trace:
+            headers["traceparent"] = trace
+        conn.request(method, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         return resp.status, resp.getheader("ETag"), data
 
-    def _read(self, conn):
+    def _read(self, conn, trace):
         """(count, etag), or (0, None) when the document does not exist."""
-        status, etag, data = self._call(conn, "GET")
+        status, etag, data = self._call(conn, "GET", trace)
         if status == 404:
             return 0, None
         if status != 200 or etag is None:
@@ -96,23 +101,23 @@ class Counter:
         except (ValueError, KeyError, TypeError):
             raise GatewayError("%s holds no {\"count\": N}" % self.path)
 
-    def value(self):
+    def value(self, trace=None):
         conn = UnixHTTPConnection(self.gateway_path)
         try:
-            return self._read(conn)[0]
+            return self._read(conn, trace)[0]
         finally:
             conn.close()
 
-    def increment(self):
+    def increment(self, trace=None):
         """Adds one and returns the new count."""
         conn = UnixHTTPConnection(self.gateway_path)
         try:
             for _ in range(STATE_ATTEMPTS):
-                count, etag = self._read(conn)
+                count, etag = self._read(conn, trace)
                 cond = {"If-Match": etag} if etag else {"If-None-Match": "*"}
                 cond["Content-Type"] = "application/json"
                 body = json.dumps({"count": count + 1}).encode()
-                status, _, _ = self._call(conn, "PUT", cond, body)
+                status, _, _ = self._call(conn, "PUT", trace, cond, body)
                 if status in (200, 201):
                     return count + 1
                 if status != 412:
@@ -190,7 +195,9 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
             return
         counter = self.server.counter
         try:
-            count = counter.increment() if counting else counter.value()
+            trace = self.headers.get("traceparent")
+            count = (counter.increment(trace) if counting
+                     else counter.value(trace))
         except (OSError, http.client.HTTPException, GatewayError) as e:
             self.send_problem(503, "Service Unavailable", "unavailable",
                               "the state API cannot be reached: %s" % e)
