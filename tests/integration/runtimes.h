@@ -917,7 +917,7 @@ rt_load_main(void *arg)
 		    (l->body == NULL || strcmp(r.body, l->body) == 0)) {
 			l->ok++;
 		} else if (l->failed++ == 0) {
-			snprintf(l->first, sizeof(l->first), "%d %s", r.status,
+			snprintf(l->first, sizeof(l->first), "%d %.200s", r.status,
 			         rc == 0 ? r.body : r.error);
 		}
 		aster_test_response_free(&r);
