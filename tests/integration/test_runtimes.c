@@ -278,7 +278,7 @@ END_TEST
 
 START_TEST(test_environment)
 {
-	struct rt_conf c = {.env = {"RT_GREETING=hello world"}};
+	struct rt_conf c = {.env = {"TESTRT_GREETING=hello world"}};
 	json_object *o, *env;
 	struct rt_view v;
 	struct stat st;
@@ -294,7 +294,7 @@ START_TEST(test_environment)
 	env = env_of(o);
 	ck_assert_str_eq(str_of(env, "ASTER_MODULE_ID"), RT_MODULE);
 	ck_assert_str_eq(str_of(env, "ASTER_PRODUCT_ID"), RT_PRODUCT);
-	ck_assert_str_eq(str_of(env, "RT_GREETING"), "hello world");
+	ck_assert_str_eq(str_of(env, "TESTRT_GREETING"), "hello world");
 	ck_assert_msg(*str_of(env, "NOTIFY_SOCKET") != '\0', "empty "
 	              "NOTIFY_SOCKET");
 	sock = str_of(env, "ASTER_RUNTIME_SOCKET");
@@ -325,6 +325,10 @@ START_TEST(test_environment)
 	ck_assert_int_eq(pg, pid);
 	ck_assert_str_eq(proc_link(pid, "fd/0", link, sizeof(link)),
 	                 "/dev/null");
+	/* The manifest's env, seen from outside too. */
+	snprintf(link, sizeof(link), "/proc/%d/environ", (int)pid);
+	ck_assert_msg(rt_environ_has(link, "TESTRT_GREETING=hello world"),
+	              "the runtime's environment lacks the manifest's env");
 	json_object_put(o);
 	rt_stop();
 }
@@ -372,9 +376,9 @@ fd_ids(pid_t pid, struct fd_id *ids, int max)
 }
 
 /* No descriptor of asterd reaches the runtime: what testrt found open
- * when it started is 0, 1 and 2 (stdin /dev/null), and none of its
- * descriptors now but its stdout and stderr is an open file of asterd's
- * (its listeners, control socket, database, log). */
+ * first thing in main() ("startFds") is 0, 1 and 2 (stdin /dev/null),
+ * and none of its descriptors now but its stdout and stderr is an open
+ * file of asterd's (its listeners, control socket, database, log). */
 START_TEST(test_no_inherited_descriptors)
 {
 	json_object *o, *fds;
@@ -386,9 +390,9 @@ START_TEST(test_no_inherited_descriptors)
 	rt_start(NULL);
 	rt_view_get(&v);
 	o = rt_echo("/rt/fds", NULL);
-	ck_assert_msg(json_object_object_get_ex(o, "fds", &fds) &&
-	              json_object_is_type(fds, json_type_array), "no fds in "
-	              "%s", rt_text(o));
+	ck_assert_msg(json_object_object_get_ex(o, "startFds", &fds) &&
+	              json_object_is_type(fds, json_type_array), "no startFds "
+	              "in %s", rt_text(o));
 	for (k = 0; k < json_object_array_length(fds); k++) {
 		json_object *f = json_object_array_get_idx(fds, k);
 		long long fd = rt_int(f, "fd", -1);

@@ -665,10 +665,27 @@ group_size(pid_t pgid)
 	return rt_group_live(pgid, NULL);
 }
 
+/* The grandchild testrt forked (TESTRT_GRANDCHILD=1), from /rt/fds;
+ * alive, in the runtime's group. */
+static pid_t
+grandchild_of(pid_t pid)
+{
+	json_object *o = rt_echo("/rt/fds", NULL);
+	pid_t gc = (pid_t)rt_int(o, "grandchild", 0), pg = 0;
+
+	ck_assert_msg(gc > 0, "testrt names no grandchild: %s", rt_text(o));
+	json_object_put(o);
+	ck_assert_msg(rt_proc_live(gc) && rt_proc_stat(gc, &pg) != 0 &&
+	              pg == pid, "the grandchild %d is not alive in group %d",
+	              (int)gc, (int)pid);
+	return gc;
+}
+
 /*
- * A runtime that ignores SIGTERM (with a grandchild that does too, when
- * grandchild is set) is killed stop_timeout_ms (500) after the stop
- * began; asterd exits 0 and no process of the group remains.
+ * A runtime that ignores SIGTERM is sent SIGTERM, then killed
+ * stop_timeout_ms (500) after the stop began; asterd exits 0 and no
+ * process of the group remains (with a grandchild when grandchild is
+ * set).
  */
 static void
 stop_escalates(int grandchild)
@@ -678,18 +695,15 @@ stop_escalates(int grandchild)
 		.env = {"TESTRT_IGNORE_TERM=1",
 		        grandchild ? "TESTRT_GRANDCHILD=1" : NULL},
 	};
-	uint64_t t0, died, end;
-	pid_t pid;
+	uint64_t t0, died;
+	pid_t pid, gc = 0;
+	char *line;
 	int rc;
 
 	rt_start(&c);
 	pid = rt_echo_pid();
-	if (grandchild) {
-		end = integ_ms_now() + 3000;
-		while (group_size(pid) < 2 && integ_ms_now() < end)
-			integ_sleep_ms(10);
-		ck_assert_msg(group_size(pid) >= 2, "the grandchild never ran");
-	}
+	if (grandchild)
+		gc = grandchild_of(pid);
 	t0 = integ_loop_ms_now();
 	ck_assert(aster_test_signal(E.t, SIGTERM) == 0);
 	died = wait_dead(pid, aster_test_timeout(5000));
@@ -704,7 +718,16 @@ stop_escalates(int grandchild)
 	ck_assert_msg(rc == 0, "asterd exited with %d, expected 0; stderr:\n%s",
 	              rc, aster_test_stderr(E.t));
 	integ_assert_clean_log(E.t);
+	/* SIGTERM came first. */
+	line = rt_log_line("runtime=" RT_MODULE " ", "testrt ignoring SIGTERM",
+	                   NULL);
+	ck_assert_msg(line != NULL, "the runtime never got SIGTERM:\n%s",
+	              aster_test_stderr(E.t));
+	free(line);
 	rt_assert_nothing_left(pid, 2000, "after shutdown");
+	if (gc > 0)
+		ck_assert_msg(!rt_proc_live(gc), "the grandchild %d lives on",
+		              (int)gc);
 }
 
 START_TEST(test_stop_escalates_to_sigkill)
@@ -719,12 +742,20 @@ START_TEST(test_stop_kills_the_whole_group)
 }
 END_TEST
 
-/* A request in flight to the runtime when SIGTERM arrives gets its
- * answer before the runtime is stopped. */
+/*
+ * A request in flight to the runtime when SIGTERM arrives gets its
+ * answer before the runtime is stopped. The runtime ignores SIGTERM and
+ * is killed 300 ms after its stop begins, so a stop begun before the
+ * 800 ms answer was out would cut it off.
+ */
 START_TEST(test_stop_finishes_in_flight)
 {
 	static const char req[] = "GET /rt/slow?delay_ms=800 HTTP/1.1\r\n"
 	                          "Host: x\r\nConnection: close\r\n\r\n";
+	struct rt_conf c = {
+		.stop_timeout_ms = 300,
+		.env = {"TESTRT_IGNORE_TERM=1"},
+	};
 	struct aster_test_conn *conn;
 	struct aster_test_response r;
 	json_object *o;
@@ -732,7 +763,7 @@ START_TEST(test_stop_finishes_in_flight)
 	pid_t pid;
 	int rc;
 
-	rt_start(NULL);
+	rt_start(&c);
 	pid = rt_echo_pid();
 	conn = aster_test_connect_address(E.public_addr,
 	                                  aster_test_timeout(10000));
@@ -766,18 +797,24 @@ END_TEST
 START_TEST(test_shutdown_leaves_no_process)
 {
 	struct rt_conf c = {.env = {"TESTRT_GRANDCHILD=1"}};
-	pid_t pid;
-	uint64_t end;
+	pid_t pid, gc;
+	char *line;
+	int rc;
 
 	rt_start(&c);
 	pid = rt_echo_pid();
-	end = integ_ms_now() + 3000;
-	while (group_size(pid) < 2 && integ_ms_now() < end)
-		integ_sleep_ms(10);
-	ck_assert_msg(group_size(pid) >= 2, "the grandchild never ran");
-	integ_stop(E.t);
-	E.t = NULL;
+	gc = grandchild_of(pid);
+	rc = aster_test_stop(E.t);
+	ck_assert_msg(rc == 0, "asterd exited with %d, expected 0; stderr:\n%s",
+	              rc, aster_test_stderr(E.t));
+	integ_assert_clean_log(E.t);
+	line = rt_log_line("runtime=" RT_MODULE " ", "testrt stopping pid=",
+	                   NULL);
+	ck_assert_msg(line != NULL, "the runtime was not stopped with "
+	              "SIGTERM:\n%s", aster_test_stderr(E.t));
+	free(line);
 	rt_assert_nothing_left(pid, 2000, "after shutdown");
+	ck_assert_msg(!rt_proc_live(gc), "the grandchild %d lives on", (int)gc);
 }
 END_TEST
 
@@ -829,7 +866,7 @@ START_TEST(test_reload_keeps_unchanged_runtime)
 }
 END_TEST
 
-/* The runtime's RT_GREETING, as it sees it. */
+/* Whether the runtime sees TESTRT_GREETING=want. */
 static int
 greeting_is(const char *want)
 {
@@ -841,8 +878,8 @@ greeting_is(const char *want)
 	    r.status == 200) {
 		o = json_tokener_parse(r.body);
 		if (o != NULL && json_object_object_get_ex(o, "env", &env) &&
-		    integ_json_str(env, "RT_GREETING") != NULL)
-			same = strcmp(integ_json_str(env, "RT_GREETING"), want) ==
+		    integ_json_str(env, "TESTRT_GREETING") != NULL)
+			same = strcmp(integ_json_str(env, "TESTRT_GREETING"), want) ==
 			       0;
 		json_object_put(o);
 	}
@@ -855,7 +892,7 @@ greeting_is(const char *want)
  * route, under load all along, never fails. */
 START_TEST(test_reload_restarts_changed_runtime_under_load)
 {
-	struct rt_conf c = {.env = {"RT_GREETING=one"}};
+	struct rt_conf c = {.env = {"TESTRT_GREETING=one"}};
 	struct rt_load load[2];
 	volatile int stop = 0;
 	struct rt_view v;
@@ -874,7 +911,7 @@ START_TEST(test_reload_restarts_changed_runtime_under_load)
 		                         &load[i]) == 0);
 	}
 	integ_sleep_ms(200);
-	E.conf.env[0] = "RT_GREETING=two";
+	E.conf.env[0] = "TESTRT_GREETING=two";
 	rt_write_module();
 	ck_assert(aster_test_signal(E.t, SIGHUP) == 0);
 	end = integ_ms_now() + (uint64_t)aster_test_timeout(8000);
