@@ -14,8 +14,8 @@
  * `later` (optional) requires rtapp; core, database (SQLite, the state
  * API) and auth make the rest. Every runtime process carries
  * RT_TAG=<a value unique to the test> in its environment, so the test
- * finds every process a runtime left behind, grandchildren included,
- * and kills them at exit even when an assertion ended the test early.
+ * finds every process a runtime left behind, grandchildren included;
+ * main() (RT_MAIN) kills what failed tests left.
  *
  * This machine's init may not reap orphans, so a killed grandchild can
  * linger as a zombie of pid 1: "no process remains" means no process
@@ -59,7 +59,6 @@ static struct {
 	char bin[PATH_MAX];         /* testrt, absolute */
 	struct rt_conf conf;
 	struct aster_test *t;
-	int atexit_done;
 } E;
 
 /* --- processes ------------------------------------------------------------ */
@@ -121,14 +120,15 @@ rt_each_proc(int (*fn)(pid_t pid, void *arg), void *arg)
 struct rt_scan {
 	pid_t pgid;                 /* match by group, or */
 	const char *tag;            /* by RT_TAG in the environment */
+	int tag_prefix;             /* ... or a value starting with tag */
 	int live;
 	pid_t pids[32];
 };
 
 /* Whether the NUL-separated environment file at path holds the entry
- * want exactly. */
+ * want exactly (or, with prefix, an entry starting with want). */
 static inline int
-rt_environ_has(const char *path, const char *want)
+rt_environ_match(const char *path, const char *want, int prefix)
 {
 	static char buf[1 << 17];
 	size_t len = 0, n = strlen(want), i = 0;
@@ -149,11 +149,18 @@ rt_environ_has(const char *path, const char *want)
 	while (i < len) {
 		size_t elen = strlen(buf + i);
 
-		if (elen == n && memcmp(buf + i, want, n) == 0)
+		if ((elen == n || (prefix && elen > n)) &&
+		    memcmp(buf + i, want, n) == 0)
 			return 1;
 		i += elen + 1;
 	}
 	return 0;
+}
+
+static inline int
+rt_environ_has(const char *path, const char *want)
+{
+	return rt_environ_match(path, want, 0);
 }
 
 static inline int
@@ -173,7 +180,7 @@ rt_scan_one(pid_t pid, void *arg)
 
 		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 		snprintf(want, sizeof(want), "RT_TAG=%s", s->tag);
-		match = rt_environ_has(path, want);
+		match = rt_environ_match(path, want, s->tag_prefix);
 	}
 	if (match && s->live < (int)(sizeof(s->pids) / sizeof(s->pids[0])))
 		s->pids[s->live++] = pid;
@@ -262,8 +269,7 @@ rt_assert_nothing_left(pid_t pgid, int timeout_ms, const char *when)
 	}
 }
 
-/* Kills asterd, then every process this test's runtimes left: runs at
- * exit, so a failed assertion leaves nothing running. */
+/* Kills asterd, then every process this test's runtimes left. */
 static inline void
 rt_kill_leftovers(void)
 {
@@ -282,6 +288,49 @@ rt_kill_leftovers(void)
 		integ_sleep_ms(10);
 	}
 }
+
+/*
+ * Every process a runtime of this test program left, whatever test
+ * started it: their RT_TAG starts with this program's pid (each test
+ * runs in a child of it). check ends a failed or timed-out test with
+ * _exit or SIGKILL, so no handler of the test's own runs: main() calls
+ * this once all tests ran. asterd itself dies with its test (see
+ * aster/testing.h).
+ */
+static inline void
+rt_kill_program_leftovers(void)
+{
+	char prefix[32];
+	struct rt_scan s;
+	int i, round;
+
+	snprintf(prefix, sizeof(prefix), "%d-", (int)getpid());
+	for (round = 0; round < 50; round++) {
+		memset(&s, 0, sizeof(s));
+		s.tag = prefix;
+		s.tag_prefix = 1;
+		rt_each_proc(rt_scan_one, &s);
+		if (s.live == 0)
+			break;
+		for (i = 0; i < s.live; i++)
+			kill(s.pids[i], SIGKILL);
+		integ_sleep_ms(20);
+	}
+}
+
+/* UNIT_MAIN, then rt_kill_program_leftovers(). */
+#define RT_MAIN(suite_fn)                                            \
+	int main(void)                                               \
+	{                                                            \
+		SRunner *runner_ = srunner_create(suite_fn());       \
+		int failed_;                                         \
+                                                                     \
+		srunner_run_all(runner_, CK_ENV);                    \
+		failed_ = srunner_ntests_failed(runner_);            \
+		srunner_free(runner_);                               \
+		rt_kill_program_leftovers();                         \
+		return failed_ == 0 ? EXIT_SUCCESS : EXIT_FAILURE;   \
+	}
 
 /* --- the product ----------------------------------------------------------- */
 
@@ -525,6 +574,17 @@ rt_write_conf(void)
 	rt_write_module();
 }
 
+/* The test program's pid: the parent of this forked test, or this
+ * process when check does not fork. */
+static inline pid_t
+rt_program_pid(void)
+{
+	const char *fork_mode = getenv("CK_FORK");
+
+	return fork_mode != NULL && strcmp(fork_mode, "no") == 0 ? getpid() :
+	       getppid();
+}
+
 /* Makes the dirs and writes the product for conf (NULL: defaults). */
 static inline void
 rt_prepare(const struct rt_conf *conf)
@@ -532,10 +592,6 @@ rt_prepare(const struct rt_conf *conf)
 	static unsigned serial;
 	const char *slash;
 
-	if (!E.atexit_done) {
-		atexit(rt_kill_leftovers);
-		E.atexit_done = 1;
-	}
 	if (conf != NULL)
 		E.conf = *conf;
 	else
@@ -543,8 +599,10 @@ rt_prepare(const struct rt_conf *conf)
 	E.dir = integ_tempdir();
 	E.run = integ_tempdir();
 	slash = strrchr(E.run, '/');
-	snprintf(E.tag, sizeof(E.tag), "%d-%u-%s", (int)getpid(), serial++,
-	         slash != NULL ? slash + 1 : E.run);
+	/* The program's pid first (the parent of a forked test, or this
+	 * process under CK_FORK=no): see rt_kill_program_leftovers(). */
+	snprintf(E.tag, sizeof(E.tag), "%d-%u-%s", (int)rt_program_pid(),
+	         serial++, slash != NULL ? slash + 1 : E.run);
 	snprintf(E.control, sizeof(E.control), "%s/control.sock", E.run);
 	snprintf(E.flag, sizeof(E.flag), "%s/stay-up", E.run);
 	rt_bin();

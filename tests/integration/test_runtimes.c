@@ -936,4 +936,4 @@ runtimes_suite(void)
 	return s;
 }
 
-UNIT_MAIN(runtimes_suite)
+RT_MAIN(runtimes_suite)

@@ -984,4 +984,4 @@ runtimes_restart_suite(void)
 	return s;
 }
 
-UNIT_MAIN(runtimes_restart_suite)
+RT_MAIN(runtimes_restart_suite)
