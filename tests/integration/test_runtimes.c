@@ -2,18 +2,16 @@
  * test_runtimes.c - runtime processes (SPEC 10, 12): start-up and
  * readiness, what the child is given (environment, process group,
  * descriptors), forwarding to its socket, the gateway socket it talks
- * back on, its output in asterd's log, and `asterctl runtimes` /
- * `status` / `restart` on a healthy runtime.
+ * back on, and `asterctl runtimes` / `status` / `restart` on a healthy
+ * runtime.
  *
- * The product and the test runtime are described in runtimes.h;
- * restarts, stops and reloads are in test_runtimes_restart.c.
+ * The product and the test runtime are described in runtimes.h; its
+ * output in the log is in test_runtimes_output.c, restarts in
+ * test_runtimes_restart.c, stops and reloads in test_runtimes_stop.c.
  */
 #include "runtimes.h"
 
 #include <sys/socket.h>
-
-/* A runtime's output line is cut at 16 KiB (SPEC 10). */
-#define RT_LINE_MAX 16384
 
 /* --- testrt's answers ----------------------------------------------------- */
 
@@ -648,116 +646,6 @@ START_TEST(test_gateway_state_api)
 }
 END_TEST
 
-/* --- output in the log ---------------------------------------------------- */
-
-/* The longest run of c in s. */
-static size_t
-longest_run(const char *s, char c)
-{
-	size_t best = 0, cur = 0;
-
-	for (; *s != '\0'; s++) {
-		cur = *s == c ? cur + 1 : 0;
-		if (cur > best)
-			best = cur;
-	}
-	return best;
-}
-
-/* One info line per output line, tagged with the module and the stream;
- * a 20000-byte line cut to 16 KiB and marked cut=true. */
-START_TEST(test_output_tagged_and_cut)
-{
-	struct rt_conf c = {.env = {"TESTRT_PRINT=1"}};
-	static const char out[] = "runtime=" RT_MODULE " stream=stdout "
-	                          "msg=\"testrt stdout hello\"";
-	static const char err[] = "runtime=" RT_MODULE " stream=stderr "
-	                          "msg=\"testrt stderr hello\"";
-	char *line, lls[65];
-	const char *log, *p;
-	int long_lines = 0;
-
-	rt_start(&c);
-	line = rt_wait_log_line(out, NULL, NULL, 3000);
-	ck_assert_msg(line != NULL, "no '%s' in the log:\n%s", out,
-	              aster_test_stderr(E.t));
-	ck_assert_msg(strstr(line, " info ") != NULL, "not an info line: %s",
-	              line);
-	free(line);
-	line = rt_wait_log_line(err, NULL, NULL, 3000);
-	ck_assert_msg(line != NULL, "no '%s' in the log:\n%s", err,
-	              aster_test_stderr(E.t));
-	free(line);
-
-	memset(lls, 'L', 64);
-	lls[64] = '\0';
-	line = rt_wait_log_line("runtime=" RT_MODULE " ", lls, NULL, 3000);
-	ck_assert_msg(line != NULL, "the long line is not in the log");
-	ck_assert_msg(strstr(line, " cut=true") != NULL, "the long line is "
-	              "not marked cut=true: %.200s...", line);
-	ck_assert_msg(longest_run(line, 'L') == RT_LINE_MAX,
-	              "the long line keeps %zu of its 20000 bytes, expected "
-	              "%u", longest_run(line, 'L'), RT_LINE_MAX);
-	free(line);
-	/* The rest of it is not a line of its own. */
-	log = aster_test_stderr(E.t);
-	for (p = log; (p = strstr(p, lls)) != NULL; long_lines++)
-		p = strchr(p, '\n') != NULL ? strchr(p, '\n') : p + strlen(p);
-	ck_assert_msg(long_lines == 1, "%d log lines hold the long line's "
-	              "bytes", long_lines);
-	rt_stop();
-}
-END_TEST
-
-/* A runtime writing 200000 lines as fast as it can: asterd goes on
- * answering (every /health under 1 s), drops what it cannot log, counts
- * it in linesDropped and says so in a warning. */
-START_TEST(test_output_flood)
-{
-	struct rt_conf c = {.env = {"TESTRT_FLOOD=200000"}};
-	struct aster_test_response r;
-	uint64_t start, worst = 0;
-	long long dropped = 0;
-	int samples = 0;
-	struct rt_view v;
-	char *line;
-
-	rt_start(&c);
-	start = integ_ms_now();
-	while (integ_ms_now() - start < (uint64_t)aster_test_timeout(10000)) {
-		uint64_t t0 = integ_ms_now(), took;
-		int rc = rt_http("GET", "/gateway/v1/health", NULL, NULL, 0, &r);
-
-		took = integ_ms_now() - t0;
-		ck_assert_msg(rc == 0 && r.status == 200, "/health during the "
-		              "flood: %d %s", r.status, rc == 0 ? r.body :
-		              r.error);
-		aster_test_response_free(&r);
-		worst = took > worst ? took : worst;
-		samples++;
-		if (samples % 10 == 0) {
-			rt_view_get(&v);
-			dropped = rt_int(v.e, "linesDropped", -1);
-			rt_view_put(&v);
-			if (dropped > 0 && integ_ms_now() - start >= 2000)
-				break;
-		}
-		integ_sleep_ms(20);
-	}
-	ck_assert_msg(samples >= 20, "only %d /health samples", samples);
-	ck_assert_msg(worst < 1000, "/health took %llu ms during the flood",
-	              (unsigned long long)worst);
-	ck_assert_msg(dropped > 0, "linesDropped %lld after the flood", dropped);
-	line = rt_wait_log_line(" warn ", "dropped", RT_MODULE, 3000);
-	ck_assert_msg(line != NULL, "no warning about dropped lines of %s",
-	              RT_MODULE);
-	free(line);
-	rt_get_expect("/rt/after", NULL, 200, &r);
-	aster_test_response_free(&r);
-	rt_stop();
-}
-END_TEST
-
 /* --- asterctl ------------------------------------------------------------- */
 
 START_TEST(test_runtimes_command)
@@ -894,7 +782,6 @@ runtimes_suite(void)
 	TCase *start = tcase_create("start");
 	TCase *child = tcase_create("child");
 	TCase *fwd = tcase_create("forwarding");
-	TCase *out = tcase_create("output");
 	TCase *ctl = tcase_create("control");
 
 	tcase_set_timeout(start, INTEG_TCASE_TIMEOUT);
@@ -920,12 +807,6 @@ runtimes_suite(void)
 	tcase_add_test(fwd, test_big_bodies);
 	tcase_add_test(fwd, test_validation_before_forwarding);
 	suite_add_tcase(s, fwd);
-
-	tcase_set_timeout(out, INTEG_TCASE_TIMEOUT);
-	tcase_add_checked_fixture(out, NULL, rt_teardown);
-	tcase_add_test(out, test_output_tagged_and_cut);
-	tcase_add_test(out, test_output_flood);
-	suite_add_tcase(s, out);
 
 	tcase_set_timeout(ctl, INTEG_TCASE_TIMEOUT);
 	tcase_add_checked_fixture(ctl, NULL, rt_teardown);
