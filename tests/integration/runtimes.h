@@ -64,26 +64,31 @@ static struct {
 /* --- processes ------------------------------------------------------------ */
 
 /* pid's state letter and process group from /proc/PID/stat; 0 when it is
- * gone. */
+ * gone. Uses no check macro: it also runs after the tests (RT_MAIN). */
 static inline char
 rt_proc_stat(pid_t pid, pid_t *pgrp)
 {
-	char path[64], *text, *close_paren, state = 0;
-	int pg = 0;
+	char path[64], text[1024], *close_paren, state = 0;
+	int fd, pg = 0;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = integ_read_file(path);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
 	/* "pid (comm) S ppid pgrp ...": comm may hold anything, so read
 	 * after its last ')'. */
 	close_paren = strrchr(text, ')');
-	if (close_paren != NULL &&
-	    sscanf(close_paren + 1, " %c %*d %d", &state, &pg) == 2) {
-		if (pgrp != NULL)
-			*pgrp = pg;
-	} else {
-		state = 0;
-	}
-	free(text);
+	if (close_paren == NULL ||
+	    sscanf(close_paren + 1, " %c %*d %d", &state, &pg) != 2)
+		return 0;
+	if (pgrp != NULL)
+		*pgrp = pg;
 	return state;
 }
 
@@ -104,7 +109,8 @@ rt_each_proc(int (*fn)(pid_t pid, void *arg), void *arg)
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 
-	ck_assert(d != NULL);
+	if (d == NULL)
+		return;
 	while ((e = readdir(d)) != NULL) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
@@ -243,30 +249,41 @@ rt_scan_text(const struct rt_scan *s, char *buf, size_t len)
 	return buf;
 }
 
-/* Polls until group pgid has no live process and no live process
- * carries the tag, for at most timeout_ms; fails the test otherwise. */
+/* Polls until group pgid (when > 0) has no live process and, when
+ * tagged, no live process carries the test's tag, for at most
+ * timeout_ms; fails the test otherwise. */
 static inline void
-rt_assert_nothing_left(pid_t pgid, int timeout_ms, const char *when)
+rt_assert_gone(pid_t pgid, int tagged, int timeout_ms, const char *when)
 {
 	uint64_t end = integ_ms_now() + (uint64_t)aster_test_timeout(timeout_ms);
-	struct rt_scan g, tagged;
+	struct rt_scan g, t;
 	char a[512], b[512];
 
 	for (;;) {
 		int in_group = pgid > 0 ? rt_group_live(pgid, &g) : 0;
-		int with_tag = rt_tagged_live(&tagged);
+		int with_tag = tagged ? rt_tagged_live(&t) : 0;
 
 		if (pgid <= 0)
 			memset(&g, 0, sizeof(g));
+		if (!tagged)
+			memset(&t, 0, sizeof(t));
 		if (in_group == 0 && with_tag == 0)
 			return;
 		if (integ_ms_now() >= end)
 			ck_abort_msg("%s: processes remain: of group %d: [%s]; "
 			             "with the runtime's environment: [%s]", when,
 			             (int)pgid, rt_scan_text(&g, a, sizeof(a)),
-			             rt_scan_text(&tagged, b, sizeof(b)));
+			             rt_scan_text(&t, b, sizeof(b)));
 		integ_sleep_ms(10);
 	}
+}
+
+/* Nothing of any runtime of the test is left: group pgid (when > 0)
+ * and every process with the tag. */
+static inline void
+rt_assert_nothing_left(pid_t pgid, int timeout_ms, const char *when)
+{
+	rt_assert_gone(pgid, 1, timeout_ms, when);
 }
 
 /* Kills asterd, then every process this test's runtimes left. */

@@ -119,17 +119,29 @@ proc_link(pid_t pid, const char *name, char *buf, size_t len)
 /* --- readiness and start-up ------------------------------------------------ */
 
 /*
- * Asks the not-yet-ready product what it shows: /ready 503 "starting",
- * the runtime's and the later module's routes 503, the runtime
- * `starting` with a pid.
+ * Asks the not-yet-ready product what it shows once the runtime is
+ * spawned (its module is in wave 2): the runtime `starting` with a pid,
+ * /ready 503 "starting", the runtime's and the later module's routes
+ * 503.
  */
 static void
 assert_still_starting(void)
 {
 	struct aster_test_response r;
 	struct rt_view v;
+	uint64_t end = integ_ms_now() + (uint64_t)aster_test_timeout(2000);
 	json_object *o;
 
+	for (;;) {
+		rt_view_get(&v);
+		if (v.pid > 0 || integ_ms_now() >= end)
+			break;
+		rt_view_put(&v);
+		integ_sleep_ms(10);
+	}
+	ck_assert_msg(strcmp(v.state, "starting") == 0 && v.pid > 0,
+	              "runtime before it is ready: %s", rt_text(v.e));
+	rt_view_put(&v);
 	rt_get_expect("/gateway/v1/ready", NULL, 503, &r);
 	o = integ_json(&r);
 	ck_assert_msg(strcmp(str_of(o, "status"), "starting") == 0,
@@ -142,23 +154,27 @@ assert_still_starting(void)
 	rt_http("GET", "/later", NULL, NULL, 0, &r);
 	integ_assert_problem(&r, 503, "unavailable");
 	aster_test_response_free(&r);
-	rt_view_get(&v);
-	ck_assert_msg(strcmp(v.state, "starting") == 0 && v.pid > 0,
-	              "runtime before it is ready: %s", rt_text(v.e));
-	rt_view_put(&v);
 }
 
-/* Once ready: everything answers, and `later` started after rtapp. */
+/* Once ready: everything answers, and `later` started after rtapp (the
+ * log is written by a thread of asterd's: wait for the lines). */
 static void
 assert_ready_in_order(void)
 {
+	static const char rt_line[] = "module " RT_MODULE " started (wave";
+	static const char later_line[] = "module later started (wave";
 	struct aster_test_response r;
-	long rt_at = rt_log_offset("module " RT_MODULE " started");
-	long later_at = rt_log_offset("module later started");
 	struct rt_view v;
 	json_object *o, *mods;
+	char *line = rt_wait_log_line(later_line, NULL, NULL, 3000);
+	long rt_at, later_at;
 
-	ck_assert_msg(rt_at >= 0 && later_at >= 0, "start lines missing:\n%s",
+	ck_assert_msg(line != NULL, "no '%s' in the log:\n%s", later_line,
+	              aster_test_stderr(E.t));
+	free(line);
+	rt_at = rt_log_offset(rt_line);
+	later_at = rt_log_offset(later_line);
+	ck_assert_msg(rt_at >= 0, "no '%s' in the log:\n%s", rt_line,
 	              aster_test_stderr(E.t));
 	ck_assert_msg(rt_at < later_at, "later started before " RT_MODULE
 	              " (which it requires):\n%s", aster_test_stderr(E.t));

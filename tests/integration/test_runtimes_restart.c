@@ -72,7 +72,7 @@ START_TEST(test_on_failure_restarts_after_error_exit)
 	assert_last_exit(&v, "{\"code\":3}");
 	ck_assert_int_eq(rt_echo_pid(), v.pid);
 	rt_view_put(&v);
-	rt_assert_nothing_left(pid, 2000, "the exited process");
+	rt_assert_gone(pid, 0, 2000, "the exited process");
 	rt_stop();
 }
 END_TEST
@@ -115,22 +115,52 @@ START_TEST(test_always_restarts_clean_exit)
 }
 END_TEST
 
+/* never: a failed process is not restarted; the runtime is failed
+ * (SPEC 10 names `stopped` for a runtime that exited cleanly, the
+ * supervisor's contract in process/child.h), until asterctl restart. */
 START_TEST(test_never_stays_down)
 {
 	struct rt_conf c = {.restart = "never"};
 	struct aster_test_response r;
 	struct rt_view v;
+	pid_t pid;
+	char *out;
+	int rc;
 
 	rt_start(&c);
+	pid = rt_echo_pid();
 	exit_with(4);
-	rt_wait_state(&v, "stopped", 0, 5000);
+	rt_wait_state(&v, "failed", 0, 5000);
 	assert_last_exit(&v, "{\"code\":4}");
 	ck_assert_int_eq(v.restarts, 0);
+	ck_assert_msg(integ_json_str(v.e, "cause") != NULL, "failed without a "
+	              "cause: %s", rt_text(v.e));
 	rt_view_put(&v);
-	assert_stays("stopped", 800);
+	assert_stays("failed", 800);
 	rt_http("GET", "/rt/x", NULL, NULL, 0, &r);
 	integ_assert_problem(&r, 503, "unavailable");
 	aster_test_response_free(&r);
+	rc = rt_ctl(&out, "restart", RT_MODULE, NULL);
+	ck_assert_msg(rc == 0, "asterctl restart: exit %d\n%s", rc, out);
+	free(out);
+	rt_wait_state(&v, "ready", pid, 5000);
+	rt_view_put(&v);
+	rt_stop();
+}
+END_TEST
+
+/* never, and a clean exit: stopped, not failed. */
+START_TEST(test_never_clean_exit_stopped)
+{
+	struct rt_conf c = {.restart = "never"};
+	struct rt_view v;
+
+	rt_start(&c);
+	exit_with(0);
+	rt_wait_state(&v, "stopped", 0, 5000);
+	assert_last_exit(&v, "{\"code\":0}");
+	rt_view_put(&v);
+	assert_stays("stopped", 500);
 	rt_stop();
 }
 END_TEST
@@ -145,7 +175,7 @@ START_TEST(test_exit_by_signal_reported)
 	struct rt_view v;
 
 	rt_start(&c);
-	rt_wait_state(&v, "stopped", 0, 5000);
+	rt_wait_state(&v, "failed", 0, 5000);
 	assert_last_exit(&v, "{\"signal\":11,\"name\":\"SIGSEGV\"}");
 	rt_view_put(&v);
 	rt_stop();
@@ -648,6 +678,7 @@ runtimes_restart_suite(void)
 	tcase_add_test(policy, test_on_failure_keeps_clean_exit_down);
 	tcase_add_test(policy, test_always_restarts_clean_exit);
 	tcase_add_test(policy, test_never_stays_down);
+	tcase_add_test(policy, test_never_clean_exit_stopped);
 	tcase_add_test(policy, test_exit_by_signal_reported);
 	tcase_add_test(policy, test_killed_under_load);
 	suite_add_tcase(s, policy);
