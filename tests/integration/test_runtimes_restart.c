@@ -280,10 +280,12 @@ START_TEST(test_backoff_doubles)
 		              "%.0f ms after its exit, restart %d %.0f ms: no "
 		              "doubling", r + 1, down[r + 1], r, down[r]);
 	ck_assert_msg(down[first] >= 0.8 * (100 << (first - 1)) &&
-	              down[first] <= 3.0 * (100 << (first - 1)) + 300,
+	              down[first] <= 3.0 * (100 << (first - 1)) +
+	                             aster_test_timeout(300),
 	              "restart %d came %.0f ms after its exit, expected about "
 	              "%d", first, down[first], 100 << (first - 1));
-	ck_assert_msg(down[first + 3] <= 3.0 * (100 << (first + 2)),
+	ck_assert_msg(down[first + 3] <= 3.0 * (100 << (first + 2)) +
+	              aster_test_timeout(300),
 	              "restart %d came %.0f ms after its exit, expected about "
 	              "%d", first + 3, down[first + 3], 100 << (first + 2));
 	rt_stop();
@@ -492,18 +494,21 @@ is_new_200(const struct outcome *o, void *arg)
 
 struct kill_times {
 	uint64_t kill, back;
+	uint64_t forwarded;         /* a request this old is at the runtime */
+	uint64_t noticed;           /* asterd knows of the death by then */
 	pid_t old_pid, new_pid;
 	char why[512];
 };
 
 /* A request in flight at the kill (sent 50 ms before it at least, so
- * forwarded already, and answered after): 502 bad-gateway. */
+ * forwarded already, and answered after): 502 bad-gateway. (The margins
+ * here grow with aster_test_timeout() for slow runs.) */
 static int
 in_flight_wrong(const struct outcome *o, void *arg)
 {
 	struct kill_times *kt = arg;
 
-	if (o->sent + 50 > kt->kill || o->done < kt->kill)
+	if (o->sent + kt->forwarded > kt->kill || o->done < kt->kill)
 		return 0;
 	if (o->status == 502 && strcmp(o->code, "bad-gateway") == 0)
 		return 0;
@@ -518,7 +523,7 @@ in_flight(const struct outcome *o, void *arg)
 {
 	struct kill_times *kt = arg;
 
-	return o->sent + 50 <= kt->kill && o->done >= kt->kill;
+	return o->sent + kt->forwarded <= kt->kill && o->done >= kt->kill;
 }
 
 /* Sent once asterd knew (100 ms after the kill) and before it was back:
@@ -538,7 +543,7 @@ later_wrong(const struct outcome *o, void *arg)
 		         o->code, (int)o->pid, (int)kt->new_pid);
 		return 1;
 	}
-	if (o->sent < kt->kill + 100)
+	if (o->sent < kt->kill + kt->noticed)
 		return 0;
 	if (o->status == 200 && o->pid == kt->new_pid)
 		return 0;       /* back before runtimes said so */
@@ -605,6 +610,8 @@ START_TEST(test_killed_under_load)
 
 	ck_assert(k != NULL);
 	memset(&kt, 0, sizeof(kt));
+	kt.forwarded = (uint64_t)aster_test_timeout(50);
+	kt.noticed = (uint64_t)aster_test_timeout(100);
 	rt_start(&c);
 	kt.old_pid = rt_echo_pid();
 	for (i = 0; i < KILL_CLIENTS; i++) {
