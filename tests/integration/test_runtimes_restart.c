@@ -594,9 +594,9 @@ before_kill_wrong(const struct outcome *o, void *arg)
 
 /*
  * SIGKILL to the runtime while clients send requests (two slow ones,
- * delay_ms=400, two quick ones): the requests in flight get 502, later
- * ones 503 with Retry-After until it is back, then 200; it came back by
- * itself, its exit recorded as SIGKILL.
+ * delay_ms=400 or longer in slow runs, two quick ones): the requests in
+ * flight get 502, later ones 503 with Retry-After until it is back, then
+ * 200; it came back by itself, its exit recorded as SIGKILL.
  */
 START_TEST(test_killed_under_load)
 {
@@ -604,6 +604,7 @@ START_TEST(test_killed_under_load)
 	struct killer_client *k = calloc(KILL_CLIENTS, sizeof(*k));
 	volatile int stop = 0;
 	struct kill_times kt;
+	char slow[64];
 	struct rt_view v;
 	uint64_t end;
 	int i, wrong;
@@ -612,10 +613,14 @@ START_TEST(test_killed_under_load)
 	memset(&kt, 0, sizeof(kt));
 	kt.forwarded = (uint64_t)aster_test_timeout(50);
 	kt.noticed = (uint64_t)aster_test_timeout(100);
+	/* Long enough to be in flight when the kill comes, forwarded + 50
+	 * ms after the request went out. */
+	snprintf(slow, sizeof(slow), "/rt/slow?delay_ms=%llu",
+	         300 + 2 * (unsigned long long)kt.forwarded);
 	rt_start(&c);
 	kt.old_pid = rt_echo_pid();
 	for (i = 0; i < KILL_CLIENTS; i++) {
-		k[i].path = i < 2 ? "/rt/slow?delay_ms=400" : "/rt/quick";
+		k[i].path = i < 2 ? slow : "/rt/quick";
 		k[i].stop = &stop;
 		ck_assert(pthread_create(&k[i].th, NULL, killer_client_main,
 		                         &k[i]) == 0);
@@ -627,7 +632,7 @@ START_TEST(test_killed_under_load)
 		integ_sleep_ms(10);
 	ck_assert_msg(k[0].n >= 2 && k[1].n >= 2, "the slow clients got no "
 	              "answer in 5 s");
-	integ_sleep_ms(100);
+	integ_sleep_ms((unsigned)kt.forwarded + 50);
 	kt.kill = integ_ms_now();
 	ck_assert(kill(kt.old_pid, SIGKILL) == 0);
 
