@@ -47,6 +47,7 @@ struct rt_conf {
 	int crash_ms;               /* 0: 150 */
 	int later;                  /* 1: add module `later` */
 	const char *plain_body;     /* NULL: "plain" */
+	int log_json;               /* 1: log format json, else text */
 };
 
 static struct {
@@ -569,9 +570,10 @@ rt_write_conf(void)
 	         "    max_body_bytes: 8388608\n"
 	         "  shutdown_timeout_ms: 3000\n"
 	         "log:\n"
-	         "  format: text\n"
+	         "  format: %s\n"
 	         "  level: info\n"
-	         "  access: false\n", E.control);
+	         "  access: false\n", E.control,
+	         E.conf.log_json ? "json" : "text");
 	ck_assert(aster_test_write_file(E.dir, "product.yaml", product, -1) ==
 	          0);
 	ck_assert(aster_test_write_file(E.dir, "modules/core.yaml", core, -1) ==

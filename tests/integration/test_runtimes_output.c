@@ -118,6 +118,75 @@ START_TEST(test_output_flood)
 }
 END_TEST
 
+/* The first JSON log line with runtime RT_MODULE whose msg starts with
+ * prefix (the caller puts it), polling up to timeout_ms; NULL when none. */
+static json_object *
+json_runtime_line(const char *prefix, int timeout_ms)
+{
+	uint64_t end = integ_ms_now() + (uint64_t)aster_test_timeout(timeout_ms);
+
+	for (;;) {
+		const char *p = aster_test_stderr(E.t);
+
+		while (*p != '\0') {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+			char *text = strndup(p, n);
+			json_object *o = text != NULL ? json_tokener_parse(text) :
+			                 NULL;
+			const char *rt = o != NULL ? integ_json_str(o, "runtime") :
+			                 NULL;
+			const char *msg = o != NULL ? integ_json_str(o, "msg") :
+			                  NULL;
+
+			free(text);
+			if (rt != NULL && msg != NULL &&
+			    strcmp(rt, RT_MODULE) == 0 &&
+			    strncmp(msg, prefix, strlen(prefix)) == 0)
+				return o;
+			json_object_put(o);
+			p += n;
+			if (*p == '\n')
+				p++;
+		}
+		if (integ_ms_now() >= end)
+			return NULL;
+		integ_sleep_ms(20);
+	}
+}
+
+/* With log format json: "runtime", "stream" and "msg" members, and
+ * "cut": true on the long line. */
+START_TEST(test_output_in_json_log)
+{
+	struct rt_conf c = {.env = {"TESTRT_PRINT=1"}, .log_json = 1};
+	json_object *o, *cut;
+
+	rt_start(&c);
+	o = json_runtime_line("testrt stdout hello", 3000);
+	ck_assert_msg(o != NULL, "no JSON line of the runtime's stdout:\n%s",
+	              aster_test_stderr(E.t));
+	ck_assert_str_eq(integ_json_str(o, "msg"), "testrt stdout hello");
+	ck_assert_str_eq(integ_json_str(o, "stream"), "stdout");
+	ck_assert_str_eq(integ_json_str(o, "level"), "info");
+	ck_assert_msg(!json_object_object_get_ex(o, "cut", NULL),
+	              "a short line marked cut: %s", rt_text(o));
+	json_object_put(o);
+	o = json_runtime_line("testrt stderr hello", 3000);
+	ck_assert_msg(o != NULL, "no JSON line of the runtime's stderr");
+	ck_assert_str_eq(integ_json_str(o, "stream"), "stderr");
+	json_object_put(o);
+	o = json_runtime_line("LLLLLLLLLLLLLLLL", 3000);
+	ck_assert_msg(o != NULL, "no JSON line of the long line");
+	ck_assert_uint_eq(strlen(integ_json_str(o, "msg")), RT_LINE_MAX);
+	ck_assert_msg(json_object_object_get_ex(o, "cut", &cut) &&
+	              json_object_get_boolean(cut), "the long line is not "
+	              "marked \"cut\": true: %.200s", rt_text(o));
+	json_object_put(o);
+	rt_stop();
+}
+END_TEST
+
 static Suite *
 runtimes_output_suite(void)
 {
@@ -128,6 +197,7 @@ runtimes_output_suite(void)
 	tcase_add_checked_fixture(out, NULL, rt_teardown);
 	tcase_add_test(out, test_output_tagged_and_cut);
 	tcase_add_test(out, test_output_flood);
+	tcase_add_test(out, test_output_in_json_log);
 	suite_add_tcase(s, out);
 	return s;
 }

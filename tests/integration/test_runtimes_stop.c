@@ -311,6 +311,28 @@ START_TEST(test_reload_restarts_changed_runtime_under_load)
 }
 END_TEST
 
+/* A failed runtime stays failed until a reload (or asterctl restart):
+ * a reload, even of an unchanged config, starts it again. */
+START_TEST(test_reload_restarts_failed_runtime)
+{
+	struct rt_conf c = {.restart = "on-failure", .wrap = 1, .crash_ms = 150};
+	struct aster_test_response r;
+	struct rt_view v;
+
+	rt_start(&c);
+	rt_wait_state(&v, "failed", 0, 15000);
+	rt_view_put(&v);
+	ck_assert(aster_test_write_file(E.run, "stay-up", "", 0) == 0);
+	ck_assert(aster_test_signal(E.t, SIGHUP) == 0);
+	rt_wait_state(&v, "ready", 0, 5000);
+	ck_assert_int_eq(rt_echo_pid(), v.pid);
+	rt_view_put(&v);
+	rt_get_expect("/gateway/v1/ready", NULL, 200, &r);
+	aster_test_response_free(&r);
+	rt_stop();
+}
+END_TEST
+
 static Suite *
 runtimes_stop_suite(void)
 {
@@ -330,6 +352,7 @@ runtimes_stop_suite(void)
 	tcase_add_checked_fixture(reload, NULL, rt_teardown);
 	tcase_add_test(reload, test_reload_keeps_unchanged_runtime);
 	tcase_add_test(reload, test_reload_restarts_changed_runtime_under_load);
+	tcase_add_test(reload, test_reload_restarts_failed_runtime);
 	suite_add_tcase(s, reload);
 	return s;
 }
