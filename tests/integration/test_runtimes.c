@@ -261,7 +261,6 @@ START_TEST(test_ready_timeout_fails_start)
 		.env = {"TESTRT_READY=none"},
 	};
 	uint64_t t0, took;
-	const char *log;
 	char *line;
 	int rc;
 
@@ -273,16 +272,19 @@ START_TEST(test_ready_timeout_fails_start)
 	              aster_test_stderr(E.t));
 	rc = aster_test_wait(E.t, aster_test_timeout(10000));
 	took = integ_ms_now() - t0;
-	log = aster_test_stderr(E.t);
-	ck_assert_msg(rc == 69, "exit %d, expected 69; stderr:\n%s", rc, log);
+	ck_assert_msg(rc == 69, "exit %d, expected 69; stderr:\n%s", rc,
+	              aster_test_stderr(E.t));
 	ck_assert_msg(took >= 750, "gave up after %llu ms, before "
 	              "ready_timeout_ms 800", (unsigned long long)took);
 	line = rt_log_line(" error ", "module " RT_MODULE " ", "ready");
 	ck_assert_msg(line != NULL, "no error names the module %s and the "
-	              "cause (not ready):\n%s", RT_MODULE, log);
+	              "cause (not ready):\n%s", RT_MODULE,
+	              aster_test_stderr(E.t));
 	free(line);
-	ck_assert_msg(strstr(log, "module later started") == NULL,
-	              "later started without what it requires:\n%s", log);
+	/* (aster_test_stderr's text lives until the next call.) */
+	ck_assert_msg(strstr(aster_test_stderr(E.t), "module later started") ==
+	              NULL, "later started without what it requires:\n%s",
+	              aster_test_stderr(E.t));
 	integ_assert_clean_log(E.t);
 	rt_assert_nothing_left(0, 3000, "after the failed start");
 }
