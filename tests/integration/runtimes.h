@@ -1,6 +1,7 @@
 /*
  * runtimes.h - what the runtime tests share (test_runtimes.c,
- * test_runtimes_restart.c; SPEC 10).
+ * test_runtimes_output.c, test_runtimes_restart.c,
+ * test_runtimes_stop.c; SPEC 10).
  *
  * Each test writes a product into a temp dir around the test runtime
  * (tests/runtime/testrt, a controllable child whose behaviour the
@@ -42,11 +43,10 @@ struct rt_conf {
 	/* The manifest's env for testrt: "NAME=value", NULL-terminated. */
 	const char *env[RT_ENV_MAX];
 	/* 1: run testrt through a shell script that makes it exit with 3
-	 * after crash_ms unless the file E.flag exists. */
+	 * after crash_ms unless the file E.flag (run/stay-up) exists. */
 	int wrap;
 	int crash_ms;               /* 0: 150 */
 	int later;                  /* 1: add module `later` */
-	const char *plain_body;     /* NULL: "plain" */
 	int log_json;               /* 1: log format json, else text */
 };
 
@@ -587,7 +587,7 @@ rt_write_conf(void)
 	         "  - id: store\n    provider: sqlite\n    config:\n"
 	         "      path: \"%s/aster.db\"\n", E.run);
 	integ_write_database(E.dir, store, 1);
-	rt_write_plain(E.conf.plain_body != NULL ? E.conf.plain_body : "plain");
+	rt_write_plain("plain");
 	if (E.conf.wrap)
 		rt_write_wrapper();
 	rt_write_module();
