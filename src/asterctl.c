@@ -777,7 +777,7 @@ format_runtime_state(json_object *r, char *buf, size_t len)
 {
 	const char *state = str(r, "state", "?");
 	long long ms = json_object_get_int64(member(r, "retryInMs"));
-	char retry[32];
+	char retry[48];
 
 	if (strcmp(state, "backoff") == 0 && member(r, "retryInMs") != NULL) {
 		if (ms < 1000)
@@ -798,7 +798,7 @@ show_runtimes(json_object *a)
 {
 	struct table t = {6, 0, 0, NULL};
 	json_object *rts = member(a, "runtimes");
-	char state[512], last[64], up[32];
+	char state[512], last[64], up[48];
 	size_t i;
 
 	table_row(&t, (const char *[]){"MODULE", "PID", "STATE", "RESTARTS",
