@@ -664,6 +664,52 @@ START_TEST(test_gateway_state_api)
 }
 END_TEST
 
+/* A handler on the gateway socket knows which runtime calls: its
+ * credential is kind "runtime" with the module id (httpprobe's inspect
+ * answers what aster_credential() gives it). The same internal route
+ * called on the internal listener has no caller. */
+START_TEST(test_gateway_names_the_runtime)
+{
+	static const char probe[] =
+	    "kind: module\nid: probe\ndisplayName: Probe\nversion: 0.1.0\n"
+	    "services:\n  - id: probe\n    provider: httpprobe\n"
+	    "routes:\n  - id: route:probe.inspect\n    scope: internal\n"
+	    "    methods: [GET]\n    mountPath: /gateway/v1/internal/probe\n"
+	    "    handler: { service: probe, operation: inspect }\n";
+	struct aster_test_response r;
+	json_object *o, *body, *cred;
+
+	rt_prepare(NULL);
+	ck_assert(aster_test_write_file(E.dir, "modules/probe.yaml", probe,
+	                                -1) == 0);
+	E.t = integ_start_dir(E.dir, NULL);
+	rt_started();
+	o = rt_echo("/rt/state?method=GET&path=/gateway/v1/internal/probe",
+	            NULL);
+	ck_assert_msg(rt_int(o, "gatewayStatus", 0) == 200, "inspect over the "
+	              "gateway socket: %s", rt_text(o));
+	ck_assert(json_object_object_get_ex(o, "gatewayBody", &body));
+	ck_assert_msg(json_object_object_get_ex(body, "credential", &cred) &&
+	              cred != NULL, "no credential: %s", rt_text(o));
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(cred, "kind")), "runtime");
+	ck_assert_str_eq(json_object_get_string(
+	    json_object_object_get(cred, "id")), RT_MODULE);
+	json_object_put(o);
+	ck_assert(aster_test_request(E.t, "internal", "GET",
+	          "/gateway/v1/internal/probe", NULL, NULL, 0, &r) == 0);
+	ck_assert_int_eq(r.status, 200);
+	o = json_tokener_parse(r.body);
+	ck_assert(o != NULL);
+	ck_assert(json_object_object_get_ex(o, "credential", &cred));
+	ck_assert_msg(cred == NULL, "the internal listener names a caller: %s",
+	              r.body);
+	json_object_put(o);
+	aster_test_response_free(&r);
+	rt_stop();
+}
+END_TEST
+
 /* --- asterctl ------------------------------------------------------------- */
 
 START_TEST(test_runtimes_command)
@@ -814,6 +860,7 @@ runtimes_suite(void)
 	tcase_add_test(child, test_environment);
 	tcase_add_test(child, test_no_inherited_descriptors);
 	tcase_add_test(child, test_gateway_state_api);
+	tcase_add_test(child, test_gateway_names_the_runtime);
 	suite_add_tcase(s, child);
 
 	tcase_set_timeout(fwd, INTEG_TCASE_TIMEOUT);
