@@ -461,6 +461,7 @@ runtime_apply_limits(struct runtime *rt, const struct config *cfg)
 	for (i = 0; i < rt->nlisteners; i++)
 		if (rt->listeners[i].server != NULL)
 			http_server_set_limits(rt->listeners[i].server, &l);
+	runtime_procs_apply_limits(rt, &l);
 }
 
 static const char *

@@ -452,8 +452,13 @@ void runtime_stop_procs_then(struct runtime *rt, struct generation *g,
  * record and removes the runtime directory asterd made. */
 void runtime_procs_release(struct runtime *rt);
 
-/* lifecycle.c: the product's HTTP limits, for every server. */
 struct http_limits;
+
+/* supervise.c: new limits for the runtimes' gateway sockets (reload). */
+void runtime_procs_apply_limits(struct runtime *rt,
+                                const struct http_limits *l);
+
+/* lifecycle.c: the product's HTTP limits, for every server. */
 void runtime_limits_of(const struct config *cfg, struct http_limits *l);
 
 /* supervise.c: for asterctl runtimes: 0 when run's module has no

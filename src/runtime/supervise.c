@@ -366,6 +366,16 @@ runtime_procs_release(struct runtime *rt)
 	rt->run_dir = NULL;
 }
 
+void
+runtime_procs_apply_limits(struct runtime *rt, const struct http_limits *l)
+{
+	struct runtime_proc *p;
+
+	for (p = rt->procs; p != NULL; p = p->next)
+		if (p->gateway.server != NULL)
+			http_server_set_limits(p->gateway.server, l);
+}
+
 /* --- what requests and operators see ----------------------------------------- */
 
 /* The record serving run's module: its own, or, for a run carried over

@@ -235,6 +235,54 @@ START_TEST(test_reload_keeps_unchanged_runtime)
 }
 END_TEST
 
+/* The runtime's PUT on its gateway socket with pad bytes: the status
+ * asterd answered it. */
+static int
+gateway_put_status(int pad)
+{
+	char path[64];
+	json_object *o;
+	int status;
+
+	snprintf(path, sizeof(path), "/rt/state?pad=%d", pad);
+	o = rt_echo(path, NULL);
+	status = (int)rt_int(o, "gatewayStatus", 0);
+	json_object_put(o);
+	return status;
+}
+
+/* The gateway socket follows the product's limits, also those a reload
+ * brings, as the listeners do (and the runtime keeps its process). */
+START_TEST(test_reload_limits_reach_gateway)
+{
+	char path[PATH_MAX];
+	char *product, *at;
+	uint64_t end;
+	int status;
+
+	rt_start(NULL);
+	ck_assert_int_eq(gateway_put_status(4096), 201);
+	snprintf(path, sizeof(path), "%s/product.yaml", E.dir);
+	product = integ_read_file(path);
+	ck_assert(product != NULL);
+	at = strstr(product, "max_body_bytes: 8388608");
+	ck_assert(at != NULL);
+	memcpy(at, "max_body_bytes:    1024", 23);
+	ck_assert(aster_test_write_file(E.dir, "product.yaml", product, -1) ==
+	          0);
+	free(product);
+	ck_assert(aster_test_signal(E.t, SIGHUP) == 0);
+	end = integ_ms_now() + (uint64_t)aster_test_timeout(5000);
+	while ((status = gateway_put_status(4096)) != 413 &&
+	       integ_ms_now() < end)
+		integ_sleep_ms(50);
+	ck_assert_msg(status == 413, "a 4 KiB body on the gateway after "
+	              "max_body_bytes became 1024: %d", status);
+	ck_assert_int_eq(gateway_put_status(100), 200);
+	rt_stop();
+}
+END_TEST
+
 /* Whether the runtime sees TESTRT_GREETING=want. */
 static int
 greeting_is(const char *want)
@@ -351,6 +399,7 @@ runtimes_stop_suite(void)
 	tcase_set_timeout(reload, INTEG_TCASE_TIMEOUT);
 	tcase_add_checked_fixture(reload, NULL, rt_teardown);
 	tcase_add_test(reload, test_reload_keeps_unchanged_runtime);
+	tcase_add_test(reload, test_reload_limits_reach_gateway);
 	tcase_add_test(reload, test_reload_restarts_changed_runtime_under_load);
 	tcase_add_test(reload, test_reload_restarts_failed_runtime);
 	suite_add_tcase(s, reload);

@@ -25,7 +25,8 @@
  *                 {"pid": N}; query method=GET|PUT|DELETE (default PUT),
  *                 ns= (default testrt), key= (default ASTER_MODULE_ID);
  *                 path=P calls P on the gateway instead (any internal
- *                 route).
+ *                 route); pad=N adds N spaces to the PUT body (up to
+ *                 1 MiB).
  *                 Answers 200 {"gatewayStatus": status (0: no answer),
  *                 "gatewayBody": the body as JSON, or as a string when
  *                 it is not JSON, "gatewayEtag": ETag or null,
@@ -662,7 +663,8 @@ state_json(struct evkeyvalq *q)
 	char *key = evhttp_uriencode(query_or(q, "key", cfg.module_id), -1, 0);
 	struct gateway_answer a = {.body = evbuffer_new()};
 	json_object *o = json_object_new_object(), *parsed;
-	char path[4096], put_body[64];
+	char path[4096], *put_body;
+	long pad = strtol(query_or(q, "pad", "0"), NULL, 10);
 	size_t len;
 	char *text;
 
@@ -671,8 +673,11 @@ state_json(struct evkeyvalq *q)
 	else
 		snprintf(path, sizeof(path), "/gateway/v1/internal/state/%s/%s",
 		         ns != NULL ? ns : "", key != NULL ? key : "");
-	snprintf(put_body, sizeof(put_body), "{\"pid\": %ld}",
-	         (long)getpid());
+	if (pad < 0 || pad > (1L << 20))
+		pad = 0;
+	if (asprintf(&put_body, "{\"pid\": %ld, \"pad\": \"%*s\"}",
+	             (long)getpid(), (int)pad, "") < 0)
+		put_body = NULL;
 	gateway_call(method, path,
 	             strcmp(method, "PUT") == 0 ? put_body : NULL, &a);
 	len = evbuffer_get_length(a.body);
@@ -691,6 +696,7 @@ state_json(struct evkeyvalq *q)
 	free(text);
 	free(ns);
 	free(key);
+	free(put_body);
 	evbuffer_free(a.body);
 	return o;
 }
