@@ -46,14 +46,7 @@ max_overhead=${BENCH_AUTH_MAX_OVERHEAD:-15}
 strict=${BENCH_STRICT:-0}
 asterctl=$(dirname "$asterd")/asterctl
 modpath=${ASTER_MODULE_PATH:-$(dirname "$asterd")/modules}
-for v in runs seconds threads conns; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_AUTH_WARMUP must be a number of seconds" >&2; exit 64 ;;
-esac
+bench_check_numbers BENCH_AUTH_WARMUP runs seconds threads conns
 case $max_overhead in '' | *[!0-9.]*)
 	echo "bench: BENCH_AUTH_MAX_OVERHEAD must be a percentage" >&2; exit 64 ;;
 esac

@@ -4,6 +4,9 @@
 # absolute and checks it (usage errors exit 64), then moves to bench/ and
 # sets: asterd, benchdir, LC_ALL=C.
 #
+# bench_check_numbers WARMUP_NAME VAR... checks the script's settings
+# (usage errors exit 64).
+#
 # Then the plumbing the scripts share: stop PID, die MESSAGE [LOG],
 # median FILE, bounded SECONDS LOG CMD..., cpu_ticks PID, us_per_request,
 # wrk_run and bench_traps (each described where it is defined). wrk_run
@@ -24,6 +27,22 @@ bench_init() {
 	cd "$(dirname "${BASH_SOURCE[0]}")" || exit 1
 	benchdir=$PWD
 	export LC_ALL=C
+}
+
+# bench_check_numbers WARMUP_NAME VAR...: each named variable must hold a
+# positive integer, and $warmup a whole number of seconds (WARMUP_NAME is
+# the environment variable it came from, for the message).
+bench_check_numbers() {
+	local name=$1 v
+	shift
+	for v in "$@"; do
+		case ${!v} in '' | *[!0-9]* | 0)
+			echo "bench: $v must be a positive integer" >&2; exit 64 ;;
+		esac
+	done
+	case $warmup in '' | *[!0-9]*)
+		echo "bench: $name must be a number of seconds" >&2; exit 64 ;;
+	esac
 }
 
 # stop PID: SIGTERM, then SIGKILL after 5 s; reaps it.

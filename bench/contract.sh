@@ -81,15 +81,7 @@ max_gap=${BENCH_CONTRACT_MAX_GAP:-0.05}
 out=${BENCH_OUT:-$benchdir/out}
 modpath=${ASTER_MODULE_PATH:-$(dirname "$asterd")/modules}
 body=$benchdir/contract-body.json
-for v in runs seconds conns; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_CONTRACT_WARMUP must be a number of seconds" >&2
-	exit 64 ;;
-esac
+bench_check_numbers BENCH_CONTRACT_WARMUP runs seconds conns
 for v in min_ratio max_gap; do
 	case ${!v} in '' | *[!0-9.]* | *.*.*)
 		echo "bench: $v must be a number" >&2; exit 64 ;;

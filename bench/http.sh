@@ -47,14 +47,7 @@ min_ratio=${BENCH_MIN_RATIO:-1.0}
 max_idle_mib=${BENCH_MAX_IDLE_MIB:-10}
 conf=${BENCH_CONF:-$benchdir/../conf.d}
 out=${BENCH_OUT:-$benchdir/out}
-for v in runs seconds nconns; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_HTTP_WARMUP must be a number of seconds" >&2; exit 64 ;;
-esac
+bench_check_numbers BENCH_HTTP_WARMUP runs seconds nconns
 
 # The packages, for scripts/deps.sh: Debian and Ubuntu call them the same.
 missing=

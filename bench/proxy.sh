@@ -55,14 +55,7 @@ conc_list=${BENCH_PROXY_CONNS:-50 200}
 servers=${BENCH_PROXY_SERVERS:-asterd nginx haproxy}
 min_ratio=${BENCH_PROXY_MIN_RATIO:-1.0}
 max_dl_loss=${BENCH_PROXY_MAX_DL_LOSS:-0.10}
-for v in runs seconds; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_PROXY_WARMUP must be a number of seconds" >&2; exit 64 ;;
-esac
+bench_check_numbers BENCH_PROXY_WARMUP runs seconds
 for s in $servers; do
 	case $s in asterd | nginx | haproxy) ;; *)
 		echo "bench: BENCH_PROXY_SERVERS: unknown proxy '$s'" \

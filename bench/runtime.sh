@@ -56,14 +56,7 @@ conns=${BENCH_RT_CONNS:-50}
 paths=${BENCH_RT_PATHS:-runtime proxy direct}
 max_cpu_ratio=${BENCH_RT_MAX_CPU_RATIO:-1.2}
 hello=${BENCH_RT_HELLO:-$(dirname "$asterd")/examples/runtimes/c-hello/hello}
-for v in runs seconds conns; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_RT_WARMUP must be a number of seconds" >&2; exit 64 ;;
-esac
+bench_check_numbers BENCH_RT_WARMUP runs seconds conns
 for p in $paths; do
 	case $p in runtime | proxy | direct) ;; *)
 		echo "bench: BENCH_RT_PATHS: unknown path '$p'" \

@@ -60,15 +60,7 @@ warmup=${BENCH_STATE_WARMUP:-2}
 min_ratio=${BENCH_STATE_MIN_RATIO:-0.5}
 out=${BENCH_OUT:-$benchdir/out}/state
 modpath=${ASTER_MODULE_PATH:-$(dirname "$asterd")/modules}
-for v in runs seconds conc threads keys; do
-	case ${!v} in '' | *[!0-9]* | 0)
-		echo "bench: $v must be a positive integer" >&2; exit 64 ;;
-	esac
-done
-case $warmup in '' | *[!0-9]*)
-	echo "bench: BENCH_STATE_WARMUP must be a number of seconds" >&2
-	exit 64 ;;
-esac
+bench_check_numbers BENCH_STATE_WARMUP runs seconds conc threads keys
 if [ "$conc" -lt "$threads" ]; then
 	echo "bench: BENCH_STATE_CONNS must be at least BENCH_STATE_THREADS" >&2
 	exit 64
