@@ -331,6 +331,12 @@ child_restart(struct child *c)
 	return 0;
 }
 
+enum child_state
+child_state(const struct child *c)
+{
+	return c->state;
+}
+
 void
 child_view(const struct child *c, struct child_view *out)
 {

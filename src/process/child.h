@@ -132,4 +132,8 @@ int child_restart(struct child *c);
 
 void child_view(const struct child *c, struct child_view *out);
 
+/* Its state alone: what a request asks, without the clock reading of
+ * child_view(). */
+enum child_state child_state(const struct child *c);
+
 #endif

@@ -401,9 +401,9 @@ runtime_proc_upstream(struct runtime *rt, struct module_run *run,
 	*retry_after_s = 1;
 	if (p == NULL || p->child == NULL)
 		return NULL;
-	child_view(p->child, &v);
-	if (v.state == CHILD_READY)
+	if (child_state(p->child) == CHILD_READY)
 		return p->upstream;
+	child_view(p->child, &v);
 	if (v.state == CHILD_BACKOFF && v.retry_in_ms > 1000)
 		*retry_after_s = (unsigned)((v.retry_in_ms + 999) / 1000);
 	return NULL;
