@@ -13,39 +13,24 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "process/child.h"
 #include "runtime/runtime.h"
 
-/* The conventional name of a signal, or NULL for one without (the
- * real-time ones): what an operator searches for, where strsignal(3)
- * gives a sentence that varies with the C library. */
+/* The conventional name of a signal ("SIGKILL"), into buf, or NULL for
+ * one without (the real-time ones): what an operator searches for, where
+ * strsignal(3) gives a sentence that varies with the C library. */
 static const char *
-signal_name(int sig)
+signal_name(int sig, char *buf, size_t len)
 {
-#define SIGNAL_NAME(n) {SIG##n, "SIG" #n}
-	static const struct {
-		int sig;
-		const char *name;
-	} names[] = {
-		SIGNAL_NAME(HUP), SIGNAL_NAME(INT), SIGNAL_NAME(QUIT),
-		SIGNAL_NAME(ILL), SIGNAL_NAME(TRAP), SIGNAL_NAME(ABRT),
-		SIGNAL_NAME(BUS), SIGNAL_NAME(FPE), SIGNAL_NAME(KILL),
-		SIGNAL_NAME(USR1), SIGNAL_NAME(SEGV), SIGNAL_NAME(USR2),
-		SIGNAL_NAME(PIPE), SIGNAL_NAME(ALRM), SIGNAL_NAME(TERM),
-		SIGNAL_NAME(CHLD), SIGNAL_NAME(CONT), SIGNAL_NAME(STOP),
-		SIGNAL_NAME(TSTP), SIGNAL_NAME(TTIN), SIGNAL_NAME(TTOU),
-		SIGNAL_NAME(URG), SIGNAL_NAME(XCPU), SIGNAL_NAME(XFSZ),
-		SIGNAL_NAME(VTALRM), SIGNAL_NAME(PROF), SIGNAL_NAME(WINCH),
-		SIGNAL_NAME(IO), SIGNAL_NAME(SYS),
-	};
-#undef SIGNAL_NAME
-	size_t i;
+	const char *abbrev = sigabbrev_np(sig);
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].sig == sig)
-			return names[i].name;
-	return NULL;
+	if (abbrev == NULL)
+		return NULL;
+	snprintf(buf, len, "SIG%s", abbrev);
+	return buf;
 }
 
 /* null before any exit, {"code": N} or {"signal": N, "name": "SIGX"}. */
@@ -54,6 +39,7 @@ json_last_exit(const struct child_view *v)
 {
 	json_object *o;
 	const char *name;
+	char buf[32];
 
 	if (!v->has_exit)
 		return NULL;
@@ -63,7 +49,7 @@ json_last_exit(const struct child_view *v)
 		                       json_object_new_int(v->exit_code));
 		return o;
 	}
-	name = signal_name(v->exit_signal);
+	name = signal_name(v->exit_signal, buf, sizeof(buf));
 	json_object_object_add(o, "signal",
 	                       json_object_new_int(v->exit_signal));
 	json_object_object_add(o, "name", name != NULL ?
